@@ -1,0 +1,1 @@
+"""computeagent: a compute-node agent for QEMU/KVM guests through libvirt."""

@@ -1,0 +1,57 @@
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt('host',
+               default=socket.gethostname(),
+               sample_default='<hostname>',
+               help='Name of this compute node. It is the RPC server name '
+                    'that controllers address, appears in every instance '
+                    'record and in the notification publisher id '
+                    '(computeagent.<host>). One agent runs per host.'),
+    cfg.StrOpt('rpc_topic',
+               default='computeagent',
+               help='RPC topic the agent listens on. Controllers send to '
+                    'this topic with the host as server.'),
+    cfg.StrOpt('instances_path',
+               default='/var/lib/computeagent/instances',
+               help='Directory holding one sub-directory per instance '
+                    '(disks, console logs, the instance record) and the '
+                    '_base cache of verified images. Nothing is written '
+                    'outside it except logs.'),
+    cfg.IntOpt('report_interval',
+               default=60, min=0,
+               help='Seconds between compute.host.status notifications. '
+                    '0 disables them.'),
+    cfg.IntOpt('sync_power_state_interval',
+               default=60, min=0,
+               help='Seconds between full power-state syncs with the '
+                    'hypervisor, the backstop for missed lifecycle '
+                    'events. 0 disables it.'),
+    cfg.StrOpt('virt_driver',
+               default='libvirt',
+               help='The virt driver to load from the '
+                    'computeagent.virt_drivers entry point namespace, '
+                    'for example "libvirt" or "fake".'),
+    cfg.IntOpt('max_concurrent_builds',
+               default=10, min=1,
+               help='Most instance creates built at the same time; '
+                    'further creates wait for a free slot.'),
+    cfg.IntOpt('rpc_workers',
+               default=64, min=1,
+               help='Size of the RPC server thread pool (threading '
+                    'executor): how many requests are handled at once.'),
+    cfg.IntOpt('graceful_shutdown_timeout',
+               default=60, min=0,
+               help='Seconds to wait on SIGTERM or SIGINT for requests in '
+                    'flight to finish before the agent exits anyway.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts)
+
+
+def list_opts():
+    return {'DEFAULT': opts}

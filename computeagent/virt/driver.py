@@ -1,0 +1,180 @@
+"""The virt driver contract.
+
+A driver turns a validated instance spec (see :mod:`computeagent.instance`)
+into a running guest and operates on it. The manager owns instance records
+(:mod:`computeagent.store`), validation, locking, state checks and
+notifications; a driver owns everything on the hypervisor and the instance
+directory's disks and logs. Drivers are loaded by entry point from the
+``computeagent.virt_drivers`` namespace and never imported by name.
+
+Every method taking ``record`` receives the instance record of API.md as
+the manager stores it (``record['spec']`` holds the normalized spec).
+Drivers raise only the typed errors of :mod:`computeagent.exception`.
+"""
+
+import abc
+
+from computeagent import plugins
+
+NAMESPACE = 'computeagent.virt_drivers'
+
+# Power states a driver reports; the manager's states of API.md.
+RUNNING = 'running'
+PAUSED = 'paused'
+SUSPENDED = 'suspended'
+SHUTOFF = 'shutoff'
+CRASHED = 'crashed'
+NOSTATE = None  # the hypervisor knows no such instance
+
+POWER_STATES = (RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED)
+
+
+class ComputeDriver(metaclass=abc.ABCMeta):
+    """Base class of every virt driver."""
+
+    #: the name reported in get_host_status
+    name = None
+
+    def __init__(self, conf):
+        """:param conf: the oslo.config ConfigOpts to read options from."""
+        self.conf = conf
+        self._event_callback = None
+
+    def init_host(self, host):
+        """Connect to the hypervisor; called once before serving.
+
+        :param host: this node's name ([DEFAULT] host)
+        :raises: DriverError when the hypervisor cannot be reached
+        """
+
+    def cleanup_host(self):
+        """Release hypervisor connections at shutdown."""
+
+    def register_event_listener(self, callback):
+        """Ask to be told of power-state changes as they happen.
+
+        :param callback: ``callback(uuid, state)`` with a POWER_STATES
+            value or NOSTATE; called from a driver thread.
+        """
+        self._event_callback = callback
+
+    def emit_event(self, uuid, state):
+        if self._event_callback is not None:
+            self._event_callback(uuid, state)
+
+    @abc.abstractmethod
+    def render(self, spec):
+        """Plan an instance without creating anything (render_instance).
+
+        :param spec: a normalized instance spec
+        :returns: ``{"domain_xml": str, "disks": [{"target", "path",
+            "format", "backing"}]}``
+        :raises: ImageNotFound, ImageUnsafe, InvalidSpec
+        """
+
+    @abc.abstractmethod
+    def spawn(self, spec, timings=None):
+        """Build the instance's disks and guest and start it.
+
+        On any failure everything this call made is removed before the
+        error propagates: no domain, no files, no cache entry.
+
+        :param spec: a normalized instance spec
+        :param timings: a dict the driver may fill with seconds per step
+        :returns: ``{"disks": [disk records of API.md], "serial_ports":
+            [...], "console_log": path or None}``
+        :raises: ImageNotFound, ImageUnsafe, InvalidSpec, DriverError
+        """
+
+    @abc.abstractmethod
+    def destroy(self, record):
+        """Remove the guest, its disks and its logs. Idempotent.
+
+        :raises: DriverError
+        """
+
+    @abc.abstractmethod
+    def get_power_state(self, record):
+        """:returns: one of POWER_STATES, or NOSTATE if the guest is gone."""
+
+    @abc.abstractmethod
+    def list_power_states(self):
+        """All guests this driver can see, in one hypervisor call.
+
+        :returns: dict of uuid to a POWER_STATES value
+        """
+
+    @abc.abstractmethod
+    def reboot(self, record, hard=False):
+        """Reboot: ACPI first unless ``hard``, then a reset."""
+
+    @abc.abstractmethod
+    def power_off(self, record, timeout=60):
+        """Shut down gracefully, forcing off after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    def power_on(self, record):
+        """Start a shut-off guest again."""
+
+    @abc.abstractmethod
+    def pause(self, record):
+        """Freeze the guest's vCPUs in memory."""
+
+    @abc.abstractmethod
+    def unpause(self, record):
+        """Thaw a paused guest."""
+
+    @abc.abstractmethod
+    def suspend(self, record):
+        """Save the guest's memory to disk and stop it (managed save)."""
+
+    @abc.abstractmethod
+    def resume(self, record):
+        """Restore a suspended guest from its managed save."""
+
+    @abc.abstractmethod
+    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
+        """The end of the serial log across its rotated files.
+
+        :returns: ``{"output": str, "truncated": bool, "size": int}``
+        """
+
+    @abc.abstractmethod
+    def attach_disk(self, record, disk):
+        """Add a disk (hot-plug when running).
+
+        :param disk: a normalized disk spec with its target assigned
+        :returns: the new disk record
+        """
+
+    @abc.abstractmethod
+    def detach_disk(self, record, target):
+        """Remove the disk at ``target`` (hot-unplug when running)."""
+
+    @abc.abstractmethod
+    def change_media(self, record, target, image=None):
+        """Insert ``image`` in the cdrom at ``target``; None ejects.
+
+        :returns: the updated disk record
+        """
+
+    @abc.abstractmethod
+    def commit_disk(self, record, target):
+        """Merge a snapshot disk's temporary overlay into its disk file."""
+
+    @abc.abstractmethod
+    def get_host_resources(self):
+        """What the host has, for get_host_status.
+
+        :returns: ``{"hypervisor": str, "vcpus": int, "memory_mb": int,
+            "disk_gb": int, "disk_gb_free": int}``
+        """
+
+
+def load_driver(conf):
+    """Load the driver named by ``[DEFAULT] virt_driver``.
+
+    :raises: DriverLoadError naming the installed drivers
+    """
+    return plugins.load(NAMESPACE, conf.virt_driver, 'virt driver',
+                        invoke_args=(conf,))
