@@ -1,0 +1,1 @@
+"""Image sources: the contract (:mod:`.source`) and its loader."""

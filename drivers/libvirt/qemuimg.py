@@ -1,0 +1,140 @@
+"""qemu-img, run safely.
+
+Every call goes through :func:`oslo_concurrency.processutils.execute` with
+an argument list (never a shell) under resource limits (``[disk]
+qemu_img_cpu_seconds``, ``[disk] qemu_img_address_space_mb``), so a
+crafted image cannot tie up the host, and names every format explicitly
+(``-f``, ``-F``, ``-O``): qemu-img never probes a format, because probing
+is how a raw image that looks like qcow2 gets its "backing file" opened.
+Failures become :class:`~computeagent.exception.DriverError` carrying
+qemu-img's own message.
+"""
+
+import json
+import os
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+from oslo_utils import units
+
+from computeagent import exception
+
+LOG = logging.getLogger(__name__)
+
+QEMU_IMG = 'qemu-img'
+#: the formats an instance disk or a cached base may have
+FORMATS = ('qcow2', 'raw')
+
+
+def _check_format(fmt):
+    # A programming error, not a user's: the callers pass only formats
+    # that inspection established.
+    if fmt not in FORMATS:
+        raise exception.DriverError(
+            reason='unsupported disk format %r (only %s)'
+            % (fmt, ', '.join(FORMATS)))
+
+
+def _limits(conf):
+    return processutils.ProcessLimits(
+        cpu_time=conf.disk.qemu_img_cpu_seconds,
+        address_space=conf.disk.qemu_img_address_space_mb * units.Mi)
+
+
+def _execute(conf, *args):
+    cmd = (QEMU_IMG,) + tuple(str(a) for a in args)
+    try:
+        # env_variables replaces the environment; keep PATH and friends
+        # and only pin the language of the messages we pass on.
+        out, _err = processutils.execute(
+            *cmd, prlimit=_limits(conf),
+            env_variables=dict(os.environ, LC_ALL='C'))
+    except processutils.ProcessExecutionError as error:
+        reason = (error.stderr or error.stdout or '').strip()
+        if not reason:
+            # prlimit kills without a message; say which limit may bite.
+            reason = ('exit code %s (possibly over the [disk] qemu_img_* '
+                      'resource limits)' % error.exit_code)
+        LOG.warning('qemu-img %(cmd)s failed: %(reason)s',
+                    {'cmd': args[0], 'reason': reason})
+        raise exception.DriverError(
+            reason='qemu-img %s: %s' % (args[0], reason))
+    except OSError as error:
+        # qemu-img (or prlimit's python) is not installed or not runnable.
+        raise exception.DriverError(
+            reason='cannot run qemu-img: %s' % error)
+    return out
+
+
+def create_overlay(conf, path, backing_path, backing_format, size=None):
+    """Create a qcow2 overlay on ``backing_path``.
+
+    ``qemu-img create -f qcow2 -b BACKING -F FMT PATH [SIZE]``
+
+    :param conf: the ConfigOpts
+    :param path: the overlay to create; must not exist
+    :param backing_path: absolute path of the backing image
+    :param backing_format: its format, 'raw' or 'qcow2'
+    :param size: virtual size in bytes, or None for the backing's size
+    :raises: DriverError
+    """
+    _check_format(backing_format)
+    args = ['create', '-q', '-f', 'qcow2', '-b', backing_path,
+            '-F', backing_format, path]
+    if size is not None:
+        args.append(int(size))
+    _execute(conf, *args)
+
+
+def create_blank(conf, path, fmt, size):
+    """Create an empty disk: ``qemu-img create -f FMT PATH SIZE``.
+
+    :param size: virtual size in bytes
+    :raises: DriverError
+    """
+    _check_format(fmt)
+    _execute(conf, 'create', '-q', '-f', fmt, path, int(size))
+
+
+def convert(conf, source, source_format, dest, dest_format):
+    """Copy an image: ``qemu-img convert -f X -O Y SOURCE DEST``.
+
+    :raises: DriverError
+    """
+    _check_format(source_format)
+    _check_format(dest_format)
+    _execute(conf, 'convert', '-q', '-f', source_format, '-O', dest_format,
+             source, dest)
+
+
+def resize(conf, path, fmt, size):
+    """Grow an image: ``qemu-img resize -f FMT PATH SIZE``.
+
+    :param size: the new virtual size in bytes
+    :raises: DriverError
+    """
+    _check_format(fmt)
+    _execute(conf, 'resize', '-q', '-f', fmt, path, int(size))
+
+
+def info(conf, path, fmt, force_share=False):
+    """``qemu-img info -f FMT --output=json PATH``, parsed.
+
+    :param fmt: the format to open the image as (any qemu-img format
+        name: the caller may be checking what a file claims to be)
+    :param force_share: open even if a running guest holds a write lock
+        (``-U``); the answer may then be slightly stale
+    :returns: qemu-img's JSON as a dict (``format``, ``virtual-size``,
+        ``actual-size``, ``backing-filename``, ``format-specific``, ...)
+    :raises: DriverError
+    """
+    args = ['info', '-f', fmt, '--output=json']
+    if force_share:
+        args.append('--force-share')
+    args.append(path)
+    out = _execute(conf, *args)
+    try:
+        return json.loads(out)
+    except ValueError as error:
+        raise exception.DriverError(
+            reason='qemu-img info printed no JSON: %s' % error)
