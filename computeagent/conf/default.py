@@ -38,6 +38,15 @@ opts = [
                default=10, min=1,
                help='Most instance creates built at the same time; '
                     'further creates wait for a free slot.'),
+    cfg.FloatOpt('ram_allocation_ratio',
+                 default=1.0, min=0.1,
+                 help='Virtual memory that may be given to instances per '
+                      'MiB of host memory. A create beyond it fails with '
+                      'InsufficientResources.'),
+    cfg.IntOpt('reserved_host_memory_mb',
+               default=512, min=0,
+               help='Host memory (MiB) kept for the host itself and never '
+                    'given to instances.'),
     cfg.IntOpt('rpc_workers',
                default=64, min=1,
                help='Size of the RPC server thread pool (threading '

@@ -1,0 +1,1 @@
+"""Helpers of the controller command line (computeagent-ctl)."""

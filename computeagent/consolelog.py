@@ -1,0 +1,84 @@
+"""Reading the end of a serial console log across its rotated files.
+
+virtlogd (and the fake driver, which imitates it) writes ``console.log``
+and, when it is full, renames it to ``console.log.0`` after shifting the
+older backups up (``.0`` to ``.1`` and so on). The newest bytes are at the
+end of ``console.log``; the oldest at the start of the highest backup.
+Logs can be large, so only the blocks needed for the answer are read,
+from the end backwards.
+"""
+
+import os
+
+BLOCK = 64 * 1024
+
+
+def log_files(path):
+    """The log and its backups, newest first, that exist now."""
+    files = [path] if os.path.exists(path) else []
+    index = 0
+    while os.path.exists('%s.%d' % (path, index)):
+        files.append('%s.%d' % (path, index))
+        index += 1
+    return files
+
+
+def _read_backwards(files, want_bytes, want_lines):
+    """Blocks from the end of the newest file back to the oldest one.
+
+    Stops as soon as enough bytes or enough lines have been read.
+    """
+    got_bytes = 0
+    got_lines = 0
+    for name in files:
+        try:
+            f = open(name, 'rb')
+        except FileNotFoundError:
+            # Rotated away between listing and opening: its bytes now
+            # live in the next backup, which we read anyway.
+            continue
+        with f:
+            position = f.seek(0, os.SEEK_END)
+            while position > 0:
+                size = min(BLOCK, position)
+                position -= size
+                f.seek(position)
+                block = f.read(size)
+                yield block
+                got_bytes += len(block)
+                got_lines += block.count(b'\n')
+                # The answer is capped by bytes and by lines: whichever
+                # is reached first bounds what must be read.
+                if got_bytes >= want_bytes:
+                    return
+                if want_lines is not None and got_lines > want_lines:
+                    return
+
+
+def read_tail(path, tail_lines=None, max_bytes=102400):
+    """The end of a console log.
+
+    :param path: the log's path (``console.log``)
+    :param tail_lines: at most this many last lines, or None for no limit
+    :param max_bytes: at most this many last bytes
+    :returns: ``{"output": str, "truncated": bool, "size": int}`` where
+        size is the bytes in all the log's files and truncated says the
+        output is not all of them
+    """
+    files = log_files(path)
+    total = 0
+    for name in files:
+        try:
+            total += os.path.getsize(name)
+        except FileNotFoundError:
+            pass
+    blocks = list(_read_backwards(files, max_bytes, tail_lines))
+    data = b''.join(reversed(blocks))
+    if tail_lines is not None:
+        lines = data.splitlines(keepends=True)
+        data = b''.join(lines[-tail_lines:]) if tail_lines else b''
+    if len(data) > max_bytes:
+        data = data[-max_bytes:]
+    return {'output': data.decode('utf-8', errors='replace'),
+            'truncated': len(data) < total,
+            'size': total}

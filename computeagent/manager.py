@@ -1,0 +1,389 @@
+"""The RPC endpoint: every method of API.md.
+
+The manager validates requests before any driver sees them, serialises
+the requests of one instance with a per-uuid lock, bounds concurrent
+builds, keeps the instance records and sends the notifications. All
+hypervisor work is the driver's.
+"""
+
+import shutil
+import threading
+
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+import oslo_messaging
+from oslo_utils import timeutils
+
+from computeagent import exception
+from computeagent import instance
+from computeagent import rpc
+from computeagent import states
+from computeagent import version
+from computeagent.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+RPC_API_VERSION = '1.0'
+
+# Keys of the public record (API.md, "Instance record").
+RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
+               'disks', 'serial_ports', 'console_log', 'created_at',
+               'metadata', 'error')
+
+
+class ComputeManager(object):
+    """Serves API.md on one host."""
+
+    target = oslo_messaging.Target(version=RPC_API_VERSION)
+
+    def __init__(self, conf, driver, store, notifier):
+        self.conf = conf
+        self.driver = driver
+        self.store = store
+        self.notifier = notifier
+        self.host = conf.host
+        self._locks = lockutils.Semaphores()
+        self._build_slots = threading.BoundedSemaphore(
+            conf.max_concurrent_builds)
+
+    # -- internals -------------------------------------------------------
+
+    def _lock(self, uuid):
+        return lockutils.lock('instance-%s' % uuid,
+                              semaphores=self._locks)
+
+    def _record(self, uuid):
+        record = self.store.get(uuid)
+        if record is None:
+            raise exception.InstanceNotFound(uuid=uuid)
+        return record
+
+    def _spec(self, uuid):
+        return self.store.get_entry(uuid)['spec']
+
+    def _refresh_state(self, record):
+        """Bring the record's state in line with the hypervisor's."""
+        if record['state'] in (states.BUILDING, states.ERROR):
+            return record
+        power = self.driver.get_power_state(record)
+        if power is virt_driver.NOSTATE:
+            return self.store.update(
+                record['uuid'], state=states.ERROR,
+                error='the guest is gone from the hypervisor')
+        if power != record['state']:
+            LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
+                     {'uuid': record['uuid'], 'new': power,
+                      'old': record['state']})
+            return self.store.update(record['uuid'], state=power)
+        return record
+
+    def _check_state(self, record, operation):
+        if record['state'] not in states.ALLOWED[operation]:
+            raise exception.InvalidState(
+                action=operation.replace('_', ' '), uuid=record['uuid'],
+                state=record['state'])
+
+    def _new_record(self, spec):
+        return {'uuid': spec['uuid'], 'name': spec['name'],
+                'host': self.host, 'state': states.BUILDING,
+                'vcpus': spec['vcpus'], 'memory_mb': spec['memory_mb'],
+                'disks': [], 'serial_ports': spec['serial_ports'],
+                'console_log': None,
+                'created_at': timeutils.utcnow().isoformat() + 'Z',
+                'metadata': spec['metadata'], 'error': None}
+
+    def _check_resources(self, spec):
+        host = self.driver.get_host_resources()
+        limit = (host['memory_mb'] * self.conf.ram_allocation_ratio
+                 - self.conf.reserved_host_memory_mb)
+        used = sum(r['memory_mb'] for r in self.store.list())
+        if used + spec['memory_mb'] > limit:
+            raise exception.InsufficientResources(
+                reason='%d MiB of memory asked, %d MiB of %d MiB free'
+                % (spec['memory_mb'], max(limit - used, 0), limit))
+
+    def _remove_instance_dir(self, uuid):
+        shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
+
+    def _rollback_create(self, record):
+        """Remove every trace of a create that failed part-way."""
+        try:
+            self.driver.destroy(record)
+        except Exception:
+            LOG.exception('Rolling back %s: the driver could not clean up',
+                          record['uuid'])
+        self.store.delete(record['uuid'])
+        self._remove_instance_dir(record['uuid'])
+
+    def _operate(self, ctxt, uuid, operation, action, call, notify=True):
+        """Run ``call(record)`` on one instance, with lock, state check
+        and notifications; ``action`` names the notification."""
+        uuid = instance.validate_uuid(uuid)
+        with self._lock(uuid):
+            record = self._refresh_state(self._record(uuid))
+            self._check_state(record, operation)
+            if notify:
+                self.notifier.instance(ctxt, action, 'start', record)
+            try:
+                fields = call(record) or {}
+            except Exception as error:
+                if notify:
+                    self.notifier.instance(ctxt, action, 'error',
+                                           dict(record, error=str(error)))
+                raise
+            record = self.store.update(uuid, **fields)
+            record = self._refresh_state(record)
+            if notify:
+                self.notifier.instance(ctxt, action, 'end', record)
+            return record
+
+    # -- API.md ------------------------------------------------------------
+
+    @rpc.api_method
+    def create_instance(self, ctxt, spec):
+        normalized = instance.validate_spec(spec, self.conf)
+        fingerprint = instance.spec_fingerprint(spec)
+        uuid = normalized['uuid']
+        with self._lock(uuid):
+            existing = self.store.get_entry(uuid)
+            if existing is not None:
+                if existing.get('fingerprint') == fingerprint:
+                    return existing['record']
+                raise exception.InstanceExists(uuid=uuid)
+            self._check_resources(normalized)
+            record = self._new_record(normalized)
+            self.notifier.instance(ctxt, 'create', 'start', record)
+            timings = {}
+            with timeutils.StopWatch() as wait:
+                self._build_slots.acquire()
+            timings['queued'] = wait.elapsed()
+            try:
+                self.store.save(record, spec=normalized,
+                                fingerprint=fingerprint)
+                placement = self.driver.spawn(normalized, timings)
+            except Exception as error:
+                LOG.error('Create of %(uuid)s failed: %(error)s',
+                          {'uuid': uuid, 'error': error})
+                self._rollback_create(record)
+                self.notifier.instance(
+                    ctxt, 'create', 'error',
+                    dict(record, state=states.ERROR, error=str(error)))
+                raise
+            finally:
+                self._build_slots.release()
+            if placement.get('nics'):
+                normalized['nics'] = placement['nics']
+            record.update(state=states.RUNNING,
+                          disks=placement['disks'],
+                          serial_ports=placement['serial_ports'],
+                          console_log=placement['console_log'])
+            record = self.store.save(record, spec=normalized)
+            record = self._refresh_state(record)
+            self.notifier.instance(ctxt, 'create', 'end', record,
+                                   timings=timings)
+            LOG.info('Instance %s is running', uuid)
+            return record
+
+    @rpc.api_method
+    def render_instance(self, ctxt, spec):
+        return self.driver.render(instance.validate_spec(spec, self.conf))
+
+    @rpc.api_method
+    def delete_instance(self, ctxt, uuid):
+        uuid = instance.validate_uuid(uuid)
+        with self._lock(uuid):
+            record = self._record(uuid)
+            self.notifier.instance(ctxt, 'delete', 'start', record)
+            try:
+                self.driver.destroy(record)
+            except Exception as error:
+                self.notifier.instance(ctxt, 'delete', 'error',
+                                       dict(record, error=str(error)))
+                raise
+            self.store.delete(uuid)
+            self._remove_instance_dir(uuid)
+            self.notifier.instance(ctxt, 'delete', 'end',
+                                   dict(record, state='deleted'))
+            return {'uuid': uuid, 'deleted': True}
+
+    @rpc.api_method
+    def get_instance(self, ctxt, uuid):
+        return self._record(instance.validate_uuid(uuid))
+
+    @rpc.api_method
+    def list_instances(self, ctxt):
+        return self.store.list()
+
+    @rpc.api_method
+    def reboot_instance(self, ctxt, uuid, hard=False):
+        hard = instance.validate_bool(hard, 'hard')
+        return self._operate(
+            ctxt, uuid, 'reboot_hard' if hard else 'reboot', 'reboot',
+            lambda record: self.driver.reboot(record, hard=hard))
+
+    @rpc.api_method
+    def stop_instance(self, ctxt, uuid, timeout=60):
+        timeout = instance.validate_timeout(timeout)
+        return self._operate(
+            ctxt, uuid, 'stop', 'power_off',
+            lambda record: self.driver.power_off(record, timeout=timeout))
+
+    @rpc.api_method
+    def start_instance(self, ctxt, uuid):
+        return self._operate(ctxt, uuid, 'start', 'power_on',
+                             self.driver.power_on)
+
+    @rpc.api_method
+    def pause_instance(self, ctxt, uuid):
+        return self._operate(ctxt, uuid, 'pause', 'pause', self.driver.pause)
+
+    @rpc.api_method
+    def unpause_instance(self, ctxt, uuid):
+        return self._operate(ctxt, uuid, 'unpause', 'unpause',
+                             self.driver.unpause)
+
+    @rpc.api_method
+    def suspend_instance(self, ctxt, uuid):
+        return self._operate(ctxt, uuid, 'suspend', 'suspend',
+                             self.driver.suspend)
+
+    @rpc.api_method
+    def resume_instance(self, ctxt, uuid):
+        return self._operate(ctxt, uuid, 'resume', 'resume',
+                             self.driver.resume)
+
+    @rpc.api_method
+    def get_console_output(self, ctxt, uuid, tail_lines=None,
+                           max_bytes=102400):
+        tail_lines = instance.validate_tail_lines(tail_lines)
+        max_bytes = instance.validate_max_bytes(max_bytes)
+        record = self._record(instance.validate_uuid(uuid))
+        return self.driver.get_console_output(record, tail_lines=tail_lines,
+                                              max_bytes=max_bytes)
+
+    @rpc.api_method
+    def attach_disk(self, ctxt, uuid, disk):
+        def attach(record):
+            spec = self._spec(record['uuid'])
+            if len(spec['disks']) >= self.conf.disk.max_disks:
+                raise exception.InvalidSpec(
+                    field='disk', reason='the instance already has the '
+                    'most disks allowed ([disk] max_disks = %d)'
+                    % self.conf.disk.max_disks)
+            new = instance.validate_disk(disk, spec['disks'], self.conf,
+                                         nics=spec['nics'])
+            disk_record = self.driver.attach_disk(record, new)
+            spec['disks'].append(new)
+            self.store.save(record, spec=spec)
+            return {'disks': record['disks'] + [disk_record]}
+        return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
+                             attach)
+
+    def _find_disk(self, record, target):
+        for disk in record['disks']:
+            if disk['target'] == target:
+                return disk
+        raise exception.InvalidSpec(
+            field='target', reason='instance %s has no disk %s'
+            % (record['uuid'], target))
+
+    @rpc.api_method
+    def detach_disk(self, ctxt, uuid, target):
+        target = instance.validate_target(target)
+
+        def detach(record):
+            self._find_disk(record, target)
+            if len(record['disks']) == 1:
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is the only disk of the '
+                    'instance' % target)
+            self.driver.detach_disk(record, target)
+            spec = self._spec(record['uuid'])
+            spec['disks'] = [d for d in spec['disks']
+                             if d['target'] != target]
+            self.store.save(record, spec=spec)
+            return {'disks': [d for d in record['disks']
+                              if d['target'] != target]}
+        return self._operate(ctxt, uuid, 'detach_disk', 'detach_disk',
+                             detach)
+
+    @rpc.api_method
+    def change_media(self, ctxt, uuid, target, image=None):
+        target = instance.validate_target(target)
+        if image is not None:
+            image = instance.validate_image_ref(image)
+
+        def change(record):
+            if self._find_disk(record, target)['device'] != 'cdrom':
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is not a cdrom' % target)
+            disk_record = self.driver.change_media(record, target, image)
+            spec = self._spec(record['uuid'])
+            for disk in spec['disks']:
+                if disk['target'] == target:
+                    disk['source'] = ({'image': image} if image is not None
+                                      else {'blank': True})
+            self.store.save(record, spec=spec)
+            return {'disks': [disk_record if d['target'] == target else d
+                              for d in record['disks']]}
+        return self._operate(ctxt, uuid, 'change_media', 'change_media',
+                             change, notify=False)
+
+    @rpc.api_method
+    def commit_disk(self, ctxt, uuid, target):
+        target = instance.validate_target(target)
+
+        def commit(record):
+            if not self._find_disk(record, target)['snapshot']:
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is not a snapshot disk'
+                    % target)
+            self.driver.commit_disk(record, target)
+        return self._operate(ctxt, uuid, 'commit_disk', 'commit_disk',
+                             commit, notify=False)
+
+    @rpc.api_method
+    def get_host_status(self, ctxt):
+        return self.host_status()
+
+    # -- service hooks (not exposed over RPC) ------------------------------
+
+    def host_status(self):
+        resources = self.driver.get_host_resources()
+        records = self.store.list()
+        return {'host': self.host,
+                'driver': self.conf.virt_driver,
+                'hypervisor': resources['hypervisor'],
+                'vcpus': resources['vcpus'],
+                'vcpus_used': sum(r['vcpus'] for r in records),
+                'memory_mb': resources['memory_mb'],
+                'memory_mb_used': sum(r['memory_mb'] for r in records),
+                'disk_gb': resources['disk_gb'],
+                'disk_gb_free': resources['disk_gb_free'],
+                'instances': len(records),
+                'version': version.version_string()}
+
+    def handle_power_event(self, uuid, state):
+        """A driver saw a guest change state: record it at once."""
+        del state  # the hypervisor is asked again under the lock
+        record = self.store.get(uuid)
+        if record is None:
+            return
+        with self._lock(uuid):
+            record = self.store.get(uuid)
+            if record is not None:
+                self._refresh_state(record)
+
+    def sync_power_states(self):
+        """Align every record with the hypervisor in one driver call."""
+        powers = self.driver.list_power_states()
+        for record in self.store.list():
+            if record['state'] in (states.BUILDING, states.ERROR):
+                continue
+            power = powers.get(record['uuid'])
+            if power == record['state']:
+                continue
+            with self._lock(record['uuid']):
+                current = self.store.get(record['uuid'])
+                if current is not None:
+                    self._refresh_state(current)

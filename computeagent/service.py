@@ -1,0 +1,114 @@
+"""The agent process: transport, RPC server, notifier, periodic work.
+
+One :class:`Service` per process. It uses oslo.messaging's threading
+executor (no eventlet monkey-patching anywhere), stops on request by
+letting requests in flight finish, and runs the periodic host report and
+power-state sync on plain threads.
+"""
+
+import os
+import threading
+
+from oslo_context import context
+from oslo_log import log as logging
+import oslo_messaging
+from oslo_messaging.rpc import dispatcher
+
+from computeagent import manager as manager_mod
+from computeagent import notifications
+from computeagent import store as store_mod
+from computeagent.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+
+class _Periodic(threading.Thread):
+    """Calls ``func`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, name, interval, func, stop_event):
+        super().__init__(name=name, daemon=True)
+        self.interval = interval
+        self.func = func
+        self.stop_event = stop_event
+
+    def run(self):
+        while not self.stop_event.wait(self.interval):
+            try:
+                self.func()
+            except Exception:
+                # A periodic task must survive a bad round.
+                LOG.exception('Periodic task %s failed', self.name)
+
+
+class Service(object):
+    """Everything one agent process runs."""
+
+    def __init__(self, conf, transport=None, notification_transport=None,
+                 driver=None):
+        self.conf = conf
+        self.transport = transport or oslo_messaging.get_rpc_transport(conf)
+        notification_transport = (
+            notification_transport or
+            oslo_messaging.get_notification_transport(conf))
+        self.driver = driver or virt_driver.load_driver(conf)
+        self.serializer = oslo_messaging.RequestContextSerializer(
+            oslo_messaging.NoOpSerializer())
+        os.makedirs(conf.instances_path, mode=0o755, exist_ok=True)
+        self.store = store_mod.InstanceStore(conf.instances_path)
+        self.notifier = notifications.Notifier(
+            conf, notification_transport, conf.host,
+            serializer=self.serializer)
+        self.manager = manager_mod.ComputeManager(
+            conf, self.driver, self.store, self.notifier)
+        self.server = None
+        self._stop = threading.Event()
+        self._threads = []
+
+    def start(self):
+        """Connect the driver, load records, and begin serving."""
+        count = self.store.load_all()
+        LOG.info('Loaded %d instance records from %s', count,
+                 self.conf.instances_path)
+        self.driver.init_host(self.conf.host)
+        self.driver.register_event_listener(
+            self.manager.handle_power_event)
+        self.manager.sync_power_states()
+        target = oslo_messaging.Target(topic=self.conf.rpc_topic,
+                                       server=self.conf.host)
+        self.server = oslo_messaging.get_rpc_server(
+            self.transport, target, [self.manager],
+            executor='threading', serializer=self.serializer,
+            access_policy=dispatcher.ExplicitRPCAccessPolicy)
+        self.server.start()
+        self._start_periodic('host-status', self.conf.report_interval,
+                             self._report_status)
+        self._start_periodic('power-sync',
+                             self.conf.sync_power_state_interval,
+                             self.manager.sync_power_states)
+        LOG.info('Serving topic %(topic)s as %(host)s with the %(driver)s '
+                 'driver', {'topic': self.conf.rpc_topic,
+                            'host': self.conf.host,
+                            'driver': self.conf.virt_driver})
+        self._report_status()
+
+    def _start_periodic(self, name, interval, func):
+        if interval > 0:
+            thread = _Periodic(name, interval, func, self._stop)
+            thread.start()
+            self._threads.append(thread)
+
+    def _report_status(self):
+        ctxt = context.RequestContext()
+        self.notifier.host_status(ctxt, self.manager.host_status())
+
+    def stop(self):
+        """Stop taking requests and let those in flight finish."""
+        self._stop.set()
+        if self.server is not None:
+            LOG.info('Stopping: no new requests, finishing those in flight')
+            self.server.stop()
+            self.server.wait()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.driver.cleanup_host()
+        LOG.info('Stopped')

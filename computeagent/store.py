@@ -1,0 +1,139 @@
+"""Instance records, one JSON file per instance under its directory.
+
+``<instances_path>/<uuid>/instance.json`` holds the public record of
+API.md, the normalized spec it was built from and the fingerprint of the
+request, so the agent knows every instance it owns after a restart
+without asking anyone. Writes are atomic (write, fsync, rename): a crash
+leaves the old record or the new one, never half of either.
+"""
+
+import copy
+import json
+import os
+import tempfile
+import threading
+
+from oslo_log import log as logging
+
+from computeagent import exception
+
+LOG = logging.getLogger(__name__)
+
+RECORD_FILE = 'instance.json'
+
+
+class InstanceStore(object):
+    """Durable records with an in-memory copy for fast reads."""
+
+    def __init__(self, instances_path):
+        self.instances_path = instances_path
+        self._lock = threading.Lock()
+        self._entries = {}
+
+    def instance_dir(self, uuid):
+        return os.path.join(self.instances_path, uuid)
+
+    def _path(self, uuid):
+        return os.path.join(self.instance_dir(uuid), RECORD_FILE)
+
+    def load_all(self):
+        """Read every record on disk; called once at start-up.
+
+        A record that cannot be parsed is logged and skipped rather than
+        stopping the agent: its directory is left for an operator.
+        """
+        entries = {}
+        try:
+            names = os.listdir(self.instances_path)
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            path = self._path(name)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path) as f:
+                    entry = json.load(f)
+                entries[entry['record']['uuid']] = entry
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                LOG.error('Ignoring unreadable instance record %(path)s: '
+                          '%(error)s', {'path': path, 'error': error})
+        with self._lock:
+            self._entries = entries
+        return len(entries)
+
+    def save(self, record, spec=None, fingerprint=None):
+        """Write a record atomically; spec and fingerprint are kept."""
+        uuid = record['uuid']
+        with self._lock:
+            entry = copy.deepcopy(self._entries.get(uuid, {}))
+            entry['record'] = copy.deepcopy(record)
+            if spec is not None:
+                entry['spec'] = copy.deepcopy(spec)
+            if fingerprint is not None:
+                entry['fingerprint'] = fingerprint
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+        return copy.deepcopy(record)
+
+    def update(self, uuid, **fields):
+        """Change some fields of a record and write it.
+
+        :raises: InstanceNotFound
+        """
+        with self._lock:
+            entry = self._entries.get(uuid)
+            if entry is None:
+                raise exception.InstanceNotFound(uuid=uuid)
+            entry = copy.deepcopy(entry)
+            entry['record'].update(copy.deepcopy(fields))
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+            return copy.deepcopy(entry['record'])
+
+    def _write(self, uuid, entry):
+        directory = self.instance_dir(uuid)
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.instance.', dir=directory)
+        try:
+            with os.fdopen(fd, 'w') as f:
+                json.dump(entry, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path(uuid))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def get(self, uuid):
+        """:returns: a copy of the record, or None"""
+        with self._lock:
+            entry = self._entries.get(uuid)
+            return copy.deepcopy(entry['record']) if entry else None
+
+    def get_entry(self, uuid):
+        """:returns: a copy of record, spec and fingerprint, or None"""
+        with self._lock:
+            return copy.deepcopy(self._entries.get(uuid))
+
+    def list(self):
+        with self._lock:
+            records = [copy.deepcopy(e['record'])
+                       for e in self._entries.values()]
+        return sorted(records, key=lambda r: (r['created_at'], r['uuid']))
+
+    def uuids(self):
+        with self._lock:
+            return set(self._entries)
+
+    def delete(self, uuid):
+        """Forget a record and remove its file (not the directory)."""
+        with self._lock:
+            self._entries.pop(uuid, None)
+            try:
+                os.unlink(self._path(uuid))
+            except FileNotFoundError:
+                pass

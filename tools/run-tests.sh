@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite from nothing: host packages, services, tox, then
+# pep8, unit and functional tests. Ends with one line "N passed, N failed,
+# N skipped" for the whole run, and exits non-zero when anything failed.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+log_dir="$top/.tox/logs"
+mkdir -p "$log_dir"
+
+bash tools/install-packages.sh || exit 1
+bash tools/start-services.sh || exit 1
+
+# tox itself lives in a small bootstrap virtualenv of the project's own.
+if [ ! -x .tox-bootstrap/bin/tox ]; then
+    python3 -m venv .tox-bootstrap || exit 1
+    .tox-bootstrap/bin/pip install -q 'tox>=4' || exit 1
+fi
+
+envs=${COMPUTEAGENT_TOX_ENVS:-pep8,unit,functional}
+status=0
+IFS=, read -ra env_list <<<"$envs"
+for env in "${env_list[@]}"; do
+    echo "===== tox -e $env ====="
+    .tox-bootstrap/bin/tox -e "$env" 2>&1 | tee "$log_dir/$env.log"
+    rc=${PIPESTATUS[0]}
+    echo "$rc" >"$log_dir/$env.rc"
+    [ "$rc" = 0 ] || status=1
+done
+
+python3 tools/totals.py "$log_dir" "${env_list[@]}"
+exit $status

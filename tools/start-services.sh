@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Start RabbitMQ, virtlogd and libvirtd if they are not running (no systemd
+# on these machines; see PLATFORM.md). Idempotent and safe to run often.
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tools/start-services.sh must run as root." >&2
+    exit 1
+fi
+
+log_dir=/var/log/computeagent-services
+mkdir -p "$log_dir"
+
+# QEMU runs as libvirt-qemu (group kvm); a root-only /dev/kvm makes libvirt
+# re-probe QEMU on every request (~50 s per start). Fix it before libvirtd.
+if [ -e /dev/kvm ]; then
+    chgrp kvm /dev/kvm && chmod 660 /dev/kvm || true
+fi
+
+running() { pgrep -x "$1" >/dev/null 2>&1; }
+
+if ! rabbitmqctl -q status >/dev/null 2>&1; then
+    echo "starting rabbitmq-server"
+    rabbitmq-server -detached >"$log_dir/rabbitmq.out" 2>&1 || true
+fi
+# The node takes a few seconds to appear; await_startup then waits for the
+# broker itself to accept connections.
+for _ in $(seq 1 120); do
+    rabbitmqctl -q ping >/dev/null 2>&1 && break
+    sleep 1
+done
+timeout 120 rabbitmqctl -q await_startup >/dev/null
+
+# virtlogd before libvirtd: without it every domain start fails after a
+# long wait on /run/libvirt/virtlogd-sock.
+if ! running virtlogd; then
+    echo "starting virtlogd"
+    virtlogd -d
+fi
+if ! running libvirtd; then
+    echo "starting libvirtd"
+    libvirtd -d
+fi
+for _ in $(seq 1 100); do
+    virsh -c qemu:///system -q version >/dev/null 2>&1 && break
+    sleep 0.2
+done
+virsh -c qemu:///system -q version >/dev/null
+echo "services: rabbitmq, virtlogd, libvirtd running"
