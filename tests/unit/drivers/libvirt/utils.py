@@ -1,0 +1,91 @@
+"""Helpers for the libvirt driver tests: normalized specs, XML equality."""
+
+import copy
+from xml.etree import ElementTree
+
+UUID = '0b7f1e6c-2f4e-4c4a-9d55-3a1f2c6d8e90'
+
+
+def canonical(xml):
+    """C14N of an XML string: attribute order and indentation ignored."""
+    return ElementTree.canonicalize(xml_data=xml, strip_text=True)
+
+
+def make_disk(**kw):
+    """A normalized disk spec (every key present) with overrides."""
+    disk = {'source': {'image': 'cirros'}, 'device': 'disk',
+            'bus': 'virtio', 'target': 'vda', 'format': 'qcow2',
+            'size_mb': None, 'boot_index': None, 'cache': None,
+            'aio': None, 'iothread': False, 'discard': 'ignore',
+            'iotune': None, 'snapshot': False, 'readonly': False,
+            'serial': None}
+    disk.update(kw)
+    return disk
+
+
+def make_cdrom(**kw):
+    values = {'device': 'cdrom', 'bus': 'sata', 'target': 'sda',
+              'format': 'raw', 'readonly': True}
+    values.update(kw)
+    return make_disk(**values)
+
+
+def make_serial(kind='file', **kw):
+    serial = {'type': kind, 'log': False, 'host': None, 'port': None}
+    if kind == 'tcp':
+        serial['host'] = '127.0.0.1'
+    serial.update(kw)
+    return serial
+
+
+def make_nic(kind='user', **kw):
+    nic = {'type': kind, 'network': None, 'bridge': None,
+           'model': 'virtio', 'mac': None, 'boot_index': None}
+    nic.update(kw)
+    return nic
+
+
+def make_spec(**kw):
+    """A normalized instance spec with one virtio disk, with overrides."""
+    spec = {'uuid': UUID, 'name': UUID, 'vcpus': 1, 'memory_mb': 128,
+            'boot_menu': False, 'video': 'none', 'graphics': None,
+            'metadata': {}, 'disks': [make_disk(boot_index=1)],
+            'serial_ports': [make_serial()], 'nics': []}
+    spec.update(copy.deepcopy(kw))
+    return spec
+
+
+def plan_for(spec, base='/srv/instances'):
+    """A disk plan as the storage layer would give it for ``spec``.
+
+    qcow2 disks are overlays on a raw base image; raw disks stand alone;
+    blank cdroms have no path.
+    """
+    plan = {}
+    for index, disk in enumerate(spec['disks']):
+        name = 'disk' if index == 0 else 'disk.%s' % disk['target']
+        if disk['source'].get('blank') and disk['device'] == 'cdrom':
+            plan[disk['target']] = {'path': None, 'format': 'raw',
+                                    'backing': []}
+        elif disk['format'] == 'qcow2':
+            plan[disk['target']] = {
+                'path': '%s/%s/%s' % (base, spec['uuid'], name),
+                'format': 'qcow2',
+                'backing': [('%s/_base/%s' % (base, disk['target']),
+                             'raw')]}
+        else:
+            plan[disk['target']] = {
+                'path': '%s/%s/%s' % (base, spec['uuid'], name),
+                'format': 'raw', 'backing': []}
+    return plan
+
+
+def counter_bytes(start=1):
+    """A deterministic stand-in for os.urandom(3) in MAC assignment."""
+    state = {'next': start}
+
+    def rand_bytes(n):
+        value = state['next']
+        state['next'] += 1
+        return value.to_bytes(n, 'big')
+    return rand_bytes
