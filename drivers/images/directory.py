@@ -28,7 +28,7 @@ from computeagent.images import source
 
 LOG = logging.getLogger(__name__)
 
-_CHUNK = units.Mi
+_CHUNK = 64 * units.Ki
 _ZEROS = bytes(_CHUNK)
 
 

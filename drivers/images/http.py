@@ -169,4 +169,10 @@ class HttpImageSource(source.ImageSource):
                 else:
                     dest.write(chunk)
             dest.truncate(total)
+        # http.client's read(n) returns what came before the connection
+        # closed without complaint; a short body is a failed download.
+        if length is not None and length.isdigit() and total != int(length):
+            raise exception.ImageNotFound(
+                image=ref, reason='the download ended after %d of %s bytes'
+                                  % (total, length))
         return sha.hexdigest()
