@@ -1,9 +1,9 @@
 """Inspection of every image before anything uses it.
 
-Two independent looks at the file: oslo.utils' format inspector, which
-reads only headers in Python (no parser of QEMU's runs on untrusted
-bytes), and then ``qemu-img info`` opened with the format the inspector
-established (never probed), under resource limits.
+Two independent looks at the file: first oslo.utils' format inspector,
+which reads only headers, in Python, so no QEMU parser sees a file it
+refuses; then ``qemu-img info`` opened with the format the inspector
+established (never probed), under resource limits, as a cross-check.
 
 Accepted: qcow2 with no backing file, no external data file and no
 unknown features; and raw. What the inspector calls ``gpt`` (any disk
