@@ -6,6 +6,7 @@ builds, keeps the instance records and sends the notifications. All
 hypervisor work is the driver's.
 """
 
+import queue
 import shutil
 import threading
 
@@ -45,6 +46,7 @@ class ComputeManager(object):
         self._locks = lockutils.Semaphores()
         self._build_slots = threading.BoundedSemaphore(
             conf.max_concurrent_builds)
+        self._events = queue.Queue()
 
     # -- internals -------------------------------------------------------
 
@@ -58,8 +60,9 @@ class ComputeManager(object):
             raise exception.InstanceNotFound(uuid=uuid)
         return record
 
-    def _spec(self, uuid):
-        return self.store.get_entry(uuid)['spec']
+    def _driver_view(self, record):
+        """The record as drivers get it: with the normalized spec."""
+        return dict(record, spec=self.store.get_entry(record['uuid'])['spec'])
 
     def _refresh_state(self, record):
         """Bring the record's state in line with the hypervisor's."""
@@ -105,10 +108,10 @@ class ComputeManager(object):
     def _remove_instance_dir(self, uuid):
         shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
 
-    def _rollback_create(self, record):
+    def _rollback_create(self, record, spec):
         """Remove every trace of a create that failed part-way."""
         try:
-            self.driver.destroy(record)
+            self.driver.destroy(dict(record, spec=spec))
         except Exception:
             LOG.exception('Rolling back %s: the driver could not clean up',
                           record['uuid'])
@@ -116,8 +119,13 @@ class ComputeManager(object):
         self._remove_instance_dir(record['uuid'])
 
     def _operate(self, ctxt, uuid, operation, action, call, notify=True):
-        """Run ``call(record)`` on one instance, with lock, state check
-        and notifications; ``action`` names the notification."""
+        """Run one operation on one instance.
+
+        Takes the instance's lock, checks the state allows ``operation``,
+        sends ``instance.<action>.*`` notifications when ``notify``, and
+        stores the fields ``call(driver_record)`` returns (``spec``
+        among them replaces the stored spec).
+        """
         uuid = instance.validate_uuid(uuid)
         with self._lock(uuid):
             record = self._refresh_state(self._record(uuid))
@@ -125,7 +133,7 @@ class ComputeManager(object):
             if notify:
                 self.notifier.instance(ctxt, action, 'start', record)
             try:
-                fields = call(record) or {}
+                fields = call(self._driver_view(record)) or {}
             except Exception as error:
                 if notify:
                     self.notifier.instance(ctxt, action, 'error',
@@ -164,7 +172,7 @@ class ComputeManager(object):
             except Exception as error:
                 LOG.error('Create of %(uuid)s failed: %(error)s',
                           {'uuid': uuid, 'error': error})
-                self._rollback_create(record)
+                self._rollback_create(record, normalized)
                 self.notifier.instance(
                     ctxt, 'create', 'error',
                     dict(record, state=states.ERROR, error=str(error)))
@@ -195,7 +203,7 @@ class ComputeManager(object):
             record = self._record(uuid)
             self.notifier.instance(ctxt, 'delete', 'start', record)
             try:
-                self.driver.destroy(record)
+                self.driver.destroy(self._driver_view(record))
             except Exception as error:
                 self.notifier.instance(ctxt, 'delete', 'error',
                                        dict(record, error=str(error)))
@@ -257,14 +265,14 @@ class ComputeManager(object):
                            max_bytes=102400):
         tail_lines = instance.validate_tail_lines(tail_lines)
         max_bytes = instance.validate_max_bytes(max_bytes)
-        record = self._record(instance.validate_uuid(uuid))
+        record = self._driver_view(self._record(instance.validate_uuid(uuid)))
         return self.driver.get_console_output(record, tail_lines=tail_lines,
                                               max_bytes=max_bytes)
 
     @rpc.api_method
     def attach_disk(self, ctxt, uuid, disk):
         def attach(record):
-            spec = self._spec(record['uuid'])
+            spec = record['spec']
             if len(spec['disks']) >= self.conf.disk.max_disks:
                 raise exception.InvalidSpec(
                     field='disk', reason='the instance already has the '
@@ -274,8 +282,7 @@ class ComputeManager(object):
                                          nics=spec['nics'])
             disk_record = self.driver.attach_disk(record, new)
             spec['disks'].append(new)
-            self.store.save(record, spec=spec)
-            return {'disks': record['disks'] + [disk_record]}
+            return {'disks': record['disks'] + [disk_record], 'spec': spec}
         return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
                              attach)
 
@@ -298,12 +305,11 @@ class ComputeManager(object):
                     field='target', reason='%s is the only disk of the '
                     'instance' % target)
             self.driver.detach_disk(record, target)
-            spec = self._spec(record['uuid'])
+            spec = record['spec']
             spec['disks'] = [d for d in spec['disks']
                              if d['target'] != target]
-            self.store.save(record, spec=spec)
             return {'disks': [d for d in record['disks']
-                              if d['target'] != target]}
+                              if d['target'] != target], 'spec': spec}
         return self._operate(ctxt, uuid, 'detach_disk', 'detach_disk',
                              detach)
 
@@ -318,14 +324,13 @@ class ComputeManager(object):
                 raise exception.InvalidSpec(
                     field='target', reason='%s is not a cdrom' % target)
             disk_record = self.driver.change_media(record, target, image)
-            spec = self._spec(record['uuid'])
+            spec = record['spec']
             for disk in spec['disks']:
                 if disk['target'] == target:
                     disk['source'] = ({'image': image} if image is not None
                                       else {'blank': True})
-            self.store.save(record, spec=spec)
             return {'disks': [disk_record if d['target'] == target else d
-                              for d in record['disks']]}
+                              for d in record['disks']], 'spec': spec}
         return self._operate(ctxt, uuid, 'change_media', 'change_media',
                              change, notify=False)
 
@@ -364,10 +369,29 @@ class ComputeManager(object):
                 'version': version.version_string()}
 
     def handle_power_event(self, uuid, state):
-        """A driver saw a guest change state: record it at once."""
-        del state  # the hypervisor is asked again under the lock
-        record = self.store.get(uuid)
-        if record is None:
+        """A driver saw a guest change state: queue it.
+
+        Drivers call this from any thread, including inside an operation
+        that holds the instance's lock, so it must not block; the event
+        thread (:meth:`process_events`) applies it.
+        """
+        del state  # the hypervisor is asked again when it is handled
+        self._events.put(uuid)
+
+    def process_events(self, stop_event, poll=0.5):
+        """Apply queued power events until ``stop_event`` is set."""
+        while not stop_event.is_set():
+            try:
+                uuid = self._events.get(timeout=poll)
+            except queue.Empty:
+                continue
+            try:
+                self._apply_power_event(uuid)
+            except Exception:
+                LOG.exception('Could not apply a power event of %s', uuid)
+
+    def _apply_power_event(self, uuid):
+        if self.store.get(uuid) is None:
             return
         with self._lock(uuid):
             record = self.store.get(uuid)

@@ -9,6 +9,7 @@ of another version sees ``RemoteError`` with the same ``exc_type``.
 from oslo_context import context as oslo_context
 import oslo_messaging
 
+from computeagent import context
 from computeagent import exception
 
 #: The newest API version this client knows.
@@ -42,8 +43,7 @@ class ComputeAgentAPI(object):
                                        version=API_VERSION)
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=version_cap, timeout=timeout,
-            serializer=oslo_messaging.RequestContextSerializer(
-                oslo_messaging.NoOpSerializer()))
+            serializer=context.RequestContextSerializer())
 
     def _call(self, ctxt, method, **kwargs):
         ctxt = ctxt or oslo_context.RequestContext()

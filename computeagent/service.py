@@ -9,11 +9,12 @@ power-state sync on plain threads.
 import os
 import threading
 
-from oslo_context import context
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import oslo_messaging
 from oslo_messaging.rpc import dispatcher
 
+from computeagent import context
 from computeagent import manager as manager_mod
 from computeagent import notifications
 from computeagent import store as store_mod
@@ -51,8 +52,7 @@ class Service(object):
             notification_transport or
             oslo_messaging.get_notification_transport(conf))
         self.driver = driver or virt_driver.load_driver(conf)
-        self.serializer = oslo_messaging.RequestContextSerializer(
-            oslo_messaging.NoOpSerializer())
+        self.serializer = context.RequestContextSerializer()
         os.makedirs(conf.instances_path, mode=0o755, exist_ok=True)
         self.store = store_mod.InstanceStore(conf.instances_path)
         self.notifier = notifications.Notifier(
@@ -80,6 +80,11 @@ class Service(object):
             executor='threading', serializer=self.serializer,
             access_policy=dispatcher.ExplicitRPCAccessPolicy)
         self.server.start()
+        events = threading.Thread(target=self.manager.process_events,
+                                  args=(self._stop,), name='power-events',
+                                  daemon=True)
+        events.start()
+        self._threads.append(events)
         self._start_periodic('host-status', self.conf.report_interval,
                              self._report_status)
         self._start_periodic('power-sync',
@@ -98,7 +103,7 @@ class Service(object):
             self._threads.append(thread)
 
     def _report_status(self):
-        ctxt = context.RequestContext()
+        ctxt = oslo_context.RequestContext()
         self.notifier.host_status(ctxt, self.manager.host_status())
 
     def stop(self):

@@ -76,8 +76,8 @@ class InstanceStore(object):
             self._entries[uuid] = entry
         return copy.deepcopy(record)
 
-    def update(self, uuid, **fields):
-        """Change some fields of a record and write it.
+    def update(self, uuid, spec=None, **fields):
+        """Change some fields of a record (and the spec) and write it.
 
         :raises: InstanceNotFound
         """
@@ -87,6 +87,8 @@ class InstanceStore(object):
                 raise exception.InstanceNotFound(uuid=uuid)
             entry = copy.deepcopy(entry)
             entry['record'].update(copy.deepcopy(fields))
+            if spec is not None:
+                entry['spec'] = copy.deepcopy(spec)
             self._write(uuid, entry)
             self._entries[uuid] = entry
             return copy.deepcopy(entry['record'])

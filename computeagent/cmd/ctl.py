@@ -137,6 +137,9 @@ def _run(args):
         if args.wait:
             # A call returns once the guest runs (or with its error).
             return api.create_instance(None, spec), 'instance'
+        # The dry run answers at once, so a bad spec is reported here
+        # rather than lost in a cast's error notification.
+        api.render_instance(None, spec)
         api.create_instance(None, spec, cast=True)
         return {'uuid': spec['uuid'], 'state': 'building'}, 'mapping'
     if cmd == 'list':
@@ -173,9 +176,17 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         result, kind = _run(args)
-    except (exception.ComputeAgentException, specargs.SpecArgError) as e:
-        print('error: %s: %s' % (type(e).__name__, e), file=sys.stderr)
+    except exception.ComputeAgentException as e:
+        # A remote error arrives as "<Name>_Remote" with the server's
+        # traceback appended to str(); the message alone is for people.
+        name = type(e).__name__
+        if name.endswith('_Remote'):
+            name = name[:-len('_Remote')]
+        print('error: %s: %s' % (name, e.message), file=sys.stderr)
         return 1
+    except specargs.SpecArgError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
     except oslo_messaging.RemoteError as e:
         print('error: %s: %s' % (e.exc_type, e.value), file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ Layout::
 An entry exists when both ``<key>`` and ``<key>.json`` do. A fetch runs
 under an external lock per key (a thread semaphore plus a file lock, so
 threads and processes alike fetch each image once), writes to a temp
-name, inspects it (:mod:`drivers.libvirt.inspect`), writes the sidecar,
+name, inspects it (:mod:`drivers.libvirt.imageinspect`), writes the sidecar,
 and renames the image into place, so no reader ever sees a half-written
 or uninspected base. A failed fetch or inspection leaves neither an entry
 nor a temp file.
@@ -30,7 +30,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.images import source as image_source
-from drivers.libvirt import inspect
+from drivers.libvirt import imageinspect
 
 LOG = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class ImageCache:
                         '%(error)s', {'path': path + _SIDECAR,
                                       'error': error})
             return None
-        if fmt not in inspect.FORMAT_OF.values() or not os.path.isfile(path):
+        if fmt not in imageinspect.FORMAT_OF.values() or not os.path.isfile(path):
             return None
         return CachedImage(key=key, path=path, format=fmt,
                            virtual_size=virtual_size)
@@ -200,7 +200,7 @@ class ImageCache:
             if self.source.identity(ref) != key:
                 raise exception.ImageNotFound(
                     image=ref, reason='it changed while it was fetched')
-            found = inspect.inspect_image(self.conf, tmp, ref, declared)
+            found = imageinspect.inspect_image(self.conf, tmp, ref, declared)
             os.chmod(tmp, FILE_MODE)
             with open(tmp, 'rb') as f:
                 os.fsync(f.fileno())

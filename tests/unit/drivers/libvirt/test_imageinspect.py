@@ -8,7 +8,7 @@ import subprocess
 from oslo_utils import units
 
 from computeagent import exception
-from drivers.libvirt import inspect
+from drivers.libvirt import imageinspect
 from tests import base
 from tests import images
 
@@ -23,7 +23,7 @@ class TestInspect(base.TestCase):
         return os.path.join(self.tmp, name)
 
     def inspect(self, path, declared=None):
-        return inspect.inspect_image(self.conf, path, 'the-ref', declared)
+        return imageinspect.inspect_image(self.conf, path, 'the-ref', declared)
 
     def unsafe(self, path, declared=None):
         return self.assertRaises(exception.ImageUnsafe, self.inspect, path,
