@@ -118,6 +118,14 @@ class ComputeManager(object):
         self.store.delete(record['uuid'])
         self._remove_instance_dir(record['uuid'])
 
+    def _notify_error(self, ctxt, action, payload, error):
+        """``instance.<action>.error``: the record as far as it is known,
+        with what went wrong (a cast's caller learns of it only so)."""
+        self.notifier.instance(
+            ctxt, action, 'error',
+            dict(payload, error=str(error),
+                 error_type=type(error).__name__))
+
     def _operate(self, ctxt, uuid, operation, action, call, notify=True):
         """Run one operation on one instance.
 
@@ -126,29 +134,42 @@ class ComputeManager(object):
         stores the fields ``call(driver_record)`` returns (``spec``
         among them replaces the stored spec).
         """
-        uuid = instance.validate_uuid(uuid)
-        with self._lock(uuid):
-            record = self._refresh_state(self._record(uuid))
-            self._check_state(record, operation)
-            if notify:
-                self.notifier.instance(ctxt, action, 'start', record)
-            try:
-                fields = call(self._driver_view(record)) or {}
-            except Exception as error:
+        known = {'uuid': uuid}
+        try:
+            uuid = instance.validate_uuid(uuid)
+            with self._lock(uuid):
+                record = known = self._refresh_state(self._record(uuid))
+                self._check_state(record, operation)
                 if notify:
-                    self.notifier.instance(ctxt, action, 'error',
-                                           dict(record, error=str(error)))
-                raise
-            record = self.store.update(uuid, **fields)
-            record = self._refresh_state(record)
+                    self.notifier.instance(ctxt, action, 'start', record)
+                fields = call(self._driver_view(record)) or {}
+                if self.store.get(uuid) is None:
+                    record = dict(record, state='deleted')
+                else:
+                    record = self.store.update(uuid, **fields)
+                    record = self._refresh_state(record)
+        except Exception as error:
             if notify:
-                self.notifier.instance(ctxt, action, 'end', record)
-            return record
+                self._notify_error(ctxt, action, known, error)
+            raise
+        if notify:
+            self.notifier.instance(ctxt, action, 'end', record)
+        return record
 
     # -- API.md ------------------------------------------------------------
 
     @rpc.api_method
     def create_instance(self, ctxt, spec):
+        known = {'uuid': spec.get('uuid') if isinstance(spec, dict)
+                 else None, 'state': states.ERROR}
+        try:
+            return self._create(ctxt, spec, known)
+        except Exception as error:
+            self._notify_error(ctxt, 'create', known, error)
+            raise
+
+    def _create(self, ctxt, spec, known):
+        """create_instance; ``known`` is filled with the record so far."""
         normalized = instance.validate_spec(spec, self.conf)
         fingerprint = instance.spec_fingerprint(spec)
         uuid = normalized['uuid']
@@ -160,6 +181,7 @@ class ComputeManager(object):
                 raise exception.InstanceExists(uuid=uuid)
             self._check_resources(normalized)
             record = self._new_record(normalized)
+            known.update(record, state=states.ERROR)
             self.notifier.instance(ctxt, 'create', 'start', record)
             timings = {}
             with timeutils.StopWatch() as wait:
@@ -173,9 +195,6 @@ class ComputeManager(object):
                 LOG.error('Create of %(uuid)s failed: %(error)s',
                           {'uuid': uuid, 'error': error})
                 self._rollback_create(record, normalized)
-                self.notifier.instance(
-                    ctxt, 'create', 'error',
-                    dict(record, state=states.ERROR, error=str(error)))
                 raise
             finally:
                 self._build_slots.release()
@@ -187,10 +206,10 @@ class ComputeManager(object):
                           console_log=placement['console_log'])
             record = self.store.save(record, spec=normalized)
             record = self._refresh_state(record)
-            self.notifier.instance(ctxt, 'create', 'end', record,
-                                   timings=timings)
-            LOG.info('Instance %s is running', uuid)
-            return record
+        self.notifier.instance(ctxt, 'create', 'end', record,
+                               timings=timings)
+        LOG.info('Instance %s is running', uuid)
+        return record
 
     @rpc.api_method
     def render_instance(self, ctxt, spec):
@@ -198,21 +217,13 @@ class ComputeManager(object):
 
     @rpc.api_method
     def delete_instance(self, ctxt, uuid):
-        uuid = instance.validate_uuid(uuid)
-        with self._lock(uuid):
-            record = self._record(uuid)
-            self.notifier.instance(ctxt, 'delete', 'start', record)
-            try:
-                self.driver.destroy(self._driver_view(record))
-            except Exception as error:
-                self.notifier.instance(ctxt, 'delete', 'error',
-                                       dict(record, error=str(error)))
-                raise
-            self.store.delete(uuid)
-            self._remove_instance_dir(uuid)
-            self.notifier.instance(ctxt, 'delete', 'end',
-                                   dict(record, state='deleted'))
-            return {'uuid': uuid, 'deleted': True}
+        def delete(record):
+            self.driver.destroy(record)
+            self.store.delete(record['uuid'])
+            self._remove_instance_dir(record['uuid'])
+        # Any state may be deleted; the record is gone once it is done.
+        self._operate(ctxt, uuid, 'delete', 'delete', delete)
+        return {'uuid': uuid, 'deleted': True}
 
     @rpc.api_method
     def get_instance(self, ctxt, uuid):

@@ -14,6 +14,7 @@ ALL = (BUILDING, RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED, ERROR)
 # way out of a stuck guest, so it is allowed from almost anywhere; a soft
 # reboot needs a running guest to answer ACPI.
 ALLOWED = {
+    'delete': ALL,
     'reboot': (RUNNING,),
     'reboot_hard': (RUNNING, PAUSED, SHUTOFF, CRASHED, ERROR),
     'stop': (RUNNING, PAUSED, CRASHED, ERROR),

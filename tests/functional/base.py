@@ -1,0 +1,27 @@
+"""Base class of the functional tests."""
+
+import uuid as uuid_mod
+
+import oslo_messaging
+import testtools
+
+from tests.functional import fixtures as ft_fixtures
+
+
+class FunctionalTestCase(testtools.TestCase):
+    """Runs against real services; never skips because one is missing."""
+
+    def setUp(self):
+        super().setUp()
+        ft_fixtures.ensure_services()
+
+    @staticmethod
+    def new_uuid():
+        return str(uuid_mod.uuid4())
+
+    def assertRemoteError(self, exc_type, func, *args, **kwargs):
+        """The call fails with a RemoteError of that exc_type."""
+        error = self.assertRaises(oslo_messaging.RemoteError, func, *args,
+                                  **kwargs)
+        self.assertEqual(exc_type, error.exc_type, error.value)
+        return error

@@ -1,0 +1,277 @@
+"""Real services and a real agent process for functional tests.
+
+Nothing here imports the project: the agent runs as its installed console
+script and is driven by a plain oslo.messaging client, exactly as a
+controller written by someone else would drive it.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid as uuid_mod
+
+import fixtures
+from oslo_config import cfg
+import oslo_messaging
+from oslo_messaging import conffixture
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VHOST = 'computeagent-functional'
+BROKER = 'rabbit://guest:guest@127.0.0.1:5672/' + VHOST
+
+_services_lock = threading.Lock()
+_services_ready = False
+
+
+def ensure_services():
+    """Start RabbitMQ, virtlogd and libvirtd unless running; make the vhost.
+
+    The project's own script does it, so the tests start services exactly
+    as an operator's machine would.
+    """
+    global _services_ready
+    with _services_lock:
+        if _services_ready:
+            return
+        subprocess.run(['bash', os.path.join(TOP, 'tools',
+                                             'start-services.sh')],
+                       check=True, stdout=subprocess.DEVNULL)
+        vhosts = subprocess.run(['rabbitmqctl', '-q', 'list_vhosts'],
+                                check=True, capture_output=True,
+                                text=True).stdout.split()
+        if VHOST not in vhosts:
+            # Two test workers may race here; the loser's error is benign.
+            subprocess.run(['rabbitmqctl', '-q', 'add_vhost', VHOST],
+                           capture_output=True)
+        subprocess.run(['rabbitmqctl', '-q', 'set_permissions', '-p', VHOST,
+                        'guest', '.*', '.*', '.*'], check=True,
+                       capture_output=True)
+        _services_ready = True
+
+
+def console_script(name):
+    """The installed console script next to this interpreter."""
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(candidate):
+        return candidate
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError('%s is not installed in this environment' % name)
+    return found
+
+
+class NotificationCollector(object):
+    """An oslo.messaging notification endpoint that remembers everything."""
+
+    def __init__(self):
+        self.received = []
+        self._cond = threading.Condition()
+
+    def _record(self, priority, ctxt, publisher_id, event_type, payload):
+        with self._cond:
+            self.received.append({'priority': priority, 'ctxt': ctxt,
+                                  'publisher_id': publisher_id,
+                                  'event_type': event_type,
+                                  'payload': payload})
+            self._cond.notify_all()
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._record('info', ctxt, publisher_id, event_type, payload)
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._record('error', ctxt, publisher_id, event_type, payload)
+
+    def wait_for(self, event_type, timeout=30, predicate=None):
+        """The first notification of that type (matching predicate)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for item in self.received:
+                    if item['event_type'] == event_type and (
+                            predicate is None or predicate(item)):
+                        return item
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        'no %s notification within %s s; got %s'
+                        % (event_type, timeout,
+                           [i['event_type'] for i in self.received]))
+                self._cond.wait(remaining)
+
+    def of_type(self, event_type):
+        with self._cond:
+            return [i for i in self.received
+                    if i['event_type'] == event_type]
+
+
+class AgentFixture(fixtures.Fixture):
+    """One agent process with its own host name, exchange and directories.
+
+    :param driver: the virt driver to load
+    :param options: extra ``{group: {name: value}}`` configuration
+    """
+
+    def __init__(self, driver='fake', options=None, start=True):
+        super().__init__()
+        self.driver = driver
+        self.options = options or {}
+        self.start_agent = start
+
+    def _setUp(self):
+        ensure_services()
+        suffix = uuid_mod.uuid4().hex[:10]
+        self.host = 'ft-%s' % suffix
+        self.exchange = 'ft-%s' % suffix
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.instances_path = os.path.join(self.dir, 'instances')
+        self.image_dir = os.path.join(self.dir, 'images')
+        os.makedirs(self.image_dir)
+        self.log_file = os.path.join(self.dir, 'agent.log')
+        self.config_file = os.path.join(self.dir, 'computeagent.conf')
+        self._write_config()
+        self.conf = cfg.ConfigOpts()
+        self.useFixture(conffixture.ConfFixture(self.conf))
+        self.conf.set_override('control_exchange', self.exchange)
+        self.transport = oslo_messaging.get_rpc_transport(self.conf,
+                                                          url=BROKER)
+        self.addCleanup(self.transport.cleanup)
+        self.client = oslo_messaging.get_rpc_client(
+            self.transport,
+            oslo_messaging.Target(topic='computeagent', server=self.host),
+            timeout=120)
+        self.notifications = NotificationCollector()
+        self._listen()
+        self.process = None
+        if self.start_agent:
+            self.start()
+
+    def _write_config(self):
+        options = {
+            'DEFAULT': {'transport_url': BROKER, 'host': self.host,
+                        'control_exchange': self.exchange,
+                        'virt_driver': self.driver,
+                        'instances_path': self.instances_path,
+                        'report_interval': 2,
+                        'sync_power_state_interval': 5,
+                        'graceful_shutdown_timeout': 30,
+                        'debug': True},
+            'image': {'directory': self.image_dir},
+            'oslo_messaging_notifications': {'driver': 'messagingv2'},
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+        }
+        for group, values in self.options.items():
+            options.setdefault(group, {}).update(values)
+        lines = []
+        for group, values in options.items():
+            lines.append('[%s]' % group)
+            for name, value in values.items():
+                lines.append('%s = %s' % (name, value))
+        with open(self.config_file, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+
+    def _listen(self):
+        transport = oslo_messaging.get_notification_transport(self.conf,
+                                                              url=BROKER)
+        self.addCleanup(transport.cleanup)
+        listener = oslo_messaging.get_notification_listener(
+            transport,
+            [oslo_messaging.Target(topic='notifications',
+                                   exchange=self.exchange)],
+            [self.notifications], executor='threading',
+            pool='ft-listener-%s' % self.host)
+        listener.start()
+
+        def stop():
+            listener.stop()
+            listener.wait()
+        self.addCleanup(stop)
+
+    def start(self, wait=True):
+        """Run the agent as its console script, as an operator would."""
+        log = open(self.log_file, 'ab')
+        self.addCleanup(log.close)
+        self.process = subprocess.Popen(
+            [console_script('computeagent'), '--config-file',
+             self.config_file], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(self._stop_process, self.process)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        probe = self.client.prepare(timeout=2)
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError('the agent exited with %s:\n%s'
+                                     % (self.process.returncode,
+                                        self.log_tail()))
+            try:
+                return probe.call({}, 'get_host_status')
+            except oslo_messaging.MessagingTimeout:
+                if time.monotonic() > deadline:
+                    raise AssertionError('the agent did not answer within '
+                                         '%d s:\n%s'
+                                         % (timeout, self.log_tail()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Signal the agent and wait for it; returns its exit status."""
+        self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+    def _stop_process(self, process):
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def log_tail(self, lines=60):
+        try:
+            with open(self.log_file, errors='replace') as f:
+                return ''.join(f.readlines()[-lines:])
+        except OSError:
+            return '(no log)'
+
+    def log_text(self):
+        with open(self.log_file, errors='replace') as f:
+            return f.read()
+
+    def call(self, method, ctxt=None, timeout=None, **kwargs):
+        client = self.client.prepare(timeout=timeout) if timeout \
+            else self.client
+        return client.call(ctxt or {}, method, **kwargs)
+
+    def cast(self, method, ctxt=None, **kwargs):
+        self.client.cast(ctxt or {}, method, **kwargs)
+
+    def ctl(self, *args, check=True):
+        """Run computeagent-ctl against this agent; returns the process."""
+        cmd = [console_script('computeagent-ctl'), '--config-file',
+               self.config_file] + list(args)
+        result = subprocess.run(cmd, capture_output=True, text=True,
+                                timeout=300)
+        if check and result.returncode != 0:
+            raise AssertionError('%s failed (%d):\n%s\n%s'
+                                 % (' '.join(args), result.returncode,
+                                    result.stdout, result.stderr))
+        return result
+
+
+def load_corpus(name):
+    path = os.path.join(TOP, 'tests', 'corpus', name)
+    with open(path) as f:
+        return json.load(f)
+
+
+def dedent(text):
+    return textwrap.dedent(text).lstrip()
