@@ -119,8 +119,11 @@ class ComputeManager(object):
         self._remove_instance_dir(record['uuid'])
 
     def _notify_error(self, ctxt, action, payload, error):
-        """``instance.<action>.error``: the record as far as it is known,
-        with what went wrong (a cast's caller learns of it only so)."""
+        """Send ``instance.<action>.error``.
+
+        The payload is the record as far as it is known, with what went
+        wrong: a cast's caller learns of a failure only this way.
+        """
         self.notifier.instance(
             ctxt, action, 'error',
             dict(payload, error=str(error),

@@ -126,7 +126,8 @@ class ImageCache:
                         '%(error)s', {'path': path + _SIDECAR,
                                       'error': error})
             return None
-        if fmt not in imageinspect.FORMAT_OF.values() or not os.path.isfile(path):
+        if (fmt not in imageinspect.FORMAT_OF.values()
+                or not os.path.isfile(path)):
             return None
         return CachedImage(key=key, path=path, format=fmt,
                            virtual_size=virtual_size)
