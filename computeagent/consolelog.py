@@ -55,6 +55,24 @@ def _read_backwards(files, want_bytes, want_lines):
                     return
 
 
+def _last_lines(data, count):
+    """The last ``count`` lines of ``data``; only ``\\n`` ends a line.
+
+    Consoles end lines with ``\\r\\n`` (often ``\\r\\r\\n``) and
+    redraw progress with a bare ``\\r``; ``bytes.splitlines`` would make
+    each ``\\r`` a line of its own, and :func:`_read_backwards` counts
+    ``\\n`` only.
+    """
+    if count == 0:
+        return b''
+    start = len(data) - 1 if data.endswith(b'\n') else len(data)
+    for _ in range(count):
+        start = data.rfind(b'\n', 0, start)
+        if start < 0:
+            return data
+    return data[start + 1:]
+
+
 def read_tail(path, tail_lines=None, max_bytes=102400):
     """The end of a console log.
 
@@ -75,8 +93,7 @@ def read_tail(path, tail_lines=None, max_bytes=102400):
     blocks = list(_read_backwards(files, max_bytes, tail_lines))
     data = b''.join(reversed(blocks))
     if tail_lines is not None:
-        lines = data.splitlines(keepends=True)
-        data = b''.join(lines[-tail_lines:]) if tail_lines else b''
+        data = _last_lines(data, tail_lines)
     if len(data) > max_bytes:
         data = data[-max_bytes:]
     return {'output': data.decode('utf-8', errors='replace'),
