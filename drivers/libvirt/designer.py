@@ -164,25 +164,32 @@ def _devices(guest, cls):
     return [d for d in guest.devices if type(d) is cls]
 
 
-def describe_disks(guest):
-    """The disk records of API.md, from a designed guest, in disk order.
+def describe_disk(disk):
+    """The disk record of API.md of one designed config_disks.Disk.
 
     ``path`` and ``format`` are those of the image the guest writes to, as
     the disk plan gave them.
 
-    :returns: list of dicts with keys target, device, bus, path, format,
+    :returns: dict with keys target, device, bus, path, format,
         boot_index, cache, aio, snapshot
     """
-    return [{'target': d.target_dev,
-             'device': d.device,
-             'bus': d.target_bus,
-             'path': d.source_path,
-             'format': d.driver_format,
-             'boot_index': d.boot_order,
-             'cache': d.driver_cache,
-             'aio': d.driver_io,
-             'snapshot': d.snapshot}
-            for d in _devices(guest, config_disks.Disk)]
+    return {'target': disk.target_dev,
+            'device': disk.device,
+            'bus': disk.target_bus,
+            'path': disk.source_path,
+            'format': disk.driver_format,
+            'boot_index': disk.boot_order,
+            'cache': disk.driver_cache,
+            'aio': disk.driver_io,
+            'snapshot': disk.snapshot}
+
+
+def describe_disks(guest):
+    """The disk records of API.md, from a designed guest, in disk order.
+
+    :returns: list of :func:`describe_disk` dicts
+    """
+    return [describe_disk(d) for d in _devices(guest, config_disks.Disk)]
 
 
 def describe_nics(guest):

@@ -204,11 +204,47 @@ def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
             conf.driver_iothread = iothreads
         disks.append(conf)
 
-    controllers = []
+    return disks, controllers_for(disks), iothreads
+
+
+def controllers_for(disks):
+    """The controllers ``disks`` need that libvirt would not add right.
+
+    :param disks: config_disks.Disk objects
+    :returns: list of config_disks.Controller
+    """
     # virtio-scsi is a PCI device libvirt does not add by itself (it would
     # pick an emulated LSI controller); SATA and IDE controllers are
     # implicit in the machine type or added by libvirt.
     if any(d.target_bus == 'scsi' for d in disks):
-        controllers.append(config_disks.Controller('scsi', index=0,
-                                                   model='virtio-scsi'))
-    return disks, controllers, iothreads
+        return [config_disks.Controller('scsi', index=0,
+                                        model='virtio-scsi')]
+    return []
+
+
+def design_added_disk(index, disk, plan, cachemodes, direct_io,
+                      machine_type, last_iothread=0, controllers=()):
+    """Design a disk added to a defined guest (attach_disk).
+
+    The same decisions as :func:`design_disks`: the disk itself by
+    :func:`design_disk`, its IOThread numbered after the guest's last
+    one, and the controllers of :func:`controllers_for` that the guest
+    does not have yet.
+
+    :param index: the disk's position in the instance's disks
+    :param last_iothread: the highest IOThread id the guest has (0: none)
+    :param controllers: (type, index) of each controller the guest has
+    :returns: (Disk, controllers to add before the disk, the IOThread id
+        to add to the guest or None)
+    :raises: InvalidSpec, DriverError
+    """
+    conf = design_disk(index, disk, plan, cachemodes, direct_io,
+                       machine_type)
+    iothread = None
+    if disk['iothread']:
+        iothread = last_iothread + 1
+        conf.driver_iothread = iothread
+    have = set(controllers)
+    missing = [c for c in controllers_for([conf])
+               if (c.type, c.index) not in have]
+    return conf, missing, iothread
