@@ -18,6 +18,29 @@ opts = [
                default='pc',
                help='Guest machine type (pc is i440fx, q35 has no IDE '
                     'bus).'),
+    cfg.IntOpt('soft_reboot_timeout',
+               default=120, min=0,
+               help='Seconds a soft reboot waits for the guest to reboot '
+                    'after the ACPI power button before resetting it (a '
+                    'hard reboot). Guests without ACPI support (such as '
+                    'bare boot sectors) always end in the reset, so tests '
+                    'set this low. 0 resets at once.'),
+    cfg.FloatOpt('power_poll_interval',
+                 default=0.5, min=0.01,
+                 help='Seconds between checks of a guest\'s state while '
+                      'waiting for it to shut down or reboot. A lifecycle '
+                      'event from libvirt ends each wait sooner; the poll '
+                      'is the backstop for missed events.'),
+    cfg.IntOpt('block_commit_timeout',
+               default=600, min=1,
+               help='Seconds commit_disk waits for libvirt\'s block '
+                    'commit job to merge a snapshot disk\'s overlay into '
+                    'its disk file before aborting the job (the disk is '
+                    'left as it was) and failing with DriverError.'),
+    cfg.FloatOpt('block_job_poll_interval',
+                 default=0.05, min=0.01,
+                 help='Seconds between progress checks of a block commit '
+                      'job.'),
 ]
 
 

@@ -1,0 +1,273 @@
+"""The libvirt virt driver: orchestration of storage, designer and host.
+
+``spawn`` creates the disks (:mod:`drivers.libvirt.storage`), designs the
+guest (:mod:`drivers.libvirt.designer`), defines it persistently and
+starts it (:mod:`drivers.libvirt.host`, :mod:`drivers.libvirt.domain`);
+a failure at any step removes the domain and every file made. Power
+operations are in :mod:`drivers.libvirt.guest_ops` and disk operations in
+:mod:`drivers.libvirt.disk_ops`.
+
+libvirt is the source of truth for the guest; what the driver needs
+beyond it comes from the record the manager passes (its ``spec`` and
+``disks``).
+
+Snapshot disks: the guest writes to a temporary overlay. Each fresh start
+(spawn, power_on, a hard reboot of a stopped guest) gives it an empty
+one; power_off drops it; commit_disk merges it into the disk file.
+Instance records show the disk file itself with ``snapshot: true``.
+"""
+
+import functools
+import os
+import threading
+
+from oslo_log import log as logging
+from oslo_utils import excutils
+from oslo_utils import timeutils
+from oslo_utils import units
+
+from computeagent import consolelog
+from computeagent import exception
+from computeagent.virt import driver as virt_driver
+from drivers.libvirt import designer
+from drivers.libvirt import designer_disks
+from drivers.libvirt import directio
+from drivers.libvirt import disk_ops
+from drivers.libvirt import domain
+from drivers.libvirt import events
+from drivers.libvirt import guest_ops
+from drivers.libvirt import host as host_mod
+from drivers.libvirt import storage as storage_mod
+
+LOG = logging.getLogger(__name__)
+
+
+def _typed_errors(method):
+    """Let only the API's typed errors out of a driver method."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except exception.ComputeAgentException:
+            raise
+        except Exception as e:
+            LOG.exception('%s failed', method.__name__)
+            raise exception.DriverError(reason='%s: %s'
+                                        % (type(e).__name__, e))
+    return wrapper
+
+
+def _with_typed_errors(cls):
+    # Every method of the contract, so none can be forgotten.
+    names = set(virt_driver.ComputeDriver.__abstractmethods__)
+    for name in names | {'init_host'}:
+        setattr(cls, name, _typed_errors(getattr(cls, name)))
+    return cls
+
+
+@_with_typed_errors
+class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
+                    virt_driver.ComputeDriver):
+    """Instances as libvirt domains (``[libvirt] connection_uri``)."""
+
+    name = 'libvirt'
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.storage = storage_mod.InstanceStorage(conf)
+        self.waiter = events.StateWaiter()
+        self.host = host_mod.Host(conf.libvirt.connection_uri,
+                                  lifecycle_handler=self._on_lifecycle,
+                                  reboot_handler=self.waiter.note_reboot)
+        self._probe_lock = threading.Lock()
+        self._direct_io = None
+        self._probed = False
+
+    # -- set-up --------------------------------------------------------
+
+    def init_host(self, host):
+        """Check the options, probe O_DIRECT, connect and start events.
+
+        :raises: DriverError for a malformed ``[disk] cachemodes``, an
+            unusable instances path or an unreachable libvirt
+        """
+        self.cachemodes()
+        self.direct_io()
+        self.host.connect()
+
+    def cleanup_host(self):
+        self.host.close()
+
+    def cachemodes(self):
+        """``[disk] cachemodes`` parsed.
+
+        :raises: DriverError naming the malformed entry
+        """
+        try:
+            return designer_disks.parse_cachemodes(self.conf.disk.cachemodes)
+        except ValueError as e:
+            raise exception.DriverError(
+                reason='invalid [disk] cachemodes: %s' % e)
+
+    def direct_io(self):
+        """Whether the instances path supports O_DIRECT (probed once).
+
+        Creates ``[DEFAULT] instances_path`` if it does not exist.
+
+        :raises: DriverError if the path cannot be created or written
+        """
+        with self._probe_lock:
+            if self._probed:
+                return self._direct_io
+            path = self.conf.instances_path
+            try:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                self._direct_io = directio.probe_o_direct(path)
+            except OSError as e:
+                raise exception.DriverError(
+                    reason='cannot use instances path %s: %s' % (path, e))
+            self._probed = True
+            mode, origin = designer_disks.choose_cache(
+                0, {'cache': None}, 'file', self.cachemodes(),
+                self._direct_io)
+            LOG.info('Instances path %(path)s %(does)s O_DIRECT: file '
+                     'disks without a cache mode get %(mode)s (from '
+                     '%(origin)s)',
+                     {'path': path, 'mode': mode, 'origin': origin,
+                      'does': 'supports' if self._direct_io
+                      else 'does not support'})
+            return self._direct_io
+
+    def _on_lifecycle(self, uuid, state):
+        # On libvirt's event thread: both calls only queue or notify.
+        self.waiter.notify(uuid)
+        self.emit_event(uuid, state)
+
+    def _domain(self, record):
+        """The record's domain; DriverError if libvirt has none."""
+        return domain.get(self.host, record['uuid'])
+
+    def _design(self, spec, entries):
+        plan = {entry['target']: entry for entry in entries}
+        return designer.design_guest(spec, plan, self.conf,
+                                     host_caps={'arch': self.host.arch()},
+                                     direct_io=self.direct_io())
+
+    # -- the contract ----------------------------------------------------
+
+    def render(self, spec):
+        """The domain XML and disks ``spec`` would get; nothing is made.
+
+        Each disk's ``backing`` is the path of the image right under the
+        one the guest opens, or None: for a snapshot disk (whose ``path``
+        is its temporary overlay) the disk file, for a qcow2 disk from an
+        image the cached base.
+        """
+        entries = self.storage.plan(spec)
+        guest = self._design(spec, entries)
+        return {'domain_xml': guest.to_xml(),
+                'disks': [{'target': e['target'], 'path': e['path'],
+                           'format': e['format'],
+                           'backing': (e['backing'][0][0] if e['backing']
+                                       else None)}
+                          for e in entries]}
+
+    def spawn(self, spec, timings=None):
+        """Create the disks, define the domain persistently and start it.
+
+        On any failure, the domain (if defined) is destroyed and
+        undefined and the instance directory removed.
+        """
+        timings = timings if timings is not None else {}
+        uuid = spec['uuid']
+        if domain.find(self.host, uuid) is not None:
+            # Never redefine (nor, on failure, remove) a domain this call
+            # did not make.
+            raise exception.DriverError(
+                reason='libvirt already has a domain with uuid %s' % uuid)
+        dom = None
+        try:
+            with timeutils.StopWatch() as watch:
+                entries = self.storage.create_disks(spec)
+            timings['disks'] = watch.elapsed()
+            with timeutils.StopWatch() as watch:
+                guest = self._design(spec, entries)
+                xml = guest.to_xml()
+            timings['design'] = watch.elapsed()
+            with timeutils.StopWatch() as watch:
+                dom = domain.define(self.host, xml)
+                dom.start()
+            timings['start'] = watch.elapsed()
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._remove(uuid, dom)
+        LOG.info('Started domain %(name)s of instance %(uuid)s',
+                 {'name': designer.domain_name(uuid), 'uuid': uuid})
+        by_target = {entry['target']: entry for entry in entries}
+        return {'disks': [disk_ops.disk_record(d, by_target[d['target']])
+                          for d in designer.describe_disks(guest)],
+                'serial_ports': designer.describe_serial_ports(guest),
+                'console_log': designer.console_log(guest),
+                'nics': designer.describe_nics(guest)}
+
+    def _remove(self, uuid, dom):
+        """Undo a spawn: the domain this call defined, and every file."""
+        if dom is not None:
+            try:
+                dom.destroy()
+                dom.undefine()
+            except exception.DriverError as e:
+                LOG.error('Could not remove the domain of %(uuid)s: '
+                          '%(error)s', {'uuid': uuid, 'error': e})
+        try:
+            self.storage.delete_instance_files(uuid)
+        except exception.ComputeAgentException as e:
+            LOG.error('Could not remove the files of %(uuid)s: %(error)s',
+                      {'uuid': uuid, 'error': e})
+
+    def destroy(self, record):
+        """Destroy and undefine the domain, remove the instance's files.
+
+        Idempotent: a missing domain or directory is not an error.
+        """
+        uuid = record['uuid']
+        dom = domain.find(self.host, uuid)
+        if dom is not None:
+            dom.destroy()
+            try:
+                dom.undefine()
+            except exception.DriverError:
+                if domain.find(self.host, uuid) is not None:
+                    raise
+            LOG.info('Removed domain %s', designer.domain_name(uuid))
+        self.storage.delete_instance_files(uuid)
+        self.waiter.forget(uuid)
+
+    def get_power_state(self, record):
+        dom = domain.find(self.host, record['uuid'])
+        if dom is None:
+            return virt_driver.NOSTATE
+        return dom.power_state()
+
+    def list_power_states(self):
+        """Every domain libvirt has, ours or not (the manager filters)."""
+        return self.host.power_states()
+
+    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
+        """The end of serial port 0's log; empty if nothing logs it."""
+        path = record.get('console_log')
+        if not path:
+            return {'output': '', 'truncated': False, 'size': 0}
+        return consolelog.read_tail(path, tail_lines, max_bytes)
+
+    def get_host_resources(self):
+        resources = self.host.resources()
+        try:
+            stat = os.statvfs(self.conf.instances_path)
+        except OSError as e:
+            raise exception.DriverError(
+                reason='cannot read the instances path: %s' % e)
+        resources.update(
+            disk_gb=stat.f_blocks * stat.f_frsize // units.Gi,
+            disk_gb_free=stat.f_bavail * stat.f_frsize // units.Gi)
+        return resources
