@@ -148,6 +148,10 @@ class AgentFixture(fixtures.Fixture):
             timeout=120)
         self.notifications = NotificationCollector()
         self._listen()
+        if self.driver == 'libvirt':
+            # Registered before the agent starts, so it runs after the
+            # agent stopped: no guest of this test outlives it.
+            self.addCleanup(self.remove_leftover_domains)
         self.process = None
         if self.start_agent:
             self.start()
@@ -207,7 +211,9 @@ class AgentFixture(fixtures.Fixture):
 
     def wait_ready(self, timeout=90):
         deadline = time.monotonic() + timeout
-        probe = self.client.prepare(timeout=2)
+        # A call sent before the agent's queue exists is dropped, so
+        # probe often with a short timeout.
+        probe = self.client.prepare(timeout=0.5)
         while True:
             if self.process.poll() is not None:
                 raise AssertionError('the agent exited with %s:\n%s'
@@ -234,6 +240,18 @@ class AgentFixture(fixtures.Fixture):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def remove_leftover_domains(self):
+        """Destroy and undefine every domain this agent's instances had."""
+        try:
+            uuids = os.listdir(self.instances_path)
+        except FileNotFoundError:
+            return
+        known = set(virsh('list', '--all', '--uuid').split())
+        for uuid in uuids:
+            if uuid in known:
+                virsh('destroy', uuid, check=False)
+                virsh('undefine', '--managed-save', uuid, check=False)
 
     def log_tail(self, lines=60):
         try:
@@ -265,6 +283,17 @@ class AgentFixture(fixtures.Fixture):
                                  % (' '.join(args), result.returncode,
                                     result.stdout, result.stderr))
         return result
+
+
+def virsh(*args, check=True):
+    """Run virsh on the system libvirtd; returns its output."""
+    result = subprocess.run(['virsh', '-q', '-c', 'qemu:///system'] +
+                            list(args), capture_output=True, text=True,
+                            timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError('virsh %s failed: %s'
+                             % (' '.join(args), result.stderr))
+    return result.stdout
 
 
 def load_corpus(name):
