@@ -46,6 +46,9 @@ class ComputeManager(object):
         self._locks = lockutils.Semaphores()
         self._build_slots = threading.BoundedSemaphore(
             conf.max_concurrent_builds)
+        # Held while a create checks the host's memory and saves its
+        # record, so concurrent creates are counted against each other.
+        self._claims = threading.Lock()
         self._events = queue.Queue()
 
     # -- internals -------------------------------------------------------
@@ -61,15 +64,29 @@ class ComputeManager(object):
         return record
 
     def _driver_view(self, record):
-        """The record as drivers get it: with the normalized spec."""
-        return dict(record, spec=self.store.get_entry(record['uuid'])['spec'])
+        """The record as drivers get it: with the normalized spec.
 
-    def _refresh_state(self, record):
-        """Bring the record's state in line with the hypervisor's."""
-        if record['state'] in (states.BUILDING, states.ERROR):
+        :raises: InstanceNotFound if it was deleted meanwhile (callers
+            that do not hold the instance's lock may see that)
+        """
+        entry = self.store.get_entry(record['uuid'])
+        if entry is None:
+            raise exception.InstanceNotFound(uuid=record['uuid'])
+        return dict(record, spec=entry['spec'])
+
+    def _refresh_state(self, record, recover=False):
+        """Bring the record's state in line with the hypervisor's.
+
+        :param recover: also a record in error: an operation on it (a
+            hard reboot, a stop) has just succeeded
+        """
+        if record['state'] == states.BUILDING or (
+                record['state'] == states.ERROR and not recover):
             return record
         power = self.driver.get_power_state(record)
         if power is virt_driver.NOSTATE:
+            if record['state'] == states.ERROR:
+                return record
             return self.store.update(
                 record['uuid'], state=states.ERROR,
                 error='the guest is gone from the hypervisor')
@@ -77,7 +94,8 @@ class ComputeManager(object):
             LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
                      {'uuid': record['uuid'], 'new': power,
                       'old': record['state']})
-            return self.store.update(record['uuid'], state=power)
+            return self.store.update(record['uuid'], state=power,
+                                     error=None)
         return record
 
     def _check_state(self, record, operation):
@@ -150,7 +168,7 @@ class ComputeManager(object):
                     record = dict(record, state='deleted')
                 else:
                     record = self.store.update(uuid, **fields)
-                    record = self._refresh_state(record)
+                    record = self._refresh_state(record, recover=True)
         except Exception as error:
             if notify:
                 self._notify_error(ctxt, action, known, error)
@@ -182,25 +200,34 @@ class ComputeManager(object):
                 if existing.get('fingerprint') == fingerprint:
                     return existing['record']
                 raise exception.InstanceExists(uuid=uuid)
-            self._check_resources(normalized)
             record = self._new_record(normalized)
+            with self._claims:
+                # The record is saved (building) before waiting for a
+                # build slot: it claims its memory from the others
+                # waiting, and is visible to get and list meanwhile.
+                self._check_resources(normalized)
+                try:
+                    self.store.save(record, spec=normalized,
+                                    fingerprint=fingerprint)
+                except Exception:
+                    self._remove_instance_dir(uuid)
+                    raise
             known.update(record, state=states.ERROR)
             self.notifier.instance(ctxt, 'create', 'start', record)
             timings = {}
-            with timeutils.StopWatch() as wait:
-                self._build_slots.acquire()
-            timings['queued'] = wait.elapsed()
             try:
-                self.store.save(record, spec=normalized,
-                                fingerprint=fingerprint)
-                placement = self.driver.spawn(normalized, timings)
+                with timeutils.StopWatch() as wait:
+                    self._build_slots.acquire()
+                timings['queued'] = wait.elapsed()
+                try:
+                    placement = self.driver.spawn(normalized, timings)
+                finally:
+                    self._build_slots.release()
             except Exception as error:
                 LOG.error('Create of %(uuid)s failed: %(error)s',
                           {'uuid': uuid, 'error': error})
                 self._rollback_create(record, normalized)
                 raise
-            finally:
-                self._build_slots.release()
             if placement.get('nics'):
                 normalized['nics'] = placement['nics']
             record.update(state=states.RUNNING,
@@ -371,7 +398,7 @@ class ComputeManager(object):
         resources = self.driver.get_host_resources()
         records = self.store.list()
         return {'host': self.host,
-                'driver': self.conf.virt_driver,
+                'driver': self.driver.name or self.conf.virt_driver,
                 'hypervisor': resources['hypervisor'],
                 'vcpus': resources['vcpus'],
                 'vcpus_used': sum(r['vcpus'] for r in records),

@@ -1,0 +1,278 @@
+"""Fixtures for unit tests of the service layer over the ``fake:`` transport.
+
+oslo.messaging's ``fake:`` driver carries requests in memory between
+threads of one process, the way oslo.messaging's own tests use it. Its
+notifications go to the ``test`` notifier driver, which records them in
+``oslo_messaging.notify._impl_test.NOTIFICATIONS``.
+"""
+
+import os
+import sys
+import threading
+import uuid as uuid_mod
+
+import fixtures
+from oslo_context import context as oslo_context
+import oslo_messaging
+from oslo_messaging._drivers import common as rpc_common
+from oslo_messaging._drivers import impl_fake
+from oslo_messaging import conffixture
+from oslo_messaging.notify import _impl_test
+from oslo_messaging.rpc import dispatcher as rpc_dispatcher
+from oslo_serialization import jsonutils
+
+from computeagent import manager as manager_mod
+from computeagent import notifications
+from computeagent import service as service_mod
+from computeagent import store as store_mod
+from computeagent.virt import driver as virt_driver
+from tests import base
+
+# Long enough for any in-process call; a hang fails the test instead of
+# blocking the run (tests/base.py also has a whole-test timeout).
+CALL_TIMEOUT = 30
+WAIT = 30
+
+
+def new_uuid():
+    return str(uuid_mod.uuid4())
+
+
+def make_spec(uuid=None, **extra):
+    """A small valid create_instance spec."""
+    spec = {'uuid': uuid or new_uuid(),
+            'disks': [{'source': {'image': 'cirros.qcow2'}}]}
+    spec.update(extra)
+    return spec
+
+
+class Notifications(fixtures.Fixture):
+    """Records notifications with oslo.messaging's ``test`` driver.
+
+    The fixture selects the driver, empties its list and lets a test wait
+    for a notification without sleeping.
+    """
+
+    def __init__(self, conf):
+        super().__init__()
+        self.conf = conf
+
+    def _setUp(self):
+        self.conf.set_override('driver', ['test'],
+                               group='oslo_messaging_notifications')
+        self.addCleanup(self.conf.clear_override, 'driver',
+                        group='oslo_messaging_notifications')
+        _impl_test.reset()
+        self.addCleanup(_impl_test.reset)
+        self._cond = threading.Condition()
+        original = _impl_test.TestDriver.notify
+        cond = self._cond
+
+        def notify(driver, ctxt, message, priority, retry):
+            with cond:
+                original(driver, ctxt, message, priority, retry)
+                cond.notify_all()
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_messaging.notify._impl_test.TestDriver.notify', notify))
+
+    @property
+    def all(self):
+        """``[(ctxt, message, priority)]`` in the order sent."""
+        with self._cond:
+            return [(c, m, p) for c, m, p, _r in _impl_test.NOTIFICATIONS]
+
+    def messages(self, event_type=None):
+        return [m for _c, m, _p in self.all
+                if event_type is None or m['event_type'] == event_type]
+
+    def event_types(self, prefix='instance.'):
+        return [m['event_type'] for m in self.messages()
+                if m['event_type'].startswith(prefix)]
+
+    def payloads(self, event_type):
+        return [m['payload'] for m in self.messages(event_type)]
+
+    def wait_for(self, event_type, count=1, timeout=WAIT):
+        """Wait until ``count`` notifications of ``event_type`` were sent.
+
+        :returns: their messages
+        :raises: AssertionError on timeout
+        """
+        with self._cond:
+            done = self._cond.wait_for(
+                lambda: len(self.messages(event_type)) >= count, timeout)
+        if not done:
+            raise AssertionError('no %d x %s within %s s; got %s'
+                                 % (count, event_type, timeout,
+                                    self.event_types('')))
+        return self.messages(event_type)
+
+
+class FakeTransport(fixtures.Fixture):
+    """``transport_url = fake:/`` and the notification test driver."""
+
+    def __init__(self, conf):
+        super().__init__()
+        self.conf = conf
+
+    def _setUp(self):
+        self.useFixture(conffixture.ConfFixture(self.conf,
+                                                transport_url='fake:/'))
+        # A topic of its own keeps a test's queues apart from others'.
+        self.conf.set_override('rpc_topic', 'computeagent-%s' % new_uuid())
+        self.addCleanup(self.conf.clear_override, 'rpc_topic')
+        self.notifications = self.useFixture(Notifications(self.conf))
+
+
+class WireFormat(fixtures.Fixture):
+    """Make replies on ``fake:`` look as they do after a real broker.
+
+    The fake driver hands the caller the server's own result and exception
+    objects. A broker carries JSON: real drivers serialize a failure with
+    ``serialize_remote_exception`` and the caller rebuilds it with
+    ``deserialize_remote_exception`` and its ``allowed_remote_exmods``,
+    which gives a plain client a ``RemoteError`` named by ``exc_type``.
+    This fixture runs both functions, oslo.messaging's own, on every
+    reply, and sends results through JSON.
+    """
+
+    def _setUp(self):
+        original = impl_fake.FakeDriver._send
+
+        def _send(driver, target, ctxt, message, wait_for_reply=None,
+                  timeout=None, transport_options=None):
+            # Errors of the caller's own side are not from the wire.
+            driver._check_serialize(message)
+            try:
+                reply = original(driver, target, ctxt, message,
+                                 wait_for_reply, timeout, transport_options)
+            except oslo_messaging.MessagingTimeout:
+                raise
+            except Exception:
+                data = rpc_common.serialize_remote_exception(sys.exc_info())
+                raise rpc_common.deserialize_remote_exception(
+                    data, driver._allowed_remote_exmods)
+            return jsonutils.loads(jsonutils.dumps(reply))
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_messaging._drivers.impl_fake.FakeDriver._send', _send))
+
+
+class AgentService(fixtures.Fixture):
+    """A started :class:`computeagent.service.Service` on ``fake:``.
+
+    The fake driver is loaded by its entry point, as the agent would.
+    Periodic tasks are off unless the test turns them on.
+    """
+
+    def __init__(self, conf, **flags):
+        super().__init__()
+        self.conf = conf
+        self.flags = dict({'virt_driver': 'fake', 'report_interval': 0,
+                           'sync_power_state_interval': 0}, **flags)
+
+    def _setUp(self):
+        for name, value in self.flags.items():
+            self.conf.set_override(name, value)
+            self.addCleanup(self.conf.clear_override, name)
+        self.service = service_mod.Service(self.conf)
+        self.addCleanup(self.service.transport.cleanup)
+        self.service.start()
+        self.addCleanup(self.service.stop)
+        self.manager = self.service.manager
+        self.driver = self.service.driver
+        self.store = self.service.store
+
+
+def plain_client(conf, topic=None, server=None, timeout=CALL_TIMEOUT):
+    """An oslo.messaging RPC client with nothing of ours in it.
+
+    :returns: ``(transport, client)``; the caller cleans up the transport
+    """
+    transport = oslo_messaging.get_rpc_transport(conf)
+    target = oslo_messaging.Target(topic=topic or conf.rpc_topic,
+                                   server=server or conf.host,
+                                   version='1.0')
+    client = oslo_messaging.get_rpc_client(transport, target,
+                                           timeout=timeout)
+    return transport, client
+
+
+def build_manager(conf, driver=None):
+    """A ComputeManager with a driver, a store and a notifier.
+
+    Needs :class:`FakeTransport` for the notification transport.
+
+    :param driver: by default, the one ``[DEFAULT] virt_driver`` names,
+        loaded by its entry point
+    """
+    driver = driver or virt_driver.load_driver(conf)
+    store = store_mod.InstanceStore(conf.instances_path)
+    transport = oslo_messaging.get_notification_transport(conf)
+    notifier = notifications.Notifier(conf, transport, conf.host)
+    return manager_mod.ComputeManager(conf, driver, store, notifier)
+
+
+def context(**kwargs):
+    return oslo_context.RequestContext(**kwargs)
+
+
+def call_endpoint(method, ctxt, **kwargs):
+    """Call an exposed endpoint method; raise what a caller would see."""
+    try:
+        return method(ctxt, **kwargs)
+    except rpc_dispatcher.ExpectedException as wrapped:
+        raise wrapped.exc_info[1] from None
+
+
+def set_guest_state(driver, uuid, state, emit=False):
+    """Change a fake guest's state as the hypervisor would on its own.
+
+    A guest crashes, shuts itself down or vanishes without the agent
+    asking; the fake driver has no API for that, so its table is edited.
+
+    :param state: a power state, or None to make the guest vanish
+    :param emit: also send the power event a real driver would
+    """
+    with driver._lock:
+        if state is None:
+            del driver._guests[uuid]
+        else:
+            driver._guests[uuid]['state'] = state
+    if emit:
+        driver.emit_event(uuid, state)
+
+
+class ManagerTestCase(base.TestCase):
+    """A ComputeManager on the fake driver, called as the server would."""
+
+    def setUp(self):
+        super().setUp()
+        self.transport = self.useFixture(FakeTransport(self.conf))
+        self.notifications = self.transport.notifications
+        self.flags(virt_driver='fake')
+        os.makedirs(self.conf.instances_path)
+        self.manager = build_manager(self.conf)
+        self.driver = self.manager.driver
+        self.store = self.manager.store
+        self.ctxt = context()
+
+    def rebuild_manager(self):
+        """A new manager and store (for options read at start-up)."""
+        self.manager = build_manager(self.conf, self.driver)
+        self.store = self.manager.store
+
+    def create(self, uuid=None, **extra):
+        return self.call('create_instance', spec=make_spec(uuid, **extra))
+
+    def call(self, method, manager=None, **kwargs):
+        """Call an API method as the RPC dispatcher does.
+
+        API.md's errors leave the method wrapped in oslo.messaging's
+        ExpectedException (so the server does not log them as failures);
+        the dispatcher replies with the error inside, and so does this.
+        """
+        manager = manager or self.manager
+        return call_endpoint(getattr(manager, method), self.ctxt, **kwargs)
+
+    def instance_dir(self, uuid):
+        return os.path.join(self.conf.instances_path, uuid)

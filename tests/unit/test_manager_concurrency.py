@@ -1,0 +1,164 @@
+"""Tests of concurrent requests to the manager (computeagent.manager).
+
+Threads stand in for the RPC server's workers. Nothing sleeps: a build is
+held inside the fake driver's spawn by an Event, and conditions say when
+every thread has reached the point the test needs.
+"""
+
+import threading
+
+import fixtures
+
+from computeagent import exception
+from drivers.fake import driver as fake_driver
+from tests.unit import agentfixtures
+
+
+class TestConcurrency(agentfixtures.ManagerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.gates = []
+        self.threads = []
+        self.addCleanup(self.finish_threads)
+
+    def finish_threads(self):
+        """No thread of a test may outlive it (and its temp dir)."""
+        for gate in self.gates:
+            gate.set()
+        for thread in self.threads:
+            thread.join(agentfixtures.WAIT)
+
+    def run_threads(self, func, args_list):
+        results = [None] * len(args_list)
+
+        def run(index, args):
+            try:
+                results[index] = func(*args)
+            except Exception as error:
+                results[index] = error
+        threads = [threading.Thread(target=run, args=(i, a))
+                   for i, a in enumerate(args_list)]
+        self.threads.extend(threads)
+        for thread in threads:
+            thread.start()
+        return threads, results
+
+    def join(self, threads):
+        for thread in threads:
+            thread.join(agentfixtures.WAIT)
+            self.assertFalse(thread.is_alive())
+
+    def test_concurrent_creates_of_different_uuids(self):
+        uuids = [agentfixtures.new_uuid() for _ in range(12)]
+        threads, results = self.run_threads(
+            lambda uuid: self.create(uuid), [(u,) for u in uuids])
+        self.join(threads)
+        self.assertEqual(uuids, [r['uuid'] for r in results])
+        self.assertEqual(['running'] * 12, [r['state'] for r in results])
+        self.assertEqual(set(uuids), self.store.uuids())
+        self.assertEqual(set(uuids), set(self.driver.list_power_states()))
+
+    def test_concurrent_creates_of_one_spec_make_one_instance(self):
+        spec = agentfixtures.make_spec()
+        threads, results = self.run_threads(
+            lambda: self.call('create_instance', spec=spec), [()] * 6)
+        self.join(threads)
+        self.assertEqual([results[0]] * 6, results)
+        self.assertEqual([spec['uuid']], list(self.store.uuids()))
+
+    def blocked_spawns(self):
+        """Make spawn wait for ``gate``; count those inside it."""
+        state = {'inside': 0, 'most': 0}
+        cond = threading.Condition()
+        gate = threading.Event()
+        self.gates.append(gate)
+        real_spawn = self.driver.spawn
+
+        def spawn(spec, timings=None):
+            with cond:
+                state['inside'] += 1
+                state['most'] = max(state['most'], state['inside'])
+                cond.notify_all()
+            try:
+                self.assertTrue(gate.wait(agentfixtures.WAIT))
+                return real_spawn(spec, timings)
+            finally:
+                with cond:
+                    state['inside'] -= 1
+        self.useFixture(fixtures.MockPatchObject(self.driver, 'spawn',
+                                                 side_effect=spawn))
+        return state, cond, gate
+
+    def waiting_for_slots(self):
+        """Count creates waiting for a build slot."""
+        slots = self.manager._build_slots
+        waiting = {'count': 0}
+        cond = threading.Condition()
+
+        class Slots(object):
+            def acquire(self):
+                with cond:
+                    waiting['count'] += 1
+                    cond.notify_all()
+                try:
+                    return slots.acquire()
+                finally:
+                    with cond:
+                        waiting['count'] -= 1
+
+            def release(self):
+                return slots.release()
+        self.manager._build_slots = Slots()
+        return waiting, cond
+
+    def test_max_concurrent_builds(self):
+        self.flags(max_concurrent_builds=2)
+        self.rebuild_manager()
+        spawns, spawn_cond, gate = self.blocked_spawns()
+        waiting, wait_cond = self.waiting_for_slots()
+        threads, results = self.run_threads(
+            lambda: self.create(), [()] * 5)
+        # Two builds run, the other three wait for a slot: only then is
+        # it certain a third could have started if nothing stopped it.
+        with spawn_cond:
+            self.assertTrue(spawn_cond.wait_for(
+                lambda: spawns['inside'] == 2, agentfixtures.WAIT))
+        with wait_cond:
+            self.assertTrue(wait_cond.wait_for(
+                lambda: waiting['count'] == 3, agentfixtures.WAIT))
+        self.assertEqual(2, spawns['inside'])
+        gate.set()
+        self.join(threads)
+        self.assertEqual(2, spawns['most'])
+        self.assertEqual(['running'] * 5, [r['state'] for r in results])
+
+    def test_resources_are_claimed_before_waiting_for_a_slot(self):
+        # Room for two instances; one build at a time.
+        self.flags(max_concurrent_builds=1,
+                   reserved_host_memory_mb=fake_driver.FAKE_MEMORY_MB - 256)
+        self.rebuild_manager()
+        spawns, spawn_cond, gate = self.blocked_spawns()
+        waiting, wait_cond = self.waiting_for_slots()
+        first, second, third = (agentfixtures.new_uuid() for _ in range(3))
+        threads, results = self.run_threads(
+            lambda uuid: self.create(uuid, memory_mb=128), [(first,)])
+        with spawn_cond:
+            self.assertTrue(spawn_cond.wait_for(
+                lambda: spawns['inside'] == 1, agentfixtures.WAIT))
+        more, more_results = self.run_threads(
+            lambda uuid: self.create(uuid, memory_mb=128), [(second,)])
+        with wait_cond:
+            self.assertTrue(wait_cond.wait_for(
+                lambda: waiting['count'] == 1, agentfixtures.WAIT))
+        # The queued create is visible and holds its memory...
+        self.assertEqual('building',
+                         self.call('get_instance', uuid=second)['state'])
+        # ...so a third that does not fit is refused at once.
+        self.assertRaises(exception.InsufficientResources, self.create,
+                          third, memory_mb=128)
+        gate.set()
+        self.join(threads + more)
+        self.assertEqual('running', results[0]['state'])
+        self.assertEqual('running', more_results[0]['state'])
+        self.assertEqual({first, second}, self.store.uuids())
