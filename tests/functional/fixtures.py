@@ -130,6 +130,9 @@ class AgentFixture(fixtures.Fixture):
         self.host = 'ft-%s' % suffix
         self.exchange = 'ft-%s' % suffix
         self.dir = self.useFixture(fixtures.TempDir()).path
+        # mkdtemp makes it 0700; QEMU runs as libvirt-qemu and must be
+        # able to traverse it to reach the instance disks.
+        os.chmod(self.dir, 0o755)
         self.instances_path = os.path.join(self.dir, 'instances')
         self.image_dir = os.path.join(self.dir, 'images')
         os.makedirs(self.image_dir)
