@@ -21,6 +21,7 @@ from oslo_messaging.notify import _impl_test
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_serialization import jsonutils
 
+from computeagent import context as agent_context
 from computeagent import manager as manager_mod
 from computeagent import notifications
 from computeagent import service as service_mod
@@ -92,20 +93,24 @@ class Notifications(fixtures.Fixture):
     def payloads(self, event_type):
         return [m['payload'] for m in self.messages(event_type)]
 
-    def wait_for(self, event_type, count=1, timeout=WAIT):
+    def wait_for(self, event_type, count=1, match=None, timeout=WAIT):
         """Wait until ``count`` notifications of ``event_type`` were sent.
 
-        :returns: their messages
+        :param match: count only messages for which ``match(message)``
+        :returns: those messages
         :raises: AssertionError on timeout
         """
+        def found():
+            return [m for m in self.messages(event_type)
+                    if match is None or match(m)]
         with self._cond:
-            done = self._cond.wait_for(
-                lambda: len(self.messages(event_type)) >= count, timeout)
+            done = self._cond.wait_for(lambda: len(found()) >= count,
+                                       timeout)
         if not done:
             raise AssertionError('no %d x %s within %s s; got %s'
                                  % (count, event_type, timeout,
                                     self.event_types('')))
-        return self.messages(event_type)
+        return found()
 
 
 class FakeTransport(fixtures.Fixture):
@@ -208,7 +213,9 @@ def build_manager(conf, driver=None):
     driver = driver or virt_driver.load_driver(conf)
     store = store_mod.InstanceStore(conf.instances_path)
     transport = oslo_messaging.get_notification_transport(conf)
-    notifier = notifications.Notifier(conf, transport, conf.host)
+    notifier = notifications.Notifier(
+        conf, transport, conf.host,
+        serializer=agent_context.RequestContextSerializer())
     return manager_mod.ComputeManager(conf, driver, store, notifier)
 
 
