@@ -79,7 +79,9 @@ class Service(object):
             self.transport, target, [self.manager],
             executor='threading', serializer=self.serializer,
             access_policy=dispatcher.ExplicitRPCAccessPolicy)
-        self.server.start()
+        # The threading executor's pool is the server's to size; without
+        # the override it would be oslo.messaging's own option.
+        self.server.start(override_pool_size=self.conf.rpc_workers)
         events = threading.Thread(target=self.manager.process_events,
                                   args=(self._stop,), name='power-events',
                                   daemon=True)

@@ -169,9 +169,11 @@ class AgentService(fixtures.Fixture):
     Periodic tasks are off unless the test turns them on.
     """
 
-    def __init__(self, conf, **flags):
+    def __init__(self, conf, driver=None, **flags):
+        """:param driver: a driver object to hand the service"""
         super().__init__()
         self.conf = conf
+        self.driver = driver
         self.flags = dict({'virt_driver': 'fake', 'report_interval': 0,
                            'sync_power_state_interval': 0}, **flags)
 
@@ -179,7 +181,7 @@ class AgentService(fixtures.Fixture):
         for name, value in self.flags.items():
             self.conf.set_override(name, value)
             self.addCleanup(self.conf.clear_override, name)
-        self.service = service_mod.Service(self.conf)
+        self.service = service_mod.Service(self.conf, driver=self.driver)
         self.addCleanup(self.service.transport.cleanup)
         self.service.start()
         self.addCleanup(self.service.stop)
