@@ -5,10 +5,10 @@ Config names the one plugin to load; an unknown or broken name is a
 alternatives (ironic's discipline), never a bare ImportError.
 """
 
+from importlib import metadata as importlib_metadata
 import logging
 
 from stevedore import driver as stevedore_driver
-from stevedore import extension
 
 from computeagent import exception
 
@@ -16,9 +16,14 @@ LOG = logging.getLogger(__name__)
 
 
 def installed(namespace):
-    """Names of the plugins installed under an entry point namespace."""
-    mgr = extension.ExtensionManager(namespace, invoke_on_load=False)
-    return sorted(mgr.names())
+    """Names of the plugins installed under an entry point namespace.
+
+    Read from the entry points without importing the plugins: a plugin
+    that is installed but cannot be imported is still named (loading it
+    says why it fails), and listing never runs plugin code.
+    """
+    return sorted({ep.name for ep in
+                   importlib_metadata.entry_points(group=namespace)})
 
 
 def load(namespace, name, kind, invoke_args=()):
