@@ -111,17 +111,38 @@ def spec_from_args(args):
     disks = [disk_from_pairs(d) for d in args.disk or ()]
     disks += [disk_from_pairs(d, device='cdrom') for d in args.cdrom or ()]
     if disks:
-        spec['disks'] = spec.get('disks', []) + disks
+        _extend(spec, 'disks', list, disks)
     if args.serial:
         spec['serial_ports'] = [parse_pairs(s) for s in args.serial]
     if args.nic:
-        spec['nics'] = spec.get('nics', []) + [parse_pairs(n)
-                                               for n in args.nic]
+        _extend(spec, 'nics', list, [parse_pairs(n) for n in args.nic])
     if args.vnc:
         spec['graphics'] = {'type': 'vnc', 'listen': args.vnc}
+    metadata = {}
     for item in args.metadata or ():
         key, sep, value = item.partition('=')
         if not sep:
             raise SpecArgError('metadata must be key=value, got %r' % item)
-        spec.setdefault('metadata', {})[key] = value
+        metadata[key] = value
+    if metadata:
+        _extend(spec, 'metadata', dict, metadata)
     return spec
+
+
+def _extend(spec, key, kind, items):
+    """Add the flags' ``items`` to what the spec file has under ``key``.
+
+    :raises: SpecArgError if the file's value cannot take them (rather
+        than a TypeError from adding to null or to a string)
+    """
+    current = spec.get(key)
+    if current is None:
+        current = kind()
+    if not isinstance(current, kind):
+        raise SpecArgError('%s in the spec file must be a %s to add the '
+                           'flags to it' % (key, 'list' if kind is list
+                                            else 'mapping'))
+    if kind is list:
+        spec[key] = current + items
+    else:
+        spec[key] = dict(current, **items)
