@@ -72,9 +72,15 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
 
     name = 'libvirt'
 
-    def __init__(self, conf):
+    def __init__(self, conf, image_source=None):
+        """Nothing is opened until init_host or the first request.
+
+        :param conf: the ConfigOpts
+        :param image_source: an ImageSource; default the one ``[image]
+            source`` names, loaded on first use
+        """
         super().__init__(conf)
-        self.storage = storage_mod.InstanceStorage(conf)
+        self.storage = storage_mod.InstanceStorage(conf, image_source)
         self.waiter = events.StateWaiter()
         self.host = host_mod.Host(conf.libvirt.connection_uri,
                                   lifecycle_handler=self._on_lifecycle,

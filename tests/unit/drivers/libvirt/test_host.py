@@ -1,0 +1,266 @@
+"""Host and Domain: the libvirt connection, on libvirt's test driver."""
+
+import os
+import threading
+
+import fixtures
+import libvirt
+
+from computeagent import exception
+from computeagent.virt import driver as virt_driver
+from drivers.libvirt import domain
+from drivers.libvirt import host as host_mod
+from tests import base
+from tests.unit.drivers.libvirt import testdriver
+from tests.unit.drivers.libvirt import utils
+
+UUID = utils.UUID
+OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
+# The event thread delivers asynchronously; this only bounds a wait that
+# a broken implementation would never end.
+EVENT_WAIT = 30
+
+
+def domain_xml(uuid=UUID, name=None):
+    return ("<domain type='qemu'><name>%s</name><uuid>%s</uuid>"
+            "<memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
+            "<devices/></domain>" % (name or 'instance-' + uuid, uuid))
+
+
+class HostTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        path = self.useFixture(fixtures.TempDir()).path
+        node = os.path.join(path, 'node.xml')
+        with open(node, 'w') as f:
+            f.write(testdriver.NODE_XML)
+        self.uri = 'test://' + node
+        self.events = []
+        self.event_seen = threading.Event()
+        self.reboots = []
+        self.host = host_mod.Host(self.uri, self._on_event,
+                                  self.reboots.append)
+        self.addCleanup(self.host.close)
+
+    def _on_event(self, uuid, state):
+        self.events.append((uuid, state))
+        self.event_seen.set()
+
+    def wait_for_event(self, expected):
+        while expected not in self.events:
+            self.assertTrue(self.event_seen.wait(EVENT_WAIT),
+                            'no event %s in %s' % (expected, self.events))
+            self.event_seen.clear()
+
+
+class TestMappings(base.TestCase):
+
+    def test_power_state(self):
+        cases = [
+            ((libvirt.VIR_DOMAIN_RUNNING, 1, False), virt_driver.RUNNING),
+            ((libvirt.VIR_DOMAIN_BLOCKED, 1, False), virt_driver.RUNNING),
+            ((libvirt.VIR_DOMAIN_PAUSED, 1, False), virt_driver.PAUSED),
+            ((libvirt.VIR_DOMAIN_SHUTDOWN, 1, False), virt_driver.SHUTOFF),
+            ((libvirt.VIR_DOMAIN_SHUTOFF, 1, False), virt_driver.SHUTOFF),
+            ((libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SAVED,
+              True), virt_driver.SUSPENDED),
+            # After a libvirtd restart the reason is lost; the image is not.
+            ((libvirt.VIR_DOMAIN_SHUTOFF, 0, True), virt_driver.SUSPENDED),
+            ((libvirt.VIR_DOMAIN_SHUTOFF,
+              libvirt.VIR_DOMAIN_SHUTOFF_CRASHED, False),
+             virt_driver.CRASHED),
+            ((libvirt.VIR_DOMAIN_CRASHED, 0, False), virt_driver.CRASHED),
+            ((libvirt.VIR_DOMAIN_PMSUSPENDED, 0, False),
+             virt_driver.SUSPENDED),
+        ]
+        for args, expected in cases:
+            self.assertEqual(expected, host_mod.power_state(*args), args)
+
+    def test_event_state(self):
+        cases = [
+            ((libvirt.VIR_DOMAIN_EVENT_STARTED, 0),
+             (True, virt_driver.RUNNING)),
+            ((libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0),
+             (True, virt_driver.PAUSED)),
+            ((libvirt.VIR_DOMAIN_EVENT_RESUMED, 0),
+             (True, virt_driver.RUNNING)),
+            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
+              libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+             (True, virt_driver.SHUTOFF)),
+            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
+              libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED),
+             (True, virt_driver.SUSPENDED)),
+            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
+              libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED),
+             (True, virt_driver.CRASHED)),
+            ((libvirt.VIR_DOMAIN_EVENT_CRASHED, 0),
+             (True, virt_driver.CRASHED)),
+            ((libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, 0),
+             (True, virt_driver.SUSPENDED)),
+            ((libvirt.VIR_DOMAIN_EVENT_UNDEFINED, 0),
+             (True, virt_driver.NOSTATE)),
+            ((libvirt.VIR_DOMAIN_EVENT_DEFINED, 0), (False, None)),
+            ((libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, 0), (False, None)),
+        ]
+        for args, expected in cases:
+            self.assertEqual(expected, host_mod.event_state(*args), args)
+
+    def test_format_version(self):
+        self.assertEqual('9.0.0', host_mod.format_version(9000000))
+        self.assertEqual('7.2.22', host_mod.format_version(7002022))
+
+
+class TestConnection(HostTestCase):
+
+    def test_lazy_and_shared(self):
+        self.assertIsNone(self.host._conn)
+        conn = self.host.connection()
+        self.assertTrue(conn.isAlive())
+        self.assertIs(conn, self.host.connection())
+
+    def test_unreachable_is_driver_error(self):
+        host = host_mod.Host('test:///nonexistent/node.xml')
+        self.addCleanup(host.close)
+        self.assertRaises(exception.DriverError, host.connect)
+
+    def test_error_mapped_with_libvirt_message(self):
+        def lookup(conn):
+            return conn.lookupByName('no-such-domain')
+        error = self.assertRaises(exception.DriverError, self.host.call,
+                                  'lookup', lookup)
+        self.assertIn('Domain not found', str(error))
+        self.assertIsNone(self.host.call('lookup', lookup, missing_ok=True))
+
+    def test_refusal_keeps_the_connection(self):
+        conn = self.host.connection()
+        self.assertRaises(exception.DriverError, self.host.call, 'define',
+                          lambda c: c.defineXML('<domain/>'))
+        self.assertIs(conn, self.host.connection())
+
+    def test_reconnects_once_when_the_connection_died(self):
+        old = self.host.connection()
+        # What a libvirtd restart does to a client: its connection is dead.
+        old.close()
+        count = self.host.call('listing', lambda c: len(c.listAllDomains()))
+        self.assertEqual(0, count)
+        new = self.host.connection()
+        self.assertIsNot(old, new)
+        self.assertTrue(new.isAlive())
+
+    def test_events_survive_a_reconnection(self):
+        self.host.connection().close()
+        dom = domain.define(self.host, domain_xml())
+        dom.start()
+        self.wait_for_event((UUID, virt_driver.RUNNING))
+
+    def test_lifecycle_events(self):
+        dom = domain.define(self.host, domain_xml())
+        dom.start()
+        self.wait_for_event((UUID, virt_driver.RUNNING))
+        dom.pause()
+        self.wait_for_event((UUID, virt_driver.PAUSED))
+        dom.managed_save()
+        self.wait_for_event((UUID, virt_driver.SUSPENDED))
+        dom.undefine()
+        self.wait_for_event((UUID, virt_driver.NOSTATE))
+
+    def test_close_and_reopen(self):
+        old = self.host.connection()
+        self.host.close()
+        self.assertIsNone(self.host._conn)
+        self.assertIsNot(old, self.host.connection())
+
+
+class TestHostWide(HostTestCase):
+
+    def test_power_states_of_every_domain(self):
+        domain.define(self.host, domain_xml()).start()
+        saved = domain.define(self.host, domain_xml(OTHER))
+        saved.start()
+        saved.managed_save()
+        # Not one of ours: reported too, the manager ignores it.
+        foreign = '11111111-2222-3333-4444-555555555555'
+        domain.define(self.host, domain_xml(foreign, name='foreign'))
+        self.assertEqual({UUID: virt_driver.RUNNING,
+                          OTHER: virt_driver.SUSPENDED,
+                          foreign: virt_driver.SHUTOFF},
+                         self.host.power_states())
+
+    def test_arch_and_resources(self):
+        self.assertEqual('i686', self.host.arch())
+        resources = self.host.resources()
+        self.assertEqual(4, resources['vcpus'])
+        self.assertEqual(8192, resources['memory_mb'])
+        self.assertRegex(resources['hypervisor'],
+                         r'^TEST \d+\.\d+\.\d+ \(libvirt \d+\.\d+\.\d+\)$')
+
+
+class TestDomain(HostTestCase):
+
+    def test_find_and_get(self):
+        self.assertIsNone(domain.find(self.host, UUID))
+        error = self.assertRaises(exception.DriverError, domain.get,
+                                  self.host, UUID)
+        self.assertIn('Domain not found', str(error))
+        domain.define(self.host, domain_xml())
+        self.assertEqual(UUID, domain.get(self.host, UUID).uuid)
+        self.assertEqual(UUID, domain.find(self.host, UUID).uuid)
+
+    def test_define_refused(self):
+        error = self.assertRaises(exception.DriverError, domain.define,
+                                  self.host, '<domain><name>x</name>'
+                                  '</domain>')
+        self.assertIn('missing domain type attribute', str(error))
+
+    def test_power_cycle(self):
+        dom = domain.define(self.host, domain_xml())
+        self.assertEqual(virt_driver.SHUTOFF, dom.power_state())
+        self.assertEqual(-1, dom.id())
+        dom.start()
+        first_id = dom.id()
+        self.assertEqual(virt_driver.RUNNING, dom.power_state())
+        dom.pause()
+        self.assertEqual(virt_driver.PAUSED, dom.power_state())
+        dom.unpause()
+        dom.managed_save()
+        self.assertTrue(dom.has_managed_save())
+        self.assertEqual(virt_driver.SUSPENDED, dom.power_state())
+        dom.start()
+        self.assertFalse(dom.has_managed_save())
+        self.assertNotEqual(first_id, dom.id())
+        dom.shutdown()
+        self.assertEqual(virt_driver.SHUTOFF, dom.power_state())
+
+    def test_destroy_is_quiet_when_off(self):
+        dom = domain.define(self.host, domain_xml())
+        dom.destroy()
+        dom.start()
+        dom.destroy()
+        self.assertFalse(dom.is_active())
+
+    def test_undefine_removes_managed_save(self):
+        dom = domain.define(self.host, domain_xml())
+        dom.start()
+        dom.managed_save()
+        dom.undefine()
+        self.assertIsNone(domain.find(self.host, UUID))
+
+    def test_refused_operation_is_driver_error(self):
+        dom = domain.define(self.host, domain_xml())
+        error = self.assertRaises(exception.DriverError, dom.pause)
+        self.assertIn('not running', str(error))
+
+    def test_looked_up_again_after_reconnection(self):
+        dom = domain.define(self.host, domain_xml())
+        old = self.host.connection()
+        # libvirt's close callback, as when libvirtd goes away.
+        self.host._on_close(old, 0, None)
+        # The test driver's new connection is a new, empty host: the
+        # domain is looked up there, not called on the old handle.
+        error = self.assertRaises(exception.DriverError, dom.start)
+        self.assertIn('Domain not found', str(error))
+        self.assertIsNot(old, self.host.connection())
+        domain.define(self.host, domain_xml())
+        dom.start()
+        self.assertTrue(dom.is_active())
