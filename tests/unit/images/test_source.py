@@ -33,6 +33,11 @@ class TestLoader(base.TestCase):
             f.write(_ENTRY_POINTS)
         self.useFixture(fixtures.MonkeyPatch('sys.path',
                                              [site] + sys.path))
+        # stevedore remembers a namespace's entry points for the life of
+        # the process; start from none so ours are seen whatever ran
+        # before.
+        self.useFixture(fixtures.MonkeyPatch(
+            'stevedore.extension.ExtensionManager.ENTRY_POINT_CACHE', {}))
 
     def test_loads_the_configured_source(self):
         self.flags(source='test-directory', group='image')
