@@ -105,6 +105,26 @@ def hmp(uuid, command):
     return virsh('qemu-monitor-command', uuid, '--hmp', command)
 
 
+def guest_io(uuid, target, command):
+    """One qemu-io command on a virtio disk, inside the guest's QEMU.
+
+    It goes through the disk's own block backend, exactly like the
+    guest's writes: into whatever image is the top of the chain now.
+    The device is named by the QOM path of the virtio-blk backend under
+    the disk's alias in the live XML (the PCI proxy that the alias names
+    has no block backend of its own).
+
+    :raises: AssertionError if QEMU reports an error or a failed pattern
+    """
+    alias = find_disk(dumpxml(uuid), target).find('alias').get('name')
+    path = '/machine/peripheral/%s/virtio-backend' % alias
+    output = hmp(uuid, 'qemu-io -d %s "%s"' % (path, command))
+    if 'rror' in output or 'failed' in output:
+        raise AssertionError('qemu-io %r on %s of %s: %s'
+                             % (command, target, uuid, output))
+    return output
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 
@@ -155,6 +175,56 @@ def wait_for_console(agent, uuid, marker, timeout=60, count=1):
     return seen['output']
 
 
+# A boot sector body that prints a hexadecimal line counter to COM1
+# forever: "00000000\r\n", "00000001\r\n", ... (10 bytes a line, no line
+# repeats within 40 GiB). In nasm syntax (bits 16)::
+#
+#         mov dx, 0x3f8          ; BA F8 03
+#         xor ecx, ecx           ; 66 31 C9
+#     top:
+#         mov ebx, ecx           ; 66 89 CB
+#         mov si, 8              ; BE 08 00
+#     digit:
+#         rol ebx, 4             ; 66 C1 C3 04
+#         mov al, bl             ; 88 D8
+#         and al, 0x0f           ; 24 0F
+#         add al, '0'            ; 04 30
+#         cmp al, '9'            ; 3C 39
+#         jbe ok                 ; 76 02
+#         add al, 7              ; 04 07
+#     ok:
+#         out dx, al             ; EE
+#         dec si                 ; 4E
+#         jnz digit              ; 75 EC
+#         mov al, 13             ; B0 0D
+#         out dx, al             ; EE
+#         mov al, 10             ; B0 0A
+#         out dx, al             ; EE
+#         inc ecx                ; 66 41
+#         jmp top                ; EB DC
+_COUNTER_CODE = bytes.fromhex(
+    'baf8036631c96689cbbe080066c1c30488d8240f04303c3976020407ee4e'
+    '75ecb00deeb00aee6641ebdc')
+COUNTER_LINE_BYTES = 10
+
+
+def write_counter_image(path, size_mb=1):
+    """A raw disk whose boot sector prints a line counter without end.
+
+    The MBR (partition entry, 55 AA) is the one of tests/images.py with
+    this code in place of the marker's.
+
+    :returns: ``path``
+    """
+    sector = bytearray(images.make_boot_sector(
+        b'', size_mb * images.MIB // images.SECTOR))
+    sector[:len(_COUNTER_CODE)] = _COUNTER_CODE
+    with open(path, 'wb') as f:
+        f.write(sector)
+        f.truncate(size_mb * images.MIB)
+    return path
+
+
 def new_marker(label):
     """A marker unique to this run: ``label`` plus random hex."""
     return ('%s-%s' % (label, uuid_mod.uuid4().hex[:12])).encode('ascii')
@@ -197,6 +267,11 @@ class LibvirtTestCase(base.FunctionalTestCase):
         images.write_qcow2_image(self.image_path(name), marker)
         return name
 
+    def counter_image(self, name):
+        """A raw image printing a line counter forever (see above)."""
+        write_counter_image(self.image_path(name))
+        return name
+
     def iso_image(self, name, marker):
         """A bootable ISO in the agent's image directory."""
         images.make_iso(self.image_path(name), marker)
@@ -220,6 +295,15 @@ class LibvirtTestCase(base.FunctionalTestCase):
         self.addCleanup(self._delete_quietly, spec['uuid'])
         self.assertEqual('running', record['state'], record)
         return record
+
+    def stop(self, uuid, timeout=0):
+        """stop_instance with its own ``timeout`` argument (0: force off).
+
+        AgentFixture.call takes ``timeout`` as the RPC timeout, so the
+        client is called directly.
+        """
+        return self.agent.client.call({}, 'stop_instance', uuid=uuid,
+                                      timeout=timeout)
 
     def _delete_quietly(self, uuid):
         try:
