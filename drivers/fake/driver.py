@@ -18,6 +18,7 @@ from oslo_utils import units
 
 from computeagent import consolelog
 from computeagent import exception
+from computeagent import paths
 from computeagent.virt import driver
 
 LOG = logging.getLogger(__name__)
@@ -40,10 +41,27 @@ class FakeDriver(driver.ComputeDriver):
     # -- helpers ----------------------------------------------------------
 
     def _instance_dir(self, uuid):
-        return os.path.join(self.conf.instances_path, uuid)
+        return paths.instance_dir(self.conf.instances_path, uuid)
 
     def _console_path(self, uuid):
-        return os.path.join(self._instance_dir(uuid), 'console.log')
+        return paths.console_log(self._instance_dir(uuid), 0)
+
+    def _serial_ports(self, spec):
+        """The ports as the libvirt driver describes them."""
+        directory = self._instance_dir(spec['uuid'])
+        ports = []
+        for index, port in enumerate(spec['serial_ports']):
+            log = paths.console_log(directory, index)
+            path = {'file': log,
+                    'unix': paths.serial_socket(directory, index)}.get(
+                        port['type'])
+            logged = port['type'] == 'file' or (
+                port['log'] and port['type'] != 'null')
+            ports.append({'index': index, 'type': port['type'],
+                          'path': path,
+                          'log_file': log if logged else None,
+                          'host': port['host'], 'port': port['port']})
+        return ports
 
     def _guest(self, record):
         guest = self._guests.get(record['uuid'])
@@ -69,11 +87,10 @@ class FakeDriver(driver.ComputeDriver):
         self.emit_event(record['uuid'], state)
 
     @staticmethod
-    def _disk_path(spec_uuid_dir, index, disk):
+    def _disk_path(directory, index, disk):
         if disk['device'] == 'cdrom':
             return None
-        name = 'disk' if index == 0 else 'disk.%s' % disk['target']
-        return os.path.join(spec_uuid_dir, name)
+        return paths.disk_file(directory, index, disk['target'])
 
     def _disk_record(self, directory, index, disk):
         path = self._disk_path(directory, index, disk)
@@ -115,15 +132,14 @@ class FakeDriver(driver.ComputeDriver):
             self._guests[uuid] = {'state': driver.RUNNING,
                                   'spec': copy.deepcopy(spec),
                                   'disks': disks}
-        console = None
-        if spec['serial_ports'] and spec['serial_ports'][0]['type'] in (
-                'file', 'pty', 'unix', 'tcp'):
-            console = self._console_path(uuid)
+        serial_ports = self._serial_ports(spec)
+        console = serial_ports[0]['log_file'] if serial_ports else None
+        if console:
             self._log(uuid, 'fake guest %s booting' % uuid)
         if timings is not None:
             timings['spawn'] = 0.0
         return {'disks': copy.deepcopy(disks),
-                'serial_ports': copy.deepcopy(spec['serial_ports']),
+                'serial_ports': serial_ports,
                 'nics': nics,
                 'console_log': console}
 

@@ -7,9 +7,8 @@ with ``log``. libvirt hands these files to virtlogd, which caps and
 rotates them; ``append='on'`` keeps the history across guest restarts.
 """
 
-import os
-
 from computeagent import exception
+from computeagent import paths
 from drivers.libvirt import config_devices
 
 SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'null')
@@ -23,13 +22,12 @@ def log_path(instance_dir, port):
     :returns: ``<instance_dir>/console.log`` for port 0, else
         ``<instance_dir>/console.<port>.log``
     """
-    name = 'console.log' if port == 0 else 'console.%d.log' % port
-    return os.path.join(instance_dir, name)
+    return paths.console_log(instance_dir, port)
 
 
 def socket_path(instance_dir, port):
     """The listening socket of a ``unix`` serial port."""
-    return os.path.join(instance_dir, 'serial%d.sock' % port)
+    return paths.serial_socket(instance_dir, port)
 
 
 def _fill(dev, serial, port, instance_dir):

@@ -47,9 +47,10 @@ class TestCreate(agentfixtures.ManagerTestCase):
                            'boot_index': None, 'cache': 'none',
                            'aio': 'threads', 'snapshot': False}],
                          record['disks'])
-        self.assertEqual([{'type': 'file', 'log': False, 'host': None,
-                           'port': None}], record['serial_ports'])
         console = os.path.join(self.instance_dir(uuid), 'console.log')
+        self.assertEqual([{'index': 0, 'type': 'file', 'path': console,
+                           'log_file': console, 'host': None,
+                           'port': None}], record['serial_ports'])
         self.assertEqual(console, record['console_log'])
         self.assertTrue(os.path.isfile(console))
         self.assertEqual(record, self.call('get_instance', uuid=uuid))
