@@ -14,6 +14,7 @@ Nothing here talks to libvirt; the driver defines the result through
 import os
 
 from computeagent import exception
+from computeagent import paths
 from drivers.libvirt import config
 from drivers.libvirt import config_devices
 from drivers.libvirt import config_disks
@@ -36,7 +37,7 @@ def domain_name(uuid):
 
 def instance_dir(conf, uuid):
     """``<[DEFAULT] instances_path>/<uuid>``."""
-    return os.path.join(conf.instances_path, uuid)
+    return paths.instance_dir(conf.instances_path, uuid)
 
 
 def generate_mac(taken=(), rand_bytes=os.urandom):

@@ -40,6 +40,7 @@ from oslo_utils import units
 
 from computeagent import exception
 from computeagent.images import source as image_source
+from computeagent import paths
 from drivers.libvirt import imagecache
 from drivers.libvirt import qemuimg
 
@@ -90,10 +91,8 @@ class InstanceStorage:
 
     def disk_path(self, uuid, target, index):
         """``<uuid>/disk`` for the first disk, else ``disk.<target>``."""
-        directory = self.instance_dir(uuid)
-        if index == 0:
-            return os.path.join(directory, 'disk')
-        return os.path.join(directory, 'disk.' + _check_target(target))
+        return paths.disk_file(self.instance_dir(uuid), index,
+                               _check_target(target))
 
     def snapshot_path(self, uuid, target):
         """``<uuid>/disk.<target>.snapshot``."""
