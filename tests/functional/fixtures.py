@@ -267,9 +267,10 @@ class AgentFixture(fixtures.Fixture):
         with open(self.log_file, errors='replace') as f:
             return f.read()
 
-    def call(self, method, ctxt=None, timeout=None, **kwargs):
-        client = self.client.prepare(timeout=timeout) if timeout \
-            else self.client
+    def call(self, method, ctxt=None, rpc_timeout=None, **kwargs):
+        """A plain RPC call; ``kwargs`` are the method's arguments."""
+        client = (self.client.prepare(timeout=rpc_timeout) if rpc_timeout
+                  else self.client)
         return client.call(ctxt or {}, method, **kwargs)
 
     def cast(self, method, ctxt=None, **kwargs):

@@ -297,13 +297,8 @@ class LibvirtTestCase(base.FunctionalTestCase):
         return record
 
     def stop(self, uuid, timeout=0):
-        """stop_instance with its own ``timeout`` argument (0: force off).
-
-        AgentFixture.call takes ``timeout`` as the RPC timeout, so the
-        client is called directly.
-        """
-        return self.agent.client.call({}, 'stop_instance', uuid=uuid,
-                                      timeout=timeout)
+        """stop_instance; ``timeout`` 0 forces the guest off at once."""
+        return self.agent.call('stop_instance', uuid=uuid, timeout=timeout)
 
     def _delete_quietly(self, uuid):
         try:
