@@ -17,6 +17,7 @@ from oslo_utils import timeutils
 
 from computeagent import exception
 from computeagent import instance
+from computeagent import resources
 from computeagent import rpc
 from computeagent import states
 from computeagent import version
@@ -46,9 +47,7 @@ class ComputeManager(object):
         self._locks = lockutils.Semaphores()
         self._build_slots = threading.BoundedSemaphore(
             conf.max_concurrent_builds)
-        # Held while a create checks the host's memory and saves its
-        # record, so concurrent creates are counted against each other.
-        self._claims = threading.Lock()
+        self.resources = resources.ResourceTracker(conf, driver, store)
         self._events = queue.Queue()
 
     # -- internals -------------------------------------------------------
@@ -112,16 +111,6 @@ class ComputeManager(object):
                 'console_log': None,
                 'created_at': timeutils.utcnow().isoformat() + 'Z',
                 'metadata': spec['metadata'], 'error': None}
-
-    def _check_resources(self, spec):
-        host = self.driver.get_host_resources()
-        limit = (host['memory_mb'] * self.conf.ram_allocation_ratio
-                 - self.conf.reserved_host_memory_mb)
-        used = sum(r['memory_mb'] for r in self.store.list())
-        if used + spec['memory_mb'] > limit:
-            raise exception.InsufficientResources(
-                reason='%d MiB of memory asked, %d MiB of %d MiB free'
-                % (spec['memory_mb'], max(limit - used, 0), limit))
 
     def _remove_instance_dir(self, uuid):
         shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
@@ -201,11 +190,10 @@ class ComputeManager(object):
                     return existing['record']
                 raise exception.InstanceExists(uuid=uuid)
             record = self._new_record(normalized)
-            with self._claims:
-                # The record is saved (building) before waiting for a
-                # build slot: it claims its memory from the others
-                # waiting, and is visible to get and list meanwhile.
-                self._check_resources(normalized)
+            # The record is saved (building) within the claim, before
+            # waiting for a build slot: it claims its resources from the
+            # creates after it, and is visible to get and list meanwhile.
+            with self.resources.claim(normalized):
                 try:
                     self.store.save(record, spec=normalized,
                                     fingerprint=fingerprint)
@@ -395,17 +383,17 @@ class ComputeManager(object):
     # -- service hooks (not exposed over RPC) ------------------------------
 
     def host_status(self):
-        resources = self.driver.get_host_resources()
+        host = self.driver.get_host_resources()
         records = self.store.list()
         return {'host': self.host,
                 'driver': self.driver.name or self.conf.virt_driver,
-                'hypervisor': resources['hypervisor'],
-                'vcpus': resources['vcpus'],
+                'hypervisor': host['hypervisor'],
+                'vcpus': host['vcpus'],
                 'vcpus_used': sum(r['vcpus'] for r in records),
-                'memory_mb': resources['memory_mb'],
+                'memory_mb': host['memory_mb'],
                 'memory_mb_used': sum(r['memory_mb'] for r in records),
-                'disk_gb': resources['disk_gb'],
-                'disk_gb_free': resources['disk_gb_free'],
+                'disk_gb': host['disk_gb'],
+                'disk_gb_free': host['disk_gb_free'],
                 'instances': len(records),
                 'version': version.version_string()}
 

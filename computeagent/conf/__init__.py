@@ -13,11 +13,12 @@ from computeagent.conf import libvirt
 
 CONF = cfg.CONF
 
-_MODULES = (default, disk, image, libvirt)
+#: every option module, in the order the sample lists them
+MODULES = (default, disk, image, libvirt)
 
 
 def register_opts(conf):
-    for module in _MODULES:
+    for module in MODULES:
         module.register_opts(conf)
 
 

@@ -41,12 +41,41 @@ opts = [
     cfg.FloatOpt('ram_allocation_ratio',
                  default=1.0, min=0.1,
                  help='Virtual memory that may be given to instances per '
-                      'MiB of host memory. A create beyond it fails with '
-                      'InsufficientResources.'),
+                      'MiB of host memory not reserved: instances may '
+                      'have (host memory - reserved_host_memory_mb) * '
+                      'ram_allocation_ratio MiB in all, counting every '
+                      'instance record whatever its state. A create '
+                      'beyond it fails with InsufficientResources.'),
     cfg.IntOpt('reserved_host_memory_mb',
                default=512, min=0,
                help='Host memory (MiB) kept for the host itself and never '
                     'given to instances.'),
+    cfg.FloatOpt('disk_allocation_ratio',
+                 default=1.0, min=0.1,
+                 help='Virtual disk that may be given to instances per '
+                      'MiB of the filesystem holding instances_path, '
+                      'after reserved_host_disk_mb: (size - reserved) * '
+                      'disk_allocation_ratio MiB in all. A disk counts at '
+                      'its size_mb, or else its image\'s virtual size '
+                      'once the image is cached (thin qcow2 overlays and '
+                      'sparse files count at the size they may grow '
+                      'to). Above 1.0 overcommits the filesystem. A '
+                      'create beyond it fails with '
+                      'InsufficientResources.'),
+    cfg.IntOpt('reserved_host_disk_mb',
+               default=0, min=0,
+               help='Disk (MiB) of the filesystem holding instances_path '
+                    'that is never given to instances: room for the '
+                    'host\'s own files and the _base image cache, which '
+                    'is shared by instances and not counted per '
+                    'instance.'),
+    cfg.FloatOpt('cpu_allocation_ratio',
+                 default=16.0, min=0.0,
+                 help='Virtual CPUs that may be given to instances per '
+                      'host CPU, as in nova: host CPUs * '
+                      'cpu_allocation_ratio vCPUs in all. A create beyond '
+                      'it fails with InsufficientResources. 0 turns the '
+                      'vCPU check off.'),
     cfg.IntOpt('rpc_workers',
                default=64, min=1,
                help='Size of the RPC server thread pool (threading '

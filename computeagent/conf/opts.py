@@ -4,17 +4,12 @@ oslo.messaging's and oslo.log's options come from their own namespaces,
 which the generator config file names.
 """
 
-from computeagent.conf import default
-from computeagent.conf import disk
-from computeagent.conf import image
-from computeagent.conf import libvirt
-
-_MODULES = (default, disk, image, libvirt)
+from computeagent import conf
 
 
 def list_opts():
     result = []
-    for module in _MODULES:
+    for module in conf.MODULES:
         for group, opts in module.list_opts().items():
             result.append((group, opts))
     return result

@@ -170,6 +170,20 @@ class ComputeDriver(metaclass=abc.ABCMeta):
             "disk_gb": int, "disk_gb_free": int}``
         """
 
+    def disk_sizes_mb(self, spec):
+        """The virtual size of disks whose size comes from their image.
+
+        Admission (:mod:`computeagent.resources`) counts a disk without
+        ``size_mb`` at its image's virtual size, which only the driver
+        can tell. Nothing may be fetched or created to answer: a size
+        not known yet is left out (and counts 0). Not abstract: a driver
+        that cannot tell keeps this default.
+
+        :param spec: a normalized instance spec
+        :returns: dict of target to MiB (rounded up)
+        """
+        return {}
+
 
 def load_driver(conf):
     """Load the driver named by ``[DEFAULT] virt_driver``.

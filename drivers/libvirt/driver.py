@@ -277,3 +277,22 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             disk_gb=stat.f_blocks * stat.f_frsize // units.Gi,
             disk_gb_free=stat.f_bavail * stat.f_frsize // units.Gi)
         return resources
+
+    @_typed_errors
+    def disk_sizes_mb(self, spec):
+        """Image-sized disks whose image is in the cache already.
+
+        An image not cached yet is not fetched for this: its disks are
+        left out (see :mod:`computeagent.resources`).
+        """
+        sizes = {}
+        for disk in spec['disks']:
+            if disk['device'] == 'cdrom' or 'image' not in disk['source']:
+                continue
+            try:
+                image = self.storage.cache.peek(disk['source']['image'])
+            except exception.ComputeAgentException:
+                continue  # the create reports what is wrong with it
+            if image.virtual_size is not None:
+                sizes[disk['target']] = -(-image.virtual_size // units.Mi)
+        return sizes

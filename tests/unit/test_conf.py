@@ -16,7 +16,7 @@ class TestOptions(base.TestCase):
         listed = {(str(group), opt.dest)
                   for group, group_opts in opts.list_opts()
                   for opt in group_opts}
-        for module in conf._MODULES:
+        for module in conf.MODULES:
             for group, group_opts in module.list_opts().items():
                 for opt in group_opts:
                     self.assertIn((str(group), opt.dest), listed)

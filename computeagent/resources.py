@@ -1,0 +1,219 @@
+"""Admission of new instances against what the host has.
+
+A create is admitted only if the host can hold it on top of every
+instance it has a record of, whatever that instance's state: a stopped
+or suspended guest keeps its claim (as in nova), and a create still
+building claims from the moment its record is saved. Each resource's
+capacity is nova placement's ``(total - reserved) * allocation_ratio``
+(``[DEFAULT]`` options):
+
+- memory: the host's memory, ``reserved_host_memory_mb``,
+  ``ram_allocation_ratio``;
+- disk: the size of the filesystem of ``instances_path``,
+  ``reserved_host_disk_mb``, ``disk_allocation_ratio``;
+- vCPUs: the host's CPUs, nothing reserved, ``cpu_allocation_ratio``
+  (0 turns the vCPU check off).
+
+Disks count at what they may grow to, not what they use now: a thin
+qcow2 overlay or a sparse raw file may fill up to its virtual size. For
+each disk of an instance's spec:
+
+- a cdrom counts 0 (its medium is a shared, read-only image in _base);
+- a disk with ``size_mb`` counts ``size_mb``;
+- a disk from an image without ``size_mb`` has the image's virtual size,
+  which the driver reports when it knows it without fetching anything
+  (:meth:`computeagent.virt.driver.ComputeDriver.disk_sizes_mb`; the
+  libvirt driver knows it once the image is in the cache). So the first
+  instance of an image not yet cached is admitted as if that disk were
+  0, and counts its real size from then on;
+- anything else counts 0.
+
+The image cache (``_base``) is shared and not counted per instance:
+``reserved_host_disk_mb`` is where room for it (and the host's own
+files) is kept.
+
+Concurrent creates are admitted one at a time: :meth:`ResourceTracker.claim`
+holds a lock until the caller has saved the building record, so the
+next create counts it.
+"""
+
+import contextlib
+import json
+import threading
+
+from oslo_log import log as logging
+from oslo_utils import units
+
+from computeagent import exception
+
+LOG = logging.getLogger(__name__)
+
+
+def capacity(total, reserved, ratio):
+    """How much of a resource instances may be given, nova's way.
+
+    :returns: int, never below 0
+    """
+    return max(int((total - reserved) * ratio), 0)
+
+
+def _signature(spec):
+    """What a spec's disk allocation depends on, to know it is unchanged."""
+    return json.dumps([(d['target'], d['device'], d['source'],
+                        d['size_mb']) for d in spec['disks']],
+                      sort_keys=True)
+
+
+class ResourceTracker(object):
+    """Counts what the records claim and admits creates.
+
+    :param conf: the ConfigOpts (``[DEFAULT]`` ratios and reservations)
+    :param driver: the virt driver (host totals, image sizes)
+    :param store: the InstanceStore whose records claim resources
+    """
+
+    def __init__(self, conf, driver, store):
+        self.conf = conf
+        self.driver = driver
+        self.store = store
+        self._lock = threading.Lock()
+        # uuid -> (signature, MiB) for records whose every disk size is
+        # known: asking the driver again would give the same answer.
+        self._disk_memo = {}
+        self._memo_lock = threading.Lock()
+
+    # -- counting ----------------------------------------------------------
+
+    def _driver_sizes(self, spec):
+        try:
+            return self.driver.disk_sizes_mb(spec) or {}
+        except exception.ComputeAgentException as error:
+            # The create itself reports what is wrong with its images;
+            # admission just cannot count them.
+            LOG.debug('No disk sizes for %(uuid)s: %(error)s',
+                      {'uuid': spec['uuid'], 'error': error})
+            return {}
+
+    def disk_mb(self, spec):
+        """The disk an instance of ``spec`` claims, in MiB (see above).
+
+        :returns: (MiB, whether every disk's size was known)
+        """
+        known = None
+        total = 0
+        complete = True
+        for disk in spec['disks']:
+            if disk['device'] == 'cdrom':
+                continue
+            if disk['size_mb'] is not None:
+                total += disk['size_mb']
+                continue
+            if known is None:
+                known = self._driver_sizes(spec)
+            size = known.get(disk['target'])
+            if size is None:
+                complete = False
+            else:
+                total += size
+        return total, complete
+
+    def _record_disk_mb(self, uuid, spec):
+        signature = _signature(spec)
+        with self._memo_lock:
+            memo = self._disk_memo.get(uuid)
+        if memo is not None and memo[0] == signature:
+            return memo[1]
+        mb, complete = self.disk_mb(spec)
+        if complete:
+            with self._memo_lock:
+                self._disk_memo[uuid] = (signature, mb)
+        return mb
+
+    def usage(self):
+        """What every record claims.
+
+        :returns: dict with ``instances``, ``vcpus``, ``memory_mb`` and
+            ``disk_mb``
+        """
+        used = {'instances': 0, 'vcpus': 0, 'memory_mb': 0, 'disk_mb': 0}
+        uuids = self.store.uuids()
+        for uuid in uuids:
+            entry = self.store.get_entry(uuid)
+            if entry is None:
+                continue  # deleted meanwhile
+            record = entry['record']
+            used['instances'] += 1
+            used['vcpus'] += record['vcpus']
+            used['memory_mb'] += record['memory_mb']
+            if entry.get('spec') is not None:
+                used['disk_mb'] += self._record_disk_mb(uuid, entry['spec'])
+        with self._memo_lock:
+            for uuid in set(self._disk_memo) - uuids:
+                del self._disk_memo[uuid]
+        return used
+
+    def limits(self, host):
+        """The capacity of each resource on ``host``.
+
+        :param host: the driver's ``get_host_resources()``
+        :returns: dict with ``memory_mb``, ``disk_mb`` and ``vcpus``
+            (None when vCPUs are not checked)
+        """
+        conf = self.conf
+        vcpus = None
+        if conf.cpu_allocation_ratio > 0:
+            vcpus = capacity(host['vcpus'], 0, conf.cpu_allocation_ratio)
+        return {'memory_mb': capacity(host['memory_mb'],
+                                      conf.reserved_host_memory_mb,
+                                      conf.ram_allocation_ratio),
+                'disk_mb': capacity(host['disk_gb'] * units.Ki,
+                                    conf.reserved_host_disk_mb,
+                                    conf.disk_allocation_ratio),
+                'vcpus': vcpus}
+
+    # -- admission ---------------------------------------------------------
+
+    def check(self, spec, disk_mb=None):
+        """Raise unless the host can fit ``spec`` beside every record.
+
+        :param disk_mb: the disk ``spec`` claims, if already counted
+        :raises: InsufficientResources naming every resource short
+        """
+        if disk_mb is None:
+            disk_mb = self.disk_mb(spec)[0]
+        limits = self.limits(self.driver.get_host_resources())
+        used = self.usage()
+        asked = {'memory_mb': spec['memory_mb'], 'disk_mb': disk_mb,
+                 'vcpus': spec['vcpus']}
+        short = []
+        for key, fmt in (
+                ('memory_mb', '%(asked)d MiB of memory asked, %(free)d MiB '
+                              'of %(limit)d MiB free'),
+                ('disk_mb', '%(asked)d MiB of disk asked, %(free)d MiB of '
+                            '%(limit)d MiB free'),
+                ('vcpus', '%(asked)d vCPUs asked, %(free)d of %(limit)d '
+                          'free')):
+            limit = limits[key]
+            if limit is None or used[key] + asked[key] <= limit:
+                continue
+            short.append(fmt % {'asked': asked[key], 'limit': limit,
+                                'free': max(limit - used[key], 0)})
+        if short:
+            raise exception.InsufficientResources(reason='; '.join(short))
+
+    @contextlib.contextmanager
+    def claim(self, spec):
+        """Admit ``spec``; hold the admission while the block runs.
+
+        The caller saves the instance's (building) record inside the
+        block, so that the next create counts it: two creates can never
+        both be admitted for the last free memory.
+
+        :raises: InsufficientResources
+        """
+        # Asking the driver about images is done before taking the lock:
+        # it may read the image source.
+        disk_mb = self.disk_mb(spec)[0]
+        with self._lock:
+            self.check(spec, disk_mb)
+            yield
