@@ -17,6 +17,7 @@ from oslo_utils import timeutils
 
 from computeagent import exception
 from computeagent import instance
+from computeagent import recovery
 from computeagent import resources
 from computeagent import rpc
 from computeagent import states
@@ -236,7 +237,14 @@ class ComputeManager(object):
     @rpc.api_method
     def delete_instance(self, ctxt, uuid):
         def delete(record):
-            self.driver.destroy(record)
+            # Marked first, so that start-up recovery finishes a delete
+            # the agent died in (computeagent.recovery).
+            self.store.set_task(record['uuid'], recovery.DELETING)
+            try:
+                self.driver.destroy(record)
+            except Exception:
+                self.store.set_task(record['uuid'], None)
+                raise
             self.store.delete(record['uuid'])
             self._remove_instance_dir(record['uuid'])
         # Any state may be deleted; the record is gone once it is done.

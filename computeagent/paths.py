@@ -3,6 +3,17 @@ node"), shared by every driver so they all lay instances out alike.
 """
 
 import os
+import re
+
+# Every name a driver makes in an instance directory: disks (a snapshot
+# disk's temporary overlay is ``disk.<target>.snapshot``), console logs
+# with the rotated copies virtlogd keeps (``console.log.0``, ...) and the
+# sockets of unix serial ports. Targets are as storage checks them.
+_INSTANCE_FILE_RE = re.compile(
+    r'^(disk'
+    r'|disk\.[a-z]{2}[a-z]{1,4}(\.snapshot)?'
+    r'|console(\.[0-9]+)?\.log(\.[0-9]+)?'
+    r'|serial[0-9]+\.sock)$')
 
 
 def instance_dir(instances_path, uuid):
@@ -24,3 +35,33 @@ def console_log(directory, port):
 def serial_socket(directory, port):
     """The listening socket of a ``unix`` serial port."""
     return os.path.join(directory, 'serial%d.sock' % port)
+
+
+def is_instance_file(name):
+    """Whether drivers make files of that name in instance directories.
+
+    Start-up recovery removes a directory the agent has no record of
+    only if it holds nothing else (:mod:`computeagent.recovery`).
+
+    :param name: a file name, not a path
+    """
+    return bool(_INSTANCE_FILE_RE.match(name))
+
+
+def unknown_files(directory, ignore=()):
+    """What a directory holds besides the files drivers make.
+
+    :param directory: an instance directory
+    :param ignore: further names the caller accounts for
+    :returns: sorted list of names; a subdirectory is always unknown
+    :raises: OSError if the directory cannot be listed
+    """
+    unknown = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name in ignore:
+                continue
+            if entry.is_dir(follow_symlinks=False) or not is_instance_file(
+                    entry.name):
+                unknown.append(entry.name)
+    return sorted(unknown)

@@ -17,6 +17,7 @@ from oslo_messaging.rpc import dispatcher
 from computeagent import context
 from computeagent import manager as manager_mod
 from computeagent import notifications
+from computeagent import recovery
 from computeagent import store as store_mod
 from computeagent.virt import driver as virt_driver
 
@@ -65,11 +66,17 @@ class Service(object):
         self._threads = []
 
     def start(self):
-        """Connect the driver, load records, and begin serving."""
+        """Load records, connect the driver, recover, and begin serving.
+
+        :raises: DriverError if the hypervisor cannot be reached
+        """
         count = self.store.load_all()
         LOG.info('Loaded %d instance records from %s', count,
                  self.conf.instances_path)
         self.driver.init_host(self.conf.host)
+        # Before the RPC server starts: no request may see what a
+        # previous process left half done.
+        recovery.recover(self.conf, self.driver, self.store, self.notifier)
         self.driver.register_event_listener(
             self.manager.handle_power_event)
         self.manager.sync_power_states()

@@ -4,7 +4,12 @@
 API.md, the normalized spec it was built from and the fingerprint of the
 request, so the agent knows every instance it owns after a restart
 without asking anyone. Writes are atomic (write, fsync, rename): a crash
-leaves the old record or the new one, never half of either.
+leaves the old record or the new one, never half of either (and perhaps
+a ``.instance.*`` temporary file, which start-up recovery removes).
+
+An entry may also carry a ``task``: an operation that must be finished
+if the agent dies during it (``deleting``). It is the agent's own and
+never part of the public record.
 """
 
 import copy
@@ -20,6 +25,12 @@ from computeagent import exception
 LOG = logging.getLogger(__name__)
 
 RECORD_FILE = 'instance.json'
+TEMP_PREFIX = '.instance.'
+
+
+def is_temp_file(name):
+    """Whether a file name is one of a record's temporary files."""
+    return name.startswith(TEMP_PREFIX)
 
 
 class InstanceStore(object):
@@ -93,10 +104,28 @@ class InstanceStore(object):
             self._entries[uuid] = entry
             return copy.deepcopy(entry['record'])
 
+    def set_task(self, uuid, task):
+        """Mark (or, with None, unmark) an operation in progress; durable.
+
+        :param task: e.g. ``'deleting'``, or None
+        :raises: InstanceNotFound
+        """
+        with self._lock:
+            entry = self._entries.get(uuid)
+            if entry is None:
+                raise exception.InstanceNotFound(uuid=uuid)
+            entry = copy.deepcopy(entry)
+            if task is None:
+                entry.pop('task', None)
+            else:
+                entry['task'] = task
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+
     def _write(self, uuid, entry):
         directory = self.instance_dir(uuid)
         os.makedirs(directory, mode=0o755, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.instance.', dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
         try:
             with os.fdopen(fd, 'w') as f:
                 json.dump(entry, f, indent=1, sort_keys=True)
@@ -117,7 +146,7 @@ class InstanceStore(object):
             return copy.deepcopy(entry['record']) if entry else None
 
     def get_entry(self, uuid):
-        """:returns: a copy of record, spec and fingerprint, or None"""
+        """:returns: a copy of record, spec, fingerprint (and task), or None"""
         with self._lock:
             return copy.deepcopy(self._entries.get(uuid))
 

@@ -94,6 +94,28 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """
 
     @abc.abstractmethod
+    def cleanup_orphan(self, uuid, ignore=()):
+        """Remove an instance directory the agent has no record of.
+
+        Start-up recovery (:mod:`computeagent.recovery`) calls it for
+        ``<instances_path>/<uuid>`` when no record names ``uuid``: the
+        agent died during a create before the record was written, or
+        during a delete after the record file was removed. The directory
+        is removed only if everything in it is the agent's own: the
+        hypervisor has no guest of that uuid (a guest without a record
+        is never destroyed, the agent cannot account for it) and every
+        file is one drivers make (:func:`computeagent.paths.is_instance_file`)
+        or is named in ``ignore``. Otherwise nothing is touched.
+
+        :param uuid: the directory's name, a canonical uuid
+        :param ignore: names of files in the directory that the caller
+            accounts for (the store's temporary record files)
+        :returns: None if the directory was removed (or was not there),
+            else a sentence saying what was found and left in place
+        :raises: DriverError
+        """
+
+    @abc.abstractmethod
     def get_power_state(self, record):
         """:returns: one of POWER_STATES, or NOSTATE if the guest is gone."""
 

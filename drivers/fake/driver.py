@@ -11,6 +11,7 @@ tests against it mean something.
 import copy
 import os
 import random
+import shutil
 import threading
 
 from oslo_log import log as logging
@@ -146,6 +147,21 @@ class FakeDriver(driver.ComputeDriver):
     def destroy(self, record):
         with self._lock:
             self._guests.pop(record['uuid'], None)
+
+    def cleanup_orphan(self, uuid, ignore=()):
+        with self._lock:
+            if uuid in self._guests:
+                return 'the fake hypervisor has a guest of that uuid'
+        directory = self._instance_dir(uuid)
+        try:
+            unknown = paths.unknown_files(directory, ignore)
+        except FileNotFoundError:
+            return None
+        if unknown:
+            return 'it holds files the agent does not make: %s' % (
+                ', '.join(unknown))
+        shutil.rmtree(directory)
+        return None
 
     def get_power_state(self, record):
         with self._lock:

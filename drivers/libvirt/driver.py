@@ -20,6 +20,7 @@ Instance records show the disk file itself with ``snapshot: true``.
 import functools
 import os
 import threading
+from xml.etree import ElementTree
 
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -28,7 +29,9 @@ from oslo_utils import units
 
 from computeagent import consolelog
 from computeagent import exception
+from computeagent import paths
 from computeagent.virt import driver as virt_driver
+from drivers.libvirt import config
 from drivers.libvirt import designer
 from drivers.libvirt import designer_disks
 from drivers.libvirt import directio
@@ -235,10 +238,19 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         """Destroy and undefine the domain, remove the instance's files.
 
         Idempotent: a missing domain or directory is not an error.
+
+        :raises: DriverError, and nothing is removed, if libvirt's domain
+            of that uuid is not one this driver defines (another name, or
+            without the agent's metadata): a guest the agent cannot
+            account for is never destroyed
         """
         uuid = record['uuid']
         dom = domain.find(self.host, uuid)
         if dom is not None:
+            if not self._made_here(dom):
+                raise exception.DriverError(
+                    reason='the domain with uuid %s was not defined by '
+                    'this agent; it is left alone' % uuid)
             dom.destroy()
             try:
                 dom.undefine()
@@ -248,6 +260,50 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             LOG.info('Removed domain %s', designer.domain_name(uuid))
         self.storage.delete_instance_files(uuid)
         self.waiter.forget(uuid)
+
+    def _made_here(self, dom):
+        """Whether a domain is one :meth:`spawn` of this agent defines.
+
+        Its name is derived from the uuid, it carries the agent's element
+        in its metadata, and every file it names (disks, their backing
+        files, logs, sockets) is under this agent's instances path: an
+        agent with another instances path on the same libvirtd (the
+        functional tests run several) makes domains just like it.
+        """
+        root = ElementTree.fromstring(dom.xml(inactive=True))
+        if (root.findtext('name') != designer.domain_name(dom.uuid)
+                or root.find('metadata/{%s}instance'
+                             % config.METADATA_NS) is None):
+            return False
+        top = os.path.abspath(self.conf.instances_path) + os.sep
+        for element in root.iter():
+            if element.tag not in ('source', 'log'):
+                continue
+            for name in ('file', 'path'):
+                value = element.get(name)
+                if value and not value.startswith(top):
+                    return False
+        return True
+
+    def cleanup_orphan(self, uuid, ignore=()):
+        """Remove the directory of an unrecorded uuid, if all of it is ours.
+
+        Nothing is removed while libvirt has a domain of that uuid,
+        whoever defined it.
+        """
+        dom = domain.find(self.host, uuid)
+        if dom is not None:
+            return 'libvirt has a domain of that uuid'
+        try:
+            unknown = paths.unknown_files(self.storage.instance_dir(uuid),
+                                          ignore)
+        except FileNotFoundError:
+            return None
+        if unknown:
+            return 'it holds files the agent does not make: %s' % (
+                ', '.join(unknown))
+        self.storage.delete_instance_files(uuid)
+        return None
 
     def get_power_state(self, record):
         dom = domain.find(self.host, record['uuid'])
