@@ -291,12 +291,11 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         Nothing is removed while libvirt has a domain of that uuid,
         whoever defined it.
         """
-        dom = domain.find(self.host, uuid)
-        if dom is not None:
+        directory = self.storage.instance_dir(uuid)  # refuses non-uuids
+        if domain.find(self.host, uuid) is not None:
             return 'libvirt has a domain of that uuid'
         try:
-            unknown = paths.unknown_files(self.storage.instance_dir(uuid),
-                                          ignore)
+            unknown = paths.unknown_files(directory, ignore)
         except FileNotFoundError:
             return None
         if unknown:

@@ -1,0 +1,84 @@
+"""The libvirt driver's part in start-up recovery, on libvirt's test driver.
+
+cleanup_orphan removes the directory of an uuid the agent has no record
+of only if all of it is the agent's; destroy refuses a domain the agent
+did not define, so rolling back a create never removes someone else's
+guest.
+"""
+
+import os
+
+from computeagent import exception
+from tests.unit.drivers.libvirt import driver_base
+
+UUID = driver_base.UUID
+OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
+
+
+class TestCleanupOrphan(driver_base.DriverTestCase):
+
+    def make_dir(self, uuid, names):
+        directory = self.instance_dir(uuid)
+        os.makedirs(directory)
+        for name in names:
+            with open(os.path.join(directory, name), 'w') as f:
+                f.write('x')
+        return directory
+
+    def test_agent_files_without_a_domain_are_removed(self):
+        self.make_dir(UUID, ('disk', 'disk.vdb', 'console.log', '.tmp'))
+        self.assertIsNone(self.driver.cleanup_orphan(UUID, ignore=['.tmp']))
+        self.assertFalse(os.path.exists(self.instance_dir(UUID)))
+
+    def test_no_directory(self):
+        self.assertIsNone(self.driver.cleanup_orphan(UUID))
+
+    def test_unknown_files_are_left(self):
+        self.make_dir(UUID, ('disk', 'precious.img'))
+        reason = self.driver.cleanup_orphan(UUID)
+        self.assertIn('precious.img', reason)
+        self.assertEqual({'disk', 'precious.img'},
+                         set(os.listdir(self.instance_dir(UUID))))
+
+    def test_nothing_is_removed_while_a_domain_exists(self):
+        record = self.spawn()
+        reason = self.driver.cleanup_orphan(UUID)
+        self.assertIn('domain', reason)
+        self.assertEqual([UUID], self.domain_uuids())
+        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
+
+    def test_not_a_uuid(self):
+        self.assertRaises(exception.InvalidSpec, self.driver.cleanup_orphan,
+                          '../etc')
+
+
+class TestDestroyOnlyOwnDomains(driver_base.DriverTestCase):
+
+    def define_foreign(self, old, new):
+        """A domain like the agent's for OTHER, with ``old`` made ``new``."""
+        xml = self.driver.render(self.spec(uuid=OTHER))['domain_xml']
+        self.assertIn(old, xml)
+        self.conn.defineXML(xml.replace(old, new))
+
+    def assertRefused(self):
+        error = self.assertRaises(exception.DriverError, self.driver.destroy,
+                                  {'uuid': OTHER})
+        self.assertIn('not defined by this agent', str(error))
+        self.assertEqual([OTHER], self.domain_uuids())
+
+    def test_another_name(self):
+        self.define_foreign('<name>instance-', '<name>someone-')
+        self.assertRefused()
+
+    def test_no_agent_metadata(self):
+        self.define_foreign('computeagent:instance', 'other:instance')
+        self.assertRefused()
+
+    def test_files_of_another_instances_path(self):
+        self.define_foreign(self.conf.instances_path, '/srv/elsewhere')
+        self.assertRefused()
+
+    def test_own_domain_is_destroyed(self):
+        self.define_foreign('</name>', '</name>')
+        self.driver.destroy({'uuid': OTHER})
+        self.assertEqual([], self.domain_uuids())
