@@ -96,6 +96,12 @@ def read_tail(path, tail_lines=None, max_bytes=102400):
         data = _last_lines(data, tail_lines)
     if len(data) > max_bytes:
         data = data[-max_bytes:]
+        # Do not start in the middle of a UTF-8 character: drop its
+        # continuation bytes (10xxxxxx) rather than show a U+FFFD.
+        lead = 0
+        while lead < min(3, len(data)) and data[lead] & 0xC0 == 0x80:
+            lead += 1
+        data = data[lead:]
     return {'output': data.decode('utf-8', errors='replace'),
             'truncated': len(data) < total,
             'size': total}

@@ -171,8 +171,11 @@ class ComputeManager(object):
 
     @rpc.api_method
     def create_instance(self, ctxt, spec):
+        # The state is only "error" once a build of ours failed: a create
+        # refused up front (a bad spec, InstanceExists) must not make a
+        # listening controller think an existing instance broke.
         known = {'uuid': spec.get('uuid') if isinstance(spec, dict)
-                 else None, 'state': states.ERROR}
+                 else None, 'state': None}
         try:
             return self._create(ctxt, spec, known)
         except Exception as error:

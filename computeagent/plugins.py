@@ -6,8 +6,7 @@ alternatives (ironic's discipline), never a bare ImportError.
 """
 
 from importlib import metadata as importlib_metadata
-import logging
-
+from oslo_log import log as logging
 from stevedore import driver as stevedore_driver
 
 from computeagent import exception

@@ -174,6 +174,14 @@ class TestReadTail(ConsoleLogTestCase):
         self.assertEqual(12, result['size'])
         self.assertFalse(result['truncated'])
 
+    def test_max_bytes_never_starts_inside_a_character(self):
+        # 'é' is two bytes; a cut after its first byte drops the rest of
+        # it instead of showing a replacement character.
+        self.write('', 'aé\nbé\n'.encode('utf-8'))
+        result = self.tail(max_bytes=6)
+        self.assertEqual('\nbé\n', result['output'])
+        self.assertTrue(result['truncated'])
+
 
 class TestVanishingFiles(ConsoleLogTestCase):
 

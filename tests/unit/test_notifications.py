@@ -89,6 +89,18 @@ class TestInstanceNotifications(NotificationsTestCase):
         self.assertEqual('InsufficientResources',
                          insufficient['error_type'])
 
+    def test_a_create_with_a_known_uuid_does_not_call_it_broken(self):
+        spec = agentfixtures.make_spec()
+        self.call('create_instance', spec=spec)
+        self.assertRaises(exception.InstanceExists, self.call,
+                          'create_instance', spec=dict(spec, vcpus=2))
+        refused, = self.notifications.payloads('instance.create.error')
+        self.assertEqual('InstanceExists', refused['error_type'])
+        # The running instance is not "error"; the refusal has no state.
+        self.assertIsNone(refused['state'])
+        self.assertEqual('running', self.call(
+            'get_instance', uuid=spec['uuid'])['state'])
+
     def test_a_repeated_create_sends_nothing(self):
         spec = agentfixtures.make_spec()
         self.call('create_instance', spec=spec)
