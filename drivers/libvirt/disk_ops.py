@@ -130,10 +130,21 @@ class DiskOps(object):
         A virtio-scsi controller is added first if the guest has none,
         and an IOThread if the disk asks for one. On failure the disk's
         files (and the IOThread) are removed again.
+
+        :raises: DriverError, before anything is made, if the running
+            guest still holds a disk detached earlier at the same target
+            (it never released it)
         """
         uuid = record['uuid']
         dom = self._domain(record)
         live = dom.is_active()
+        if live and find_disk(dom.xml(), disk['target']) is not None:
+            # libvirt would refuse with "target duplicated"; say why.
+            raise exception.DriverError(
+                reason='the guest of %s has not released the disk detached '
+                       'from %s earlier: the target is taken until the '
+                       'guest stops; choose another target or stop and '
+                       'start the instance' % (uuid, disk['target']))
         index = len(record['spec']['disks'])
         entry = self.storage.create_disk(uuid, disk, index)
         iothread = None

@@ -150,6 +150,22 @@ class TestDriverDiskOps(driver_base.DriverTestCase):
         self.assertEqual(before, self.files())
         self.assertNotIn('vdc', self.disk_sources(self.lookup().XMLDesc(0)))
 
+    def test_attach_to_a_target_the_guest_still_holds(self):
+        # After a detach the guest did not acknowledge, the record and
+        # spec no longer have vdb but the running guest still does.
+        record = dict(self.record, disks=[
+            d for d in self.record['disks'] if d['target'] != 'vdb'])
+        record['spec'] = dict(record['spec'], disks=[
+            d for d in record['spec']['disks'] if d['target'] != 'vdb'])
+        before = self.files()
+        disk = utils.make_disk(source={'blank': True}, size_mb=1,
+                               target='vdb')
+        error = self.assertRaises(exception.DriverError,
+                                  self.driver.attach_disk, record, disk)
+        self.assertIn('has not released the disk detached from vdb',
+                      str(error))
+        self.assertEqual(before, self.files())
+
     def test_attach_invalid_disk_removes_the_new_disk(self):
         before = self.files()
         disk = utils.make_disk(source={'blank': True}, size_mb=1,
