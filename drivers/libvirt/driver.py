@@ -40,6 +40,7 @@ from drivers.libvirt import domain
 from drivers.libvirt import events
 from drivers.libvirt import guest_ops
 from drivers.libvirt import host as host_mod
+from drivers.libvirt import imagecache
 from drivers.libvirt import storage as storage_mod
 
 LOG = logging.getLogger(__name__)
@@ -97,12 +98,16 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
     def init_host(self, host):
         """Check the options, probe O_DIRECT, connect and start events.
 
+        Also removes what fetches of a killed process left in ``_base``.
+
         :raises: DriverError for a malformed ``[disk] cachemodes``, an
             unusable instances path or an unreachable libvirt
         """
         self.cachemodes()
         self.direct_io()
         self.host.connect()
+        # The image source is not needed for that, so it is not loaded.
+        imagecache.ImageCache(self.conf, None).remove_interrupted_fetches()
 
     def cleanup_host(self):
         self.host.close()

@@ -272,6 +272,26 @@ class ImageCache:
                     removed.append(key)
         return removed
 
+    def remove_interrupted_fetches(self):
+        """Remove the temp files of fetches whose process died.
+
+        Called at start-up (a fetch in progress always removes its own
+        on failure; only a killed process leaves one). Each key is
+        handled under its lock, so a fetch of another process sharing
+        the cache is never disturbed. Needs no image source.
+
+        :returns: sorted list of the names removed
+        """
+        removed = []
+        for key in sorted(self._all_keys()):
+            with self._lock(key):
+                for name in self._temp_files(key):
+                    LOG.info('Removing %s, left by an interrupted fetch',
+                             name)
+                    _remove(os.path.join(self.base_dir, name))
+                    removed.append(name)
+        return sorted(removed)
+
     def _names(self):
         try:
             return os.listdir(self.base_dir)

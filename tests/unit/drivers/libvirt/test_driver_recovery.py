@@ -82,3 +82,20 @@ class TestDestroyOnlyOwnDomains(driver_base.DriverTestCase):
         self.define_foreign('</name>', '</name>')
         self.driver.destroy({'uuid': OTHER})
         self.assertEqual([], self.domain_uuids())
+
+
+class TestInterruptedFetches(driver_base.DriverTestCase):
+
+    def test_init_host_removes_temp_files_and_keeps_entries(self):
+        record = self.spawn()  # a complete entry in _base
+        base = os.path.join(self.conf.instances_path, '_base')
+        entries = set(os.listdir(base))
+        left = ['.tmp-dir-abc-0123abcd', '.tmp-dir-abc-0123abcd.json',
+                '.tmp-other-key-99ff']
+        for name in left:
+            with open(os.path.join(base, name), 'w') as f:
+                f.write('partial')
+        fresh = self.new_driver()
+        fresh.init_host('test-host')
+        self.assertEqual(entries, set(os.listdir(base)))
+        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
