@@ -1,0 +1,173 @@
+"""Real libvirt: changes the agent did not make, and libvirtd restarting.
+
+A guest destroyed with virsh or powering itself off is seen as
+``shutoff`` within seconds (libvirt's lifecycle events, with the
+periodic power sync as the backstop); changes made while the agent was
+stopped are found by start-up recovery; guests libvirt has that the
+agent never made are left alone. API.md has no notification for a
+change the agent did not make, so these are logged, and no
+``instance.power_off.*`` is sent for them.
+
+libvirtd restarts on a daemon of the test's own
+(tests/functional/private_libvirtd.py): restarting the system's would
+break the tests running beside it.
+"""
+
+import os
+import uuid as uuid_mod
+
+from tests.functional import fixtures as ft_fixtures
+from tests.functional import libvirt_helpers as lh
+from tests.functional import private_libvirtd
+
+#: seconds for the agent to see a change; events take milliseconds, the
+#: power sync runs every 5 s in these tests
+SEEN_WITHIN = 30
+
+FOREIGN_XML = """<domain type='qemu'>
+  <name>ft-foreign-%(uuid)s</name>
+  <uuid>%(uuid)s</uuid>
+  <memory unit='MiB'>16</memory>
+  <os><type arch='x86_64'>hvm</type></os>
+</domain>
+"""
+
+
+class ExternalTestCase(lh.LibvirtTestCase):
+
+    def boot(self, label, **image_args):
+        marker = lh.new_marker(label)
+        spec = self.spec([{'source': {'image': self.raw_image(
+            '%s.img' % label.lower(), marker, **image_args)},
+            'boot_index': 1}])
+        self.create(spec)
+        lh.wait_for_console(self.agent, spec['uuid'], marker)
+        return spec['uuid'], marker
+
+    def wait_for_state(self, uuid, state):
+        lh.poll(lambda: self.agent.call('get_instance', uuid=uuid)[
+            'state'] == state, SEEN_WITHIN, '%s becoming %s' % (uuid, state))
+
+    def assertNoPowerOffNotification(self, uuid):
+        for phase in ('start', 'end', 'error'):
+            self.assertEqual([], [
+                n for n in self.agent.notifications.of_type(
+                    'instance.power_off.%s' % phase)
+                if n['payload'].get('uuid') == uuid])
+
+
+class TestChangesOutsideTheAgent(ExternalTestCase):
+
+    def test_a_guest_destroyed_with_virsh_is_seen_shut_off(self):
+        uuid, marker = self.boot('DESTROYED')
+        lh.virsh('destroy', uuid)
+        self.wait_for_state(uuid, 'shutoff')
+        self.assertIn('Instance %s is shutoff (was running)' % uuid,
+                      self.agent.log_text())
+        self.assertNoPowerOffNotification(uuid)
+        # Still the agent's to start again.
+        record = self.agent.call('start_instance', uuid=uuid)
+        self.assertEqual('running', record['state'])
+        lh.wait_for_console(self.agent, uuid, marker, count=2)
+
+    def test_a_guest_that_powers_itself_off_is_seen_shut_off(self):
+        uuid, marker = self.boot('POWEROFF', poweroff=True)
+        self.wait_for_state(uuid, 'shutoff')
+        self.assertEqual('shut off', lh.virsh('domstate', uuid).strip())
+        self.assertNoPowerOffNotification(uuid)
+
+    def test_changes_while_the_agent_is_stopped(self):
+        stopped, marker = self.boot('STOPPED')
+        vanished, _ = self.boot('VANISHED')
+        kept, _ = self.boot('KEPT')
+        self.assertEqual(0, self.agent.stop())
+        lh.virsh('destroy', stopped)
+        lh.virsh('destroy', vanished)
+        lh.virsh('undefine', vanished)
+        self.agent.start()
+        self.assertEqual('shutoff', self.agent.call(
+            'get_instance', uuid=stopped)['state'])
+        self.assertEqual('running', self.agent.call(
+            'get_instance', uuid=kept)['state'])
+        record = self.agent.call('get_instance', uuid=vanished)
+        self.assertEqual('error', record['state'])
+        self.assertIn('vanished from the hypervisor', record['error'])
+        self.assertIn('Instance %s was running but its domain vanished'
+                      % vanished, self.agent.log_text())
+        # Its files are removed by a delete; the others are as they were.
+        self.agent.call('delete_instance', uuid=vanished)
+        self.assertNothingLeft(vanished)
+        self.agent.call('start_instance', uuid=stopped)
+        lh.wait_for_console(self.agent, stopped, marker, count=2)
+
+    def define_foreign(self):
+        """A domain of libvirt's that the agent did not make; its uuid."""
+        foreign = str(uuid_mod.uuid4())
+        path = os.path.join(self.agent.dir, 'foreign-%s.xml' % foreign)
+        with open(path, 'w') as f:
+            f.write(FOREIGN_XML % {'uuid': foreign})
+        lh.virsh('define', path)
+        self.addCleanup(lh.virsh, 'undefine', foreign, check=False)
+        return foreign
+
+    def test_a_create_with_a_foreign_guests_uuid_leaves_it_alone(self):
+        foreign = self.define_foreign()
+        spec = self.spec([{'source': {'image': self.raw_image(
+            'f.img', b'F')}}])
+        spec['uuid'] = foreign
+        error = self.assertRemoteError('DriverError', self.agent.call,
+                                       'create_instance', spec=spec)
+        self.assertIn('already has a domain', error.value)
+        self.assertIn(foreign, lh.domain_uuids())
+        self.assertEqual([], self.agent.call('list_instances'))
+
+    def test_recovery_leaves_guests_the_agent_never_made_alone(self):
+        foreign = self.define_foreign()
+        orphan = self.define_foreign()
+        # A directory of the second uuid with only what the agent makes
+        # in it, as a create that died would leave: with a guest of that
+        # uuid, it is not the agent's to remove.
+        directory = self.instance_dir(orphan)
+        os.makedirs(directory)
+        with open(os.path.join(directory, 'disk'), 'w'):
+            pass
+        self.assertEqual(0, self.agent.stop())
+        self.agent.start()
+        self.assertTrue({foreign, orphan} <= lh.domain_uuids())
+        self.assertEqual(['disk'], os.listdir(directory))
+        log = self.agent.log_text()
+        self.assertIn('Leaving %s alone: no record names it, but libvirt '
+                      'has a domain of that uuid' % directory, log)
+        self.assertIn(foreign, log)
+        self.assertEqual([], self.agent.call('list_instances'))
+
+
+class TestLibvirtdRestart(ExternalTestCase):
+
+    def setUp(self):
+        ft_fixtures.ensure_services()
+        self.libvirtd = self.useFixture(private_libvirtd.PrivateLibvirtd())
+        self.extra_options = {'libvirt': {'connection_uri':
+                                          self.libvirtd.uri}}
+        super().setUp()
+
+    def test_the_next_request_after_a_restart_works(self):
+        uuid, marker = self.boot('RESTART')
+        self.libvirtd.restart_libvirtd()
+        # The guest outlived libvirtd, and the new libvirtd found it.
+        self.assertEqual('running',
+                         self.libvirtd.virsh('domstate', uuid).strip())
+        status = self.agent.call('get_host_status')
+        self.assertEqual(1, status['instances'])
+        # It reconnected (at least once: a periodic task may have tried
+        # while libvirtd was down).
+        self.assertLessEqual(2, self.agent.log_text().count(
+            'Connected to %s' % self.libvirtd.uri))
+        self.assertEqual('shutoff', self.stop(uuid)['state'])
+        self.assertEqual('running', self.agent.call(
+            'start_instance', uuid=uuid)['state'])
+        lh.wait_for_console(self.agent, uuid, marker, count=2)
+        other, _ = self.boot('AFTER')
+        # Events come on the new connection (or the power sync sees it).
+        self.libvirtd.virsh('destroy', other)
+        self.wait_for_state(other, 'shutoff')
