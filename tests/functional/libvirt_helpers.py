@@ -339,3 +339,11 @@ class LibvirtTestCase(base.FunctionalTestCase):
                                'get_instance', uuid=uuid)
         if base_before is not None:
             self.assertEqual(base_before, self.base_files())
+
+
+def host_memory_mb():
+    """The host memory the agent counts (the kernel's MemTotal), in MiB."""
+    for line in virsh('nodememstats').splitlines():
+        if line.startswith('total'):
+            return int(line.split()[2]) // 1024
+    raise AssertionError('virsh nodememstats has no total')

@@ -112,14 +112,6 @@ class TestCreateDelete(ConcurrencyTestCase):
                               if ' ERROR ' in line])
 
 
-def host_memory_mb():
-    """The host memory libvirt reports (what the agent counts), in MiB."""
-    for line in lh.virsh('nodeinfo').splitlines():
-        if line.startswith('Memory size:'):
-            return int(line.split()[2]) // 1024
-    raise AssertionError('virsh nodeinfo has no memory size')
-
-
 class TestLastMemory(ConcurrencyTestCase):
 
     FIT = 3
@@ -128,7 +120,7 @@ class TestLastMemory(ConcurrencyTestCase):
         # Room for exactly FIT guests: (total - reserved) * 1.0.
         self.extra_options = {'DEFAULT': {
             'reserved_host_memory_mb':
-                host_memory_mb() - self.FIT * lh.GUEST_MEMORY_MB,
+                lh.host_memory_mb() - self.FIT * lh.GUEST_MEMORY_MB,
             'ram_allocation_ratio': 1.0}}
         super().setUp()
 
