@@ -195,6 +195,34 @@ class TestHostWide(HostTestCase):
         self.assertRegex(resources['hypervisor'],
                          r'^TEST \d+\.\d+\.\d+ \(libvirt \d+\.\d+\.\d+\)$')
 
+    def test_resources_are_read_again_after_a_while_or_a_reconnection(self):
+        calls = []
+        original = self.host.call
+
+        def call(what, *args, **kwargs):
+            calls.append(what)
+            return original(what, *args, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(self.host, 'call', call))
+        now = [1000.0]
+        self.useFixture(fixtures.MockPatch(
+            'drivers.libvirt.host.time.monotonic', lambda: now[0]))
+
+        first = self.host.resources()
+        self.assertEqual(['reading host info'], calls)
+        first['vcpus'] = 99  # a caller's copy, not the cache
+        now[0] += host_mod.RESOURCES_TTL - 1
+        self.assertEqual(4, self.host.resources()['vcpus'])
+        self.assertEqual(1, len(calls))
+
+        now[0] += 1
+        self.assertEqual(4, self.host.resources()['vcpus'])
+        self.assertEqual(2, len(calls))
+
+        # A new connection (libvirtd restarted, perhaps upgraded).
+        self.host.close()
+        self.host.resources()
+        self.assertEqual(3, len(calls))
+
 
 class TestDomain(HostTestCase):
 
