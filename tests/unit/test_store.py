@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import stat
 
 import fixtures
 
@@ -184,7 +185,11 @@ class TestAtomicWrites(StoreTestCase):
         real_replace = os.replace
 
         def fsync(fd):
-            calls.append('fsync')
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                # Which directory: the rename must be made durable too.
+                calls.append(os.readlink('/proc/self/fd/%d' % fd))
+            else:
+                calls.append('fsync')
             return real_fsync(fd)
 
         def replace(src, dst):
@@ -192,8 +197,14 @@ class TestAtomicWrites(StoreTestCase):
             return real_replace(src, dst)
         self.useFixture(fixtures.MonkeyPatch('os.fsync', fsync))
         self.useFixture(fixtures.MonkeyPatch('os.replace', replace))
+        directory = os.path.realpath(self.store.instance_dir(UUID1))
         self.store.save(record())
-        self.assertEqual(['fsync', 'replace'], calls)
+        # A new directory: its own entry in instances_path as well.
+        self.assertEqual(['fsync', 'replace', directory,
+                          os.path.realpath(self.path)], calls)
+        del calls[:]
+        self.store.update(UUID1, state='paused')
+        self.assertEqual(['fsync', 'replace', directory], calls)
 
 
 class TestLoadAll(StoreTestCase):
