@@ -1,8 +1,8 @@
 """qemu-img, run safely.
 
-Every call runs qemu-img with an argument list (never a shell) under
-resource limits (``[disk] qemu_img_cpu_seconds``, ``[disk]
-qemu_img_address_space_mb``), so a
+Every call goes through :func:`oslo_concurrency.processutils.execute` with
+an argument list (never a shell) under resource limits (``[disk]
+qemu_img_cpu_seconds``, ``[disk] qemu_img_address_space_mb``), so a
 crafted image cannot tie up the host, and names every format explicitly
 (``-f``, ``-F``, ``-O``): qemu-img never probes a format, because probing
 is how a raw image that looks like qcow2 gets its "backing file" opened.
@@ -12,8 +12,8 @@ qemu-img's own message.
 
 import json
 import os
-import subprocess
 
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 from oslo_utils import units
 
@@ -51,33 +51,25 @@ def _limited(conf):
 
 def _execute(conf, *args):
     cmd = _limited(conf) + (QEMU_IMG,) + tuple(str(a) for a in args)
-    LOG.debug('Running %s', cmd)
     try:
-        # Not processutils.execute: it always hands Popen a preexec_fn
-        # (to reset SIGPIPE, which Popen's restore_signals does anyway),
-        # and any preexec_fn makes Popen fork the whole agent and run
-        # Python in the child instead of using vfork: about 5 ms more per
-        # call, on the create path. close_fds (the default) keeps the
-        # agent's libvirt and RabbitMQ sockets out of qemu-img; the
-        # environment is ours with the language of messages pinned.
-        result = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                                capture_output=True, check=False,
-                                env=dict(os.environ, LC_ALL='C'))
-    except OSError as error:
-        # qemu-img or prlimit(1) is not installed or not runnable.
-        raise exception.DriverError(
-            reason='cannot run qemu-img: %s' % error)
-    out = os.fsdecode(result.stdout)
-    if result.returncode != 0:
-        reason = (os.fsdecode(result.stderr) or out).strip()
+        # env_variables replaces the environment; keep PATH and friends
+        # and only pin the language of the messages we pass on.
+        out, _err = processutils.execute(
+            *cmd, env_variables=dict(os.environ, LC_ALL='C'))
+    except processutils.ProcessExecutionError as error:
+        reason = (error.stderr or error.stdout or '').strip()
         if not reason:
             # prlimit kills without a message; say which limit may bite.
             reason = ('exit code %s (possibly over the [disk] qemu_img_* '
-                      'resource limits)' % result.returncode)
+                      'resource limits)' % error.exit_code)
         LOG.warning('qemu-img %(cmd)s failed: %(reason)s',
                     {'cmd': args[0], 'reason': reason})
         raise exception.DriverError(
             reason='qemu-img %s: %s' % (args[0], reason))
+    except OSError as error:
+        # qemu-img or prlimit(1) is not installed or not runnable.
+        raise exception.DriverError(
+            reason='cannot run qemu-img: %s' % error)
     return out
 
 
