@@ -124,8 +124,15 @@ def main(argv=None):
         'agent_s': measured,
     }
     result['ratio'] = result['agent_median_s'] / result['floor_median_s']
+    # Single creates vary by +-0.1 s on a shared machine; the median of
+    # the paired differences (each agent create against the floor run
+    # just before it) is the steadier measure of what the agent adds.
+    result['pair_overhead_median_s'] = statistics.median(
+        a - f for a, f in zip(measured, floor))
+    result['pair_ratio'] = 1 + (result['pair_overhead_median_s']
+                                / result['floor_median_s'])
     result['goal_ratio'] = GOAL
-    result['within_goal'] = result['ratio'] <= GOAL
+    result['within_goal'] = result['pair_ratio'] <= GOAL
     os.makedirs(os.path.dirname(args.output) or '.', exist_ok=True)
     with open(args.output, 'w') as f:
         json.dump(result, f, indent=2)
@@ -134,9 +141,11 @@ def main(argv=None):
           % result['floor_median_s'])
     print('  agent (RPC create_instance):         %.3f s'
           % result['agent_median_s'])
-    print('  ratio %.3f (goal <= %.2f): %s' % (
-        result['ratio'], GOAL,
-        'within goal' if result['within_goal'] else 'OVER GOAL'))
+    print('  ratio of medians %.3f; median paired overhead %.1f ms, '
+          'ratio %.3f (goal <= %.2f): %s' % (
+              result['ratio'], result['pair_overhead_median_s'] * 1000,
+              result['pair_ratio'], GOAL,
+              'within goal' if result['within_goal'] else 'OVER GOAL'))
     print('  agent steps (median s): %s' % ', '.join(
         '%s %.3f' % item
         for item in sorted(result['agent_step_medians_s'].items())))
