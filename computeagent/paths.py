@@ -65,3 +65,28 @@ def unknown_files(directory, ignore=()):
                     entry.name):
                 unknown.append(entry.name)
     return sorted(unknown)
+
+
+def why_keep(directory, ignore=()):
+    """Why an instance directory must not be removed, or None.
+
+    :returns: a reason naming the files the agent does not make, or None
+        when the directory holds only its own files (or is gone)
+    """
+    try:
+        unknown = unknown_files(directory, ignore)
+    except FileNotFoundError:
+        return None
+    if unknown:
+        return 'it holds files the agent does not make: %s' % (
+            ', '.join(unknown))
+    return None
+
+
+def fsync_dir(path):
+    """Make a rename or a new entry in ``path`` survive a power loss."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

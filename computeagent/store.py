@@ -23,6 +23,7 @@ import threading
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent import paths
 
 LOG = logging.getLogger(__name__)
 
@@ -33,14 +34,6 @@ TEMP_PREFIX = '.instance.'
 def is_temp_file(name):
     """Whether a file name is one of a record's temporary files."""
     return name.startswith(TEMP_PREFIX)
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class InstanceStore(object):
@@ -154,9 +147,9 @@ class InstanceStore(object):
         # for a guest a create already reported running, which recovery
         # would then roll back. About 0.2 ms here per write; a new
         # directory needs its own entry in instances_path flushed too.
-        _fsync_dir(directory)
+        paths.fsync_dir(directory)
         if made:
-            _fsync_dir(self.instances_path)
+            paths.fsync_dir(self.instances_path)
 
     def get(self, uuid):
         """:returns: a copy of the record, or None"""

@@ -153,14 +153,10 @@ class FakeDriver(driver.ComputeDriver):
             if uuid in self._guests:
                 return 'the fake hypervisor has a guest of that uuid'
         directory = self._instance_dir(uuid)
-        try:
-            unknown = paths.unknown_files(directory, ignore)
-        except FileNotFoundError:
-            return None
-        if unknown:
-            return 'it holds files the agent does not make: %s' % (
-                ', '.join(unknown))
-        shutil.rmtree(directory)
+        reason = paths.why_keep(directory, ignore)
+        if reason:
+            return reason
+        shutil.rmtree(directory, ignore_errors=True)
         return None
 
     def get_power_state(self, record):

@@ -299,13 +299,9 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         directory = self.storage.instance_dir(uuid)  # refuses non-uuids
         if domain.find(self.host, uuid) is not None:
             return 'libvirt has a domain of that uuid'
-        try:
-            unknown = paths.unknown_files(directory, ignore)
-        except FileNotFoundError:
-            return None
-        if unknown:
-            return 'it holds files the agent does not make: %s' % (
-                ', '.join(unknown))
+        reason = paths.why_keep(directory, ignore)
+        if reason:
+            return reason
         self.storage.delete_instance_files(uuid)
         return None
 

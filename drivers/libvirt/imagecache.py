@@ -30,6 +30,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.images import source as image_source
+from computeagent import paths
 from drivers.libvirt import imageinspect
 
 LOG = logging.getLogger(__name__)
@@ -57,14 +58,6 @@ class CachedImage:
     virtual_size: int
     #: False for what :meth:`ImageCache.peek` guesses of an absent image
     cached: bool = True
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(path):
@@ -219,7 +212,7 @@ class ImageCache:
             # so the image's rename is the moment the entry appears.
             os.rename(tmp_meta, final + _SIDECAR)
             os.rename(tmp, final)
-            _fsync_dir(self.base_dir)
+            paths.fsync_dir(self.base_dir)
         except BaseException:
             _remove(tmp)
             _remove(tmp_meta)
