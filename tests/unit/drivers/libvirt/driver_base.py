@@ -21,10 +21,9 @@ from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
 
 UUID = utils.UUID
-EVENT_WAIT = 30
 
 
-class DriverTestCase(base.TestCase):
+class DriverTestCase(utils.EventRecording, base.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -57,16 +56,6 @@ class DriverTestCase(base.TestCase):
                                    directory.DirectoryImageSource(self.conf))
         self.addCleanup(new.cleanup_host)
         return new
-
-    def _on_event(self, uuid, state):
-        self.events.append((uuid, state))
-        self.event_seen.set()
-
-    def wait_for_event(self, expected):
-        while expected not in self.events:
-            self.assertTrue(self.event_seen.wait(EVENT_WAIT),
-                            'no event %s in %s' % (expected, self.events))
-            self.event_seen.clear()
 
     def image(self, name):
         return os.path.join(self.images, name)

@@ -18,7 +18,6 @@ UUID = utils.UUID
 OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
 # The event thread delivers asynchronously; this only bounds a wait that
 # a broken implementation would never end.
-EVENT_WAIT = 30
 
 
 def domain_xml(uuid=UUID, name=None):
@@ -27,7 +26,7 @@ def domain_xml(uuid=UUID, name=None):
             "<devices/></domain>" % (name or 'instance-' + uuid, uuid))
 
 
-class HostTestCase(base.TestCase):
+class HostTestCase(utils.EventRecording, base.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -42,16 +41,6 @@ class HostTestCase(base.TestCase):
         self.host = host_mod.Host(self.uri, self._on_event,
                                   self.reboots.append)
         self.addCleanup(self.host.close)
-
-    def _on_event(self, uuid, state):
-        self.events.append((uuid, state))
-        self.event_seen.set()
-
-    def wait_for_event(self, expected):
-        while expected not in self.events:
-            self.assertTrue(self.event_seen.wait(EVENT_WAIT),
-                            'no event %s in %s' % (expected, self.events))
-            self.event_seen.clear()
 
 
 class TestMappings(base.TestCase):

@@ -89,3 +89,25 @@ def counter_bytes(start=1):
         state['next'] += 1
         return value.to_bytes(n, 'big')
     return rand_bytes
+
+
+#: seconds a test waits for a lifecycle event before failing
+EVENT_WAIT = 30
+
+
+class EventRecording(object):
+    """A test-case mixin recording ``(uuid, state)`` power events.
+
+    Set ``self.events = []`` and ``self.event_seen = threading.Event()``
+    in setUp and pass ``self._on_event`` as the callback.
+    """
+
+    def _on_event(self, uuid, state):
+        self.events.append((uuid, state))
+        self.event_seen.set()
+
+    def wait_for_event(self, expected):
+        while expected not in self.events:
+            self.assertTrue(self.event_seen.wait(EVENT_WAIT),
+                            'no event %s in %s' % (expected, self.events))
+            self.event_seen.clear()
