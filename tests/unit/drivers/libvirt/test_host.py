@@ -16,8 +16,6 @@ from tests.unit.drivers.libvirt import utils
 
 UUID = utils.UUID
 OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
-# The event thread delivers asynchronously; this only bounds a wait that
-# a broken implementation would never end.
 
 
 def domain_xml(uuid=UUID, name=None):

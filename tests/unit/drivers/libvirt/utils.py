@@ -91,7 +91,8 @@ def counter_bytes(start=1):
     return rand_bytes
 
 
-#: seconds a test waits for a lifecycle event before failing
+#: seconds a test waits for a lifecycle event: the event thread delivers
+#: asynchronously; this only bounds a wait a broken one would never end
 EVENT_WAIT = 30
 
 
