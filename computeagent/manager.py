@@ -11,6 +11,7 @@ import shutil
 import threading
 
 from oslo_concurrency import lockutils
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import oslo_messaging
 from oslo_utils import timeutils
@@ -354,12 +355,26 @@ class ComputeManager(manager_disks.DiskOperations):
                 LOG.exception('Could not apply a power event of %s', uuid)
 
     def _apply_power_event(self, uuid):
-        if self.store.get(uuid) is None:
-            return
+        if self.store.get(uuid) is not None:
+            self._sync_one(uuid)
+
+    def _sync_one(self, uuid):
+        """Re-read one guest's power state outside any operation.
+
+        A change seen here was not made by the agent (an operation holds
+        the lock and records its own result first), so controllers are
+        told with ``instance.power_state.update``: the record, plus
+        ``old_state``.
+        """
         with self._lock(uuid):
             record = self.store.get(uuid)
-            if record is not None:
-                self._refresh_state(record)
+            if record is None:
+                return
+            updated = self._refresh_state(record)
+        if updated['state'] != record['state']:
+            self.notifier.instance(oslo_context.RequestContext(),
+                                   'power_state', 'update', updated,
+                                   old_state=record['state'])
 
     def sync_power_states(self):
         """Align every record with the hypervisor in one driver call."""
@@ -367,10 +382,5 @@ class ComputeManager(manager_disks.DiskOperations):
         for record in self.store.list():
             if record['state'] in (states.BUILDING, states.ERROR):
                 continue
-            power = powers.get(record['uuid'])
-            if power == record['state']:
-                continue
-            with self._lock(record['uuid']):
-                current = self.store.get(record['uuid'])
-                if current is not None:
-                    self._refresh_state(current)
+            if powers.get(record['uuid']) != record['state']:
+                self._sync_one(record['uuid'])

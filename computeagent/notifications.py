@@ -39,7 +39,11 @@ class Notifier(object):
             LOG.exception('Could not send notification %s', event_type)
 
     def instance(self, ctxt, action, phase, record, **extra):
-        """:param phase: start, end or error"""
+        """Send ``instance.<action>.<phase>`` with the record as payload.
+
+        :param phase: start, end or error; ``update`` (with the action
+            ``power_state``) for a change the agent did not make
+        """
         payload = dict(record, **extra)
         self._send(ctxt, 'instance.%s.%s' % (action, phase), payload,
                    error=(phase == 'error'))

@@ -48,7 +48,16 @@ class ExternalTestCase(lh.LibvirtTestCase):
         lh.poll(lambda: self.agent.call('get_instance', uuid=uuid)[
             'state'] == state, SEEN_WITHIN, '%s becoming %s' % (uuid, state))
 
-    def assertNoPowerOffNotification(self, uuid):
+    def assertNotifiedAsOutsideChange(self, uuid, old, new):
+        """instance.power_state.update came, and no power_off.*.
+
+        The agent did not power the guest off, so it must not say it did.
+        """
+        update = self.agent.notifications.wait_for(
+            'instance.power_state.update',
+            predicate=lambda n: n['payload']['uuid'] == uuid)
+        self.assertEqual((old, new), (update['payload']['old_state'],
+                                      update['payload']['state']))
         for phase in ('start', 'end', 'error'):
             self.assertEqual([], [
                 n for n in self.agent.notifications.of_type(
@@ -64,7 +73,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.wait_for_state(uuid, 'shutoff')
         self.assertIn('Instance %s is shutoff (was running)' % uuid,
                       self.agent.log_text())
-        self.assertNoPowerOffNotification(uuid)
+        self.assertNotifiedAsOutsideChange(uuid, 'running', 'shutoff')
         # Still the agent's to start again.
         record = self.agent.call('start_instance', uuid=uuid)
         self.assertEqual('running', record['state'])
@@ -74,7 +83,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         uuid, marker = self.boot('POWEROFF', poweroff=True)
         self.wait_for_state(uuid, 'shutoff')
         self.assertEqual('shut off', lh.virsh('domstate', uuid).strip())
-        self.assertNoPowerOffNotification(uuid)
+        self.assertNotifiedAsOutsideChange(uuid, 'running', 'shutoff')
 
     def test_changes_while_the_agent_is_stopped(self):
         stopped, marker = self.boot('STOPPED')

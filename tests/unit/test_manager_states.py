@@ -229,6 +229,23 @@ class TestPowerEvents(StatesTestCase):
         self.wait_applied()
         self.assertEqual('error', self.store.get(uuid)['state'])
 
+    def test_changes_the_agent_did_not_make_are_notified(self):
+        uuid = self.into('running')
+        self.driver.pause({'uuid': uuid})          # behind the agent's back
+        self.wait_applied()
+        update, = self.notifications.payloads('instance.power_state.update')
+        self.assertEqual((uuid, 'paused', 'running'),
+                         (update['uuid'], update['state'],
+                          update['old_state']))
+
+    def test_the_agents_own_operations_send_no_update(self):
+        uuid = self.into('running')
+        self.call('pause_instance', uuid=uuid)
+        self.call('unpause_instance', uuid=uuid)
+        self.wait_applied(count=2)  # each operation emitted an event
+        self.assertEqual(
+            [], self.notifications.payloads('instance.power_state.update'))
+
     def test_operations_emitting_events_do_not_deadlock(self):
         uuid = self.into('running')
         # The fake emits the event while the manager holds the lock.
@@ -281,6 +298,11 @@ class TestSyncPowerStates(StatesTestCase):
             [self.store.get(u)['state']
              for u in (same, crashed, stopped, gone, building, error)])
         self.assertIn('gone', self.store.get(gone)['error'])
+        updates = {p['uuid']: (p['old_state'], p['state']) for p in
+                   self.notifications.payloads('instance.power_state.update')}
+        self.assertEqual({crashed: ('running', 'crashed'),
+                          stopped: ('paused', 'shutoff'),
+                          gone: ('running', 'error')}, updates)
 
     def test_sync_asks_the_hypervisor_once(self):
         for _ in range(3):
