@@ -75,6 +75,18 @@ class ImageSource(metaclass=abc.ABCMeta):
             checksum mismatch, larger than ``[image] max_image_size_mb``)
         """
 
+    def local_path(self, ref):
+        """A file on this host holding the image, readable in place.
+
+        A dry run (render_instance) inspects it to learn the image's
+        format and size without fetching anything. The default, for
+        sources that must download, is None.
+
+        :returns: an absolute path or None
+        :raises: ImageNotFound
+        """
+        return None
+
     def declared_format(self, ref):
         """The format ``ref`` claims its image has, if it claims one.
 

@@ -85,6 +85,13 @@ class DirectoryImageSource(source.ImageSource):
         digest = hashlib.sha256(repr(fields).encode('utf-8')).hexdigest()
         return 'dir-' + digest
 
+    def local_path(self, ref):
+        """The image file itself, resolved inside the directory.
+
+        :raises: ImageNotFound
+        """
+        return self._resolve(ref)[0]
+
     def fetch(self, ref, dest_path):
         """Copy the file to ``dest_path``, keeping holes as holes.
 

@@ -149,8 +149,10 @@ class ImageCache:
         """What :meth:`get` would return, without fetching or writing.
 
         For an image not in the cache yet, the result has ``cached``
-        False, the path it will have, the format ``ref`` declares (or
-        None) and no virtual size.
+        False and the path it will have; its format and virtual size come
+        from inspecting the source's file in place where the source has
+        one (a directory), else the format ``ref`` declares (or None)
+        and no virtual size.
 
         :returns: CachedImage
         :raises: ImageNotFound, ImageUnsafe (a cached image of another
@@ -160,8 +162,19 @@ class ImageCache:
         declared = self.source.declared_format(ref)
         entry = self.lookup(key)
         if entry is None:
+            local = self.source.local_path(ref)
+            if local is None:
+                return CachedImage(key=key, path=self.path_for(key),
+                                   format=declared, virtual_size=None,
+                                   cached=False)
+            # The image can be read where it is: inspect it there (read
+            # only), so the plan knows its format and size and an unsafe
+            # image is refused by the dry run too.
+            found = imageinspect.inspect_image(self.conf, local, ref,
+                                               declared)
             return CachedImage(key=key, path=self.path_for(key),
-                               format=declared, virtual_size=None,
+                               format=found['format'],
+                               virtual_size=found['virtual_size'],
                                cached=False)
         self._check_declared(ref, entry, declared)
         return entry

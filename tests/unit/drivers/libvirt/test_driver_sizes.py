@@ -8,20 +8,23 @@ from tests.unit.drivers.libvirt import utils
 
 class TestDiskSizes(driver_base.DriverTestCase):
 
-    def test_known_once_the_image_is_cached(self):
+    def test_known_before_and_after_caching(self):
         spec = self.spec(disks=[
             utils.make_disk(source={'image': 'boot.raw'}, boot_index=1),
             utils.make_disk(source={'image': 'data.qcow2'}, target='vdb',
                             format='raw'),
             utils.make_disk(source={'blank': True}, size_mb=5,
                             target='vdc')])
-        self.assertEqual({}, self.driver.disk_sizes_mb(spec))
+        # Read from the image files where they lie (1 MiB images of
+        # tests/images.py); the blank disk has its size_mb.
+        self.assertEqual({'vda': 1, 'vdb': 1},
+                         self.driver.disk_sizes_mb(spec))
         # Asking fetched nothing.
         self.assertFalse(os.path.exists(os.path.join(
             self.conf.instances_path, '_base')) and os.listdir(
                 os.path.join(self.conf.instances_path, '_base')))
         self.driver.spawn(spec)
-        # 1 MiB images (tests/images.py); the blank disk has its size_mb.
+        # The same, from the cache, once fetched.
         self.assertEqual({'vda': 1, 'vdb': 1},
                          self.driver.disk_sizes_mb(spec))
 

@@ -111,16 +111,20 @@ class TestPlan(StorageTestCase):
     def test_undeclared_format_of_an_uncached_image(self):
         os.rename(self.image('disk.qcow2'), self.image('cirros.img'))
         spec = make_spec(utils.make_disk(source={'image': 'cirros.img'}))
-        self.assertEqual([(self.base_of('cirros.img'), None)],
+        self.assertEqual([(self.base_of('cirros.img'), 'qcow2')],
                          self.storage.plan(spec)[0]['backing'])
+        self.assertFalse(os.path.exists(self.base_dir))
         self.storage.create_disks(spec)
         self.assertEqual([(self.base_of('cirros.img'), 'qcow2')],
                          self.storage.plan(spec)[0]['backing'])
 
-    def test_size_is_checked_once_cached(self):
+    def test_size_is_checked_before_and_after_caching(self):
         spec = make_spec(utils.make_disk(source={'image': 'disk.qcow2'},
                                          size_mb=2))
-        self.storage.plan(spec)  # size unknown yet: not refused
+        # The image is inspected where it lies: its size is known.
+        error = self.assertRaises(exception.InvalidSpec,
+                                  self.storage.plan, spec)
+        self.assertEqual('disks[0].size_mb', error.field)
         self.assertFalse(os.path.exists(self.base_dir))
         self.storage.cache.get('disk.qcow2')
         error = self.assertRaises(exception.InvalidSpec,
