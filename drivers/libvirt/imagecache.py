@@ -263,10 +263,7 @@ class ImageCache:
         removed = []
         for key in sorted(self._all_keys()):
             with self._lock(key):
-                for name in self._temp_files(key):
-                    LOG.info('Removing %s, left by an interrupted fetch',
-                             name)
-                    _remove(os.path.join(self.base_dir, name))
+                self._remove_temp_files(key)
                 if key in in_use:
                     continue
                 path = self.path_for(key)
@@ -291,12 +288,19 @@ class ImageCache:
         removed = []
         for key in sorted(self._all_keys()):
             with self._lock(key):
-                for name in self._temp_files(key):
-                    LOG.info('Removing %s, left by an interrupted fetch',
-                             name)
-                    _remove(os.path.join(self.base_dir, name))
-                    removed.append(name)
+                removed.extend(self._remove_temp_files(key))
         return sorted(removed)
+
+    def _remove_temp_files(self, key):
+        """Remove a key's leftovers of killed fetches; hold its lock.
+
+        :returns: the names removed
+        """
+        names = list(self._temp_files(key))
+        for name in names:
+            LOG.info('Removing %s, left by an interrupted fetch', name)
+            _remove(os.path.join(self.base_dir, name))
+        return names
 
     def _names(self):
         try:

@@ -22,6 +22,7 @@ from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_serialization import jsonutils
 
 from computeagent import context as agent_context
+from computeagent import exception
 from computeagent import manager as manager_mod
 from computeagent import notifications
 from computeagent import service as service_mod
@@ -37,6 +38,18 @@ WAIT = 30
 
 def new_uuid():
     return str(uuid_mod.uuid4())
+
+
+def api_error_samples():
+    """One instance of each error of API.md, with every argument set."""
+    return (exception.InvalidSpec(field='disks', reason='r'),
+            exception.InstanceNotFound(uuid='u'),
+            exception.InstanceExists(uuid='u'),
+            exception.InvalidState(action='a', uuid='u', state='s'),
+            exception.ImageNotFound(image='i', reason='r'),
+            exception.ImageUnsafe(image='i', reason='r'),
+            exception.InsufficientResources(reason='r'),
+            exception.DriverError(reason='r'))
 
 
 def make_spec(uuid=None, **extra):

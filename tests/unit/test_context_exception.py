@@ -10,6 +10,7 @@ from computeagent import exception
 from computeagent import states
 from computeagent.virt import driver as virt_driver
 from tests import base
+from tests.unit import agentfixtures
 
 
 class TestRequestContextSerializer(base.TestCase):
@@ -89,15 +90,7 @@ class TestExceptions(base.TestCase):
 
     def test_each_error_crosses_the_wire(self):
         # What oslo.messaging does to an error between agent and client.
-        for error in (exception.InvalidSpec(field='disks', reason='r'),
-                      exception.InstanceNotFound(uuid='u'),
-                      exception.InstanceExists(uuid='u'),
-                      exception.InvalidState(action='a', uuid='u',
-                                             state='s'),
-                      exception.ImageNotFound(image='i', reason='r'),
-                      exception.ImageUnsafe(image='i', reason='r'),
-                      exception.InsufficientResources(reason='r'),
-                      exception.DriverError(reason='r')):
+        for error in agentfixtures.api_error_samples():
             try:
                 raise error
             except exception.ComputeAgentException:

@@ -6,6 +6,7 @@ from oslo_messaging.rpc import dispatcher
 from computeagent import exception
 from computeagent import rpc
 from tests import base
+from tests.unit import agentfixtures
 
 
 class Endpoint(object):
@@ -64,15 +65,7 @@ class TestApiMethod(base.TestCase):
         self.assertEqual([], self.endpoint.seen)
 
     def test_api_errors_pass_as_expected_exceptions(self):
-        for error in (exception.InvalidSpec(field='f', reason='r'),
-                      exception.InstanceNotFound(uuid='u'),
-                      exception.InstanceExists(uuid='u'),
-                      exception.InvalidState(action='a', uuid='u',
-                                             state='s'),
-                      exception.ImageNotFound(image='i', reason='r'),
-                      exception.ImageUnsafe(image='i', reason='r'),
-                      exception.InsufficientResources(reason='r'),
-                      exception.DriverError(reason='r')):
+        for error in agentfixtures.api_error_samples():
             # Wrapped so the server does not log them as its failures.
             wrapped = self.assertRaises(dispatcher.ExpectedException,
                                         self.endpoint.fail, self.ctxt,

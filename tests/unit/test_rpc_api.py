@@ -336,8 +336,12 @@ class TestService(RpcTestCase):
         self.assertEqual({'uuid': uuid, 'deleted': True},
                          client.call({}, 'delete_instance', uuid=uuid))
 
-    def test_requests_in_flight_finish_on_stop(self):
-        agent = self.start_agent()
+    def hold_spawns(self, agent):
+        """Make the agent's spawns wait for a gate.
+
+        :returns: (entered, gate) Events: a spawn sets ``entered`` and
+            goes on once ``gate`` is set
+        """
         entered = threading.Event()
         gate = threading.Event()
         self.addCleanup(gate.set)
@@ -349,6 +353,11 @@ class TestService(RpcTestCase):
             return real_spawn(spec, timings)
         self.useFixture(fixtures.MockPatchObject(agent.driver, 'spawn',
                                                  side_effect=spawn))
+        return entered, gate
+
+    def test_requests_in_flight_finish_on_stop(self):
+        agent = self.start_agent()
+        entered, gate = self.hold_spawns(agent)
         client = self.client()
         result = {}
         caller = threading.Thread(target=lambda: result.update(
@@ -366,17 +375,7 @@ class TestService(RpcTestCase):
 
     def test_rpc_workers_bounds_the_requests_handled_at_once(self):
         agent = self.start_agent(rpc_workers=1)
-        entered = threading.Event()
-        gate = threading.Event()
-        self.addCleanup(gate.set)
-        real_spawn = agent.driver.spawn
-
-        def spawn(spec, timings=None):
-            entered.set()
-            self.assertTrue(gate.wait(agentfixtures.WAIT))
-            return real_spawn(spec, timings)
-        self.useFixture(fixtures.MockPatchObject(agent.driver, 'spawn',
-                                                 side_effect=spawn))
+        entered, gate = self.hold_spawns(agent)
         client = self.client()
         caller = threading.Thread(target=client.call, args=(
             {}, 'create_instance'), kwargs={
