@@ -23,9 +23,11 @@ each disk of an instance's spec:
 - a disk from an image without ``size_mb`` has the image's virtual size,
   which the driver reports when it knows it without fetching anything
   (:meth:`computeagent.virt.driver.ComputeDriver.disk_sizes_mb`; the
-  libvirt driver knows it once the image is in the cache). So the first
-  instance of an image not yet cached is admitted as if that disk were
-  0, and counts its real size from then on;
+  libvirt driver knows it once the image is in the cache, or before for
+  a source whose file it can inspect in place, the ``directory`` one).
+  An image of a downloading source (``http``) not yet cached is
+  admitted as if that disk were 0, and counts its real size from then
+  on;
 - anything else counts 0.
 
 The image cache (``_base``) is shared and not counted per instance:

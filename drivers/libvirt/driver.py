@@ -336,10 +336,11 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
 
     @_typed_errors
     def disk_sizes_mb(self, spec):
-        """Image-sized disks whose image is in the cache already.
+        """Image-sized disks whose image size is known without a fetch.
 
-        An image not cached yet is not fetched for this: its disks are
-        left out (see :mod:`computeagent.resources`).
+        That is an image in the cache, or one the source holds in place
+        (inspected where it lies); nothing is fetched for this, so the
+        other disks are left out (see :mod:`computeagent.resources`).
         """
         sizes = {}
         for disk in spec['disks']:
