@@ -30,6 +30,11 @@ LOG = logging.getLogger(__name__)
 
 RPC_API_VERSION = '1.0'
 
+# Keys of the public record (API.md, "Instance record").
+RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
+               'disks', 'serial_ports', 'console_log', 'created_at',
+               'metadata', 'error')
+
 
 class ComputeManager(manager_disks.DiskOperations):
     """Serves API.md on one host."""
