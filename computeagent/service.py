@@ -79,6 +79,9 @@ class Service(object):
         recovery.recover(self.conf, self.driver, self.store, self.notifier)
         self.driver.register_event_listener(
             self.manager.handle_power_event)
+        # Recovery read every state already; this second look catches a
+        # change between it and the listener's registration, which no
+        # event would report.
         self.manager.sync_power_states()
         target = oslo_messaging.Target(topic=self.conf.rpc_topic,
                                        server=self.conf.host)
