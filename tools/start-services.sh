@@ -37,6 +37,9 @@ if ! running virtlogd; then
     echo "starting virtlogd"
     virtlogd -d
 fi
+# Group libvirt may use the read-write socket (a non-root agent; no polkit
+# without dbus); restarts a libvirtd still running with the old socket.
+bash "$(dirname "$0")/configure-libvirtd.sh"
 if ! running libvirtd; then
     echo "starting libvirtd"
     libvirtd -d
