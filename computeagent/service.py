@@ -12,12 +12,12 @@ import threading
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import oslo_messaging
-from oslo_messaging.rpc import dispatcher
 
 from computeagent import context
 from computeagent import manager as manager_mod
 from computeagent import notifications
 from computeagent import recovery
+from computeagent import rpcserver
 from computeagent import store as store_mod
 from computeagent.virt import driver as virt_driver
 
@@ -85,10 +85,12 @@ class Service(object):
         self.manager.sync_power_states()
         target = oslo_messaging.Target(topic=self.conf.rpc_topic,
                                        server=self.conf.host)
-        self.server = oslo_messaging.get_rpc_server(
-            self.transport, target, [self.manager],
-            executor='threading', serializer=self.serializer,
-            access_policy=dispatcher.ExplicitRPCAccessPolicy)
+        # Creates run on a build pool of their own, as many at once as
+        # there are RPC workers, so that no number of them can hold up
+        # the other requests (computeagent.rpcserver).
+        self.server = rpcserver.get_server(
+            self.transport, target, [self.manager], self.serializer,
+            build_pool_size=self.conf.rpc_workers)
         # The threading executor's pool is the server's to size; without
         # the override it would be oslo.messaging's own option.
         self.server.start(override_pool_size=self.conf.rpc_workers)
@@ -124,6 +126,7 @@ class Service(object):
         if self.server is not None:
             LOG.info('Stopping: no new requests, finishing those in flight')
             self.server.stop()
+            self.server.finish_builds()
             self.server.wait()
         for thread in self._threads:
             thread.join(timeout=5)

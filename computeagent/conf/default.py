@@ -79,7 +79,10 @@ opts = [
     cfg.IntOpt('rpc_workers',
                default=64, min=1,
                help='Size of the RPC server thread pool (threading '
-                    'executor): how many requests are handled at once.'),
+                    'executor): how many requests are handled at once. '
+                    'Creates have a pool of the same size of their own, '
+                    'so that they never hold up other requests; of '
+                    'those, max_concurrent_builds build at once.'),
     cfg.IntOpt('graceful_shutdown_timeout',
                default=60, min=0,
                help='Seconds to wait on SIGTERM or SIGINT for requests in '

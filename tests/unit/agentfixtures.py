@@ -203,6 +203,40 @@ class AgentService(fixtures.Fixture):
         self.store = self.service.store
 
 
+class HeldCalls(fixtures.Fixture):
+    """Make calls of ``obj.name`` wait until the test lets them go.
+
+    ``entered`` counts the calls that have begun (a Semaphore released
+    once per call); ``gate`` lets them all go on. The gate opens at
+    cleanup, so no thread is left waiting.
+    """
+
+    def __init__(self, obj, name):
+        super().__init__()
+        self.obj = obj
+        self.name = name
+        self.entered = threading.Semaphore(0)
+        self.gate = threading.Event()
+
+    def _setUp(self):
+        self.addCleanup(self.gate.set)
+        real = getattr(self.obj, self.name)
+
+        def held(*args, **kwargs):
+            self.entered.release()
+            if not self.gate.wait(WAIT):
+                raise AssertionError('%s held for %s s' % (self.name, WAIT))
+            return real(*args, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(self.obj, self.name,
+                                                 side_effect=held))
+
+    def wait_entered(self, count=1):
+        """Wait until ``count`` more calls have begun."""
+        for _ in range(count):
+            if not self.entered.acquire(timeout=WAIT):
+                raise AssertionError('%s was not called' % self.name)
+
+
 def plain_client(conf, topic=None, server=None, timeout=CALL_TIMEOUT):
     """An oslo.messaging RPC client with nothing of ours in it.
 

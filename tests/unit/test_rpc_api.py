@@ -336,58 +336,21 @@ class TestService(RpcTestCase):
         self.assertEqual({'uuid': uuid, 'deleted': True},
                          client.call({}, 'delete_instance', uuid=uuid))
 
-    def hold_spawns(self, agent):
-        """Make the agent's spawns wait for a gate.
-
-        :returns: (entered, gate) Events: a spawn sets ``entered`` and
-            goes on once ``gate`` is set
-        """
-        entered = threading.Event()
-        gate = threading.Event()
-        self.addCleanup(gate.set)
-        real_spawn = agent.driver.spawn
-
-        def spawn(spec, timings=None):
-            entered.set()
-            self.assertTrue(gate.wait(agentfixtures.WAIT))
-            return real_spawn(spec, timings)
-        self.useFixture(fixtures.MockPatchObject(agent.driver, 'spawn',
-                                                 side_effect=spawn))
-        return entered, gate
-
     def test_requests_in_flight_finish_on_stop(self):
         agent = self.start_agent()
-        entered, gate = self.hold_spawns(agent)
+        spawns = self.useFixture(agentfixtures.HeldCalls(agent.driver,
+                                                         'spawn'))
         client = self.client()
         result = {}
         caller = threading.Thread(target=lambda: result.update(
             client.call({}, 'create_instance',
                         spec=agentfixtures.make_spec())))
         caller.start()
-        self.assertTrue(entered.wait(agentfixtures.WAIT))
+        spawns.wait_entered()
         stopper = threading.Thread(target=agent.service.stop)
         stopper.start()
-        gate.set()
+        spawns.gate.set()
         stopper.join(agentfixtures.WAIT)
         caller.join(agentfixtures.WAIT)
         self.assertFalse(stopper.is_alive() or caller.is_alive())
         self.assertEqual('running', result['state'])
-
-    def test_rpc_workers_bounds_the_requests_handled_at_once(self):
-        agent = self.start_agent(rpc_workers=1)
-        entered, gate = self.hold_spawns(agent)
-        client = self.client()
-        caller = threading.Thread(target=client.call, args=(
-            {}, 'create_instance'), kwargs={
-                'spec': agentfixtures.make_spec()})
-        caller.start()
-        try:
-            self.assertTrue(entered.wait(agentfixtures.WAIT))
-            # The only worker is busy: the next request waits its turn.
-            self.assertRaises(oslo_messaging.MessagingTimeout,
-                              client.prepare(timeout=1).call, {},
-                              'list_instances')
-        finally:
-            gate.set()
-            caller.join(agentfixtures.WAIT)
-        self.assertEqual(1, len(client.call({}, 'list_instances')))
