@@ -10,6 +10,8 @@ from the end backwards.
 
 import os
 
+from computeagent import exception
+
 BLOCK = 64 * 1024
 
 
@@ -37,6 +39,14 @@ def _read_backwards(files, want_bytes, want_lines):
             # Rotated away between listing and opening: its bytes now
             # live in the next backup, which we read anyway.
             continue
+        except PermissionError as e:
+            # virtlogd writes the logs root:root 0600; an agent that is
+            # not root reads them only with CAP_DAC_READ_SEARCH.
+            raise exception.DriverError(
+                reason='cannot read the console log %s: %s (virtlogd '
+                       'writes it for root only: an agent not running '
+                       'as root needs CAP_DAC_READ_SEARCH)'
+                % (name, e.strerror))
         with f:
             position = f.seek(0, os.SEEK_END)
             while position > 0:
@@ -82,6 +92,8 @@ def read_tail(path, tail_lines=None, max_bytes=102400):
     :returns: ``{"output": str, "truncated": bool, "size": int}`` where
         size is the bytes in all the log's files and truncated says the
         output is not all of them
+    :raises: DriverError if a log file cannot be read for lack of
+        permission
     """
     files = log_files(path)
     total = 0

@@ -6,6 +6,7 @@ import os
 import fixtures
 
 from computeagent import consolelog
+from computeagent import exception
 from tests import base
 
 
@@ -250,3 +251,22 @@ class TestReadsOnlyWhatItNeeds(ConsoleLogTestCase):
         self.assertTrue(result['output'].endswith('last line\ntail\n'))
         self.assertEqual(1000, len(result['output']))
         self.assertLessEqual(counter.bytes_read, 5 + consolelog.BLOCK)
+
+
+def _refuse(name, mode='r', *args, **kwargs):
+    raise PermissionError(13, 'Permission denied', name)
+
+
+class TestUnreadableLog(ConsoleLogTestCase):
+
+    def test_permission_denied_is_a_driver_error(self):
+        # What a non-root agent without CAP_DAC_READ_SEARCH meets: the
+        # log is virtlogd's, root:root 0600 (the tests run as root, so
+        # open is what refuses here).
+        self.write('', b'secret\n')
+        self.useFixture(fixtures.MonkeyPatch(
+            'computeagent.consolelog.open', _refuse))
+        error = self.assertRaises(exception.DriverError, self.tail)
+        self.assertIn('cannot read the console log %s: Permission denied'
+                      % self.path, str(error))
+        self.assertIn('CAP_DAC_READ_SEARCH', str(error))
