@@ -5,6 +5,9 @@
 #
 #   tools/install-agent.sh         everything below
 #   tools/install-agent.sh user    only the computeagent user and its home
+#   tools/install-agent.sh venv    the user and the virtualenv: what the
+#                                  functional tests run (tools/run-tests.sh),
+#                                  no configuration, unit or service start
 #
 # What it does (README, "Deploying on a compute node"):
 #   - the Debian packages (tools/install-packages.sh);
@@ -146,6 +149,10 @@ case "${1:-all}" in
     user)
         install_user
         ;;
+    venv)
+        install_user
+        install_venv
+        ;;
     all)
         bash "$top/tools/install-packages.sh"
         install_user
@@ -156,7 +163,7 @@ case "${1:-all}" in
         install_unit
         ;;
     *)
-        echo "usage: tools/install-agent.sh [all|user]" >&2
+        echo "usage: tools/install-agent.sh [all|user|venv]" >&2
         exit 2
         ;;
 esac

@@ -11,6 +11,9 @@ mkdir -p "$log_dir"
 
 bash tools/install-packages.sh || exit 1
 bash tools/start-services.sh || exit 1
+# The deployed agent (its user and /opt/computeagent) from this checkout:
+# tests/functional/test_deployment.py runs it as the systemd unit would.
+bash tools/install-agent.sh venv || exit 1
 
 # tox itself lives in a small bootstrap virtualenv of the project's own.
 if [ ! -x .tox-bootstrap/bin/tox ]; then

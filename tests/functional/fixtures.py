@@ -116,13 +116,24 @@ class AgentFixture(fixtures.Fixture):
 
     :param driver: the virt driver to load
     :param options: extra ``{group: {name: value}}`` configuration
+    :param user: run the agent as this user (util-linux ``setpriv``, its
+        groups from /etc/group) instead of root; it owns the instances
+        path and the lock path
+    :param capabilities: with ``user``, the only capabilities the agent
+        keeps (ambient), by setpriv's names: ``['dac_read_search']``
+    :param script: the agent's console script; default the one installed
+        next to this interpreter
     """
 
-    def __init__(self, driver='fake', options=None, start=True):
+    def __init__(self, driver='fake', options=None, start=True, user=None,
+                 capabilities=(), script=None):
         super().__init__()
         self.driver = driver
         self.options = options or {}
         self.start_agent = start
+        self.user = user
+        self.capabilities = list(capabilities)
+        self.script = script
 
     def _setUp(self):
         ensure_services()
@@ -138,6 +149,12 @@ class AgentFixture(fixtures.Fixture):
         os.makedirs(self.image_dir)
         self.log_file = os.path.join(self.dir, 'agent.log')
         self.config_file = os.path.join(self.dir, 'computeagent.conf')
+        self.lock_path = os.path.join(self.dir, 'locks')
+        if self.user is not None:
+            # What the agent writes must be its own, as when deployed.
+            for path in (self.instances_path, self.lock_path):
+                os.mkdir(path, 0o755)
+                shutil.chown(path, self.user, self.user)
         self._write_config()
         self.conf = cfg.ConfigOpts()
         self.useFixture(conffixture.ConfFixture(self.conf))
@@ -171,8 +188,7 @@ class AgentFixture(fixtures.Fixture):
                         'debug': True},
             'image': {'directory': self.image_dir},
             'oslo_messaging_notifications': {'driver': 'messagingv2'},
-            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
-                                                           'locks')},
+            'oslo_concurrency': {'lock_path': self.lock_path},
         }
         for group, values in self.options.items():
             options.setdefault(group, {}).update(values)
@@ -206,11 +222,28 @@ class AgentFixture(fixtures.Fixture):
         log = open(self.log_file, 'ab')
         self.addCleanup(log.close)
         self.process = subprocess.Popen(
-            [console_script('computeagent'), '--config-file',
-             self.config_file], stdout=log, stderr=subprocess.STDOUT)
+            self._as_user() + [self.script or console_script('computeagent'),
+                               '--config-file', self.config_file],
+            stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(self._stop_process, self.process)
         if wait:
             self.wait_ready()
+
+    def _as_user(self):
+        """setpriv's arguments for the user; nothing when run as root.
+
+        The same privileges as the systemd unit's User=, groups and
+        AmbientCapabilities= with CapabilityBoundingSet= and
+        NoNewPrivileges=; setpriv then executes the agent itself, so
+        the process signalled at the end is the agent.
+        """
+        if self.user is None:
+            return []
+        caps = ','.join(['-all'] + ['+' + c for c in self.capabilities])
+        return ['setpriv', '--reuid=' + self.user, '--regid=' + self.user,
+                '--init-groups', '--inh-caps=' + caps,
+                '--ambient-caps=' + caps, '--bounding-set=' + caps,
+                '--no-new-privs', '--']
 
     def wait_ready(self, timeout=90):
         deadline = time.monotonic() + timeout
