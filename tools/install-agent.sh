@@ -90,8 +90,8 @@ virt_driver = libvirt
 # Moving it elsewhere: add it to the unit's ReadWritePaths
 # (systemctl edit computeagent) and make it computeagent's, mode 0755.
 instances_path = $HOME_DIR/instances
-# No log_file: the agent logs to stderr, which systemd keeps in the
-# journal (journalctl -u computeagent).
+# No log_file: the agent logs to standard output, which systemd keeps
+# in the journal (journalctl -u computeagent).
 
 [image]
 directory = $HOME_DIR/images
