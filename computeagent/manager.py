@@ -11,7 +11,6 @@ import shutil
 import threading
 
 from oslo_concurrency import lockutils
-from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import oslo_messaging
 from oslo_utils import timeutils
@@ -19,6 +18,7 @@ from oslo_utils import timeutils
 from computeagent import exception
 from computeagent import instance
 from computeagent import manager_disks
+from computeagent import manager_events
 from computeagent import recovery
 from computeagent import resources
 from computeagent import rpc
@@ -36,7 +36,8 @@ RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
                'metadata', 'error')
 
 
-class ComputeManager(manager_disks.DiskOperations):
+class ComputeManager(manager_disks.DiskOperations,
+                     manager_events.PowerEvents):
     """Serves API.md on one host."""
 
     target = oslo_messaging.Target(version=RPC_API_VERSION)
@@ -331,56 +332,3 @@ class ComputeManager(manager_disks.DiskOperations):
                 'disk_gb_free': host['disk_gb_free'],
                 'instances': len(records),
                 'version': version.version_string()}
-
-    def handle_power_event(self, uuid, state):
-        """A driver saw a guest change state: queue it.
-
-        Drivers call this from any thread, including inside an operation
-        that holds the instance's lock, so it must not block; the event
-        thread (:meth:`process_events`) applies it.
-        """
-        del state  # the hypervisor is asked again when it is handled
-        self._events.put(uuid)
-
-    def process_events(self, stop_event, poll=0.5):
-        """Apply queued power events until ``stop_event`` is set."""
-        while not stop_event.is_set():
-            try:
-                uuid = self._events.get(timeout=poll)
-            except queue.Empty:
-                continue
-            try:
-                self._apply_power_event(uuid)
-            except Exception:
-                LOG.exception('Could not apply a power event of %s', uuid)
-
-    def _apply_power_event(self, uuid):
-        if self.store.get(uuid) is not None:
-            self._sync_one(uuid)
-
-    def _sync_one(self, uuid):
-        """Re-read one guest's power state outside any operation.
-
-        A change seen here was not made by the agent (an operation holds
-        the lock and records its own result first), so controllers are
-        told with ``instance.power_state.update``: the record, plus
-        ``old_state``.
-        """
-        with self._lock(uuid):
-            record = self.store.get(uuid)
-            if record is None:
-                return
-            updated = self._refresh_state(record)
-        if updated['state'] != record['state']:
-            self.notifier.instance(oslo_context.RequestContext(),
-                                   'power_state', 'update', updated,
-                                   old_state=record['state'])
-
-    def sync_power_states(self):
-        """Align every record with the hypervisor in one driver call."""
-        powers = self.driver.list_power_states()
-        for record in self.store.list():
-            if record['state'] in (states.BUILDING, states.ERROR):
-                continue
-            if powers.get(record['uuid']) != record['state']:
-                self._sync_one(record['uuid'])
