@@ -146,7 +146,9 @@ class ComputeManager(manager_disks.DiskOperations,
         Takes the instance's lock, checks the state allows ``operation``,
         sends ``instance.<action>.*`` notifications when ``notify``, and
         stores the fields ``call(driver_record)`` returns (``spec``
-        among them replaces the stored spec).
+        among them replaces the stored spec). A call that returns
+        nothing (it changed nothing, or stored its changes itself) does
+        not rewrite the record.
         """
         known = {'uuid': uuid}
         try:
@@ -156,12 +158,14 @@ class ComputeManager(manager_disks.DiskOperations,
                 self._check_state(record, operation)
                 if notify:
                     self.notifier.instance(ctxt, action, 'start', record)
-                fields = call(self._driver_view(record)) or {}
-                if self.store.get(uuid) is None:
+                fields = call(self._driver_view(record))
+                stored = self.store.get(uuid)
+                if stored is None:
                     record = dict(record, state='deleted')
                 else:
-                    record = self.store.update(uuid, **fields)
-                    record = self._refresh_state(record, recover=True)
+                    if fields:
+                        stored = self.store.update(uuid, **fields)
+                    record = self._refresh_state(stored, recover=True)
         except Exception as error:
             if notify:
                 self._notify_error(ctxt, action, known, error)

@@ -4,7 +4,9 @@ attach_disk, detach_disk, change_media and commit_disk.
 
 A mixin of :class:`computeagent.manager.ComputeManager`, kept apart so
 each module stays small; it relies on the manager's ``_operate`` for the
-lock, the state check, notifications and storing what changed.
+lock, the state check, notifications and storing what changed, except
+that attach_disk stores its disk itself, within the disk's resource
+claim (:meth:`computeagent.resources.ResourceTracker.claim_disk`).
 """
 
 from computeagent import exception
@@ -26,9 +28,15 @@ class DiskOperations(object):
                     % self.conf.disk.max_disks)
             new = instance.validate_disk(disk, spec['disks'], self.conf,
                                          nics=spec['nics'])
-            disk_record = self.driver.attach_disk(record, new)
-            spec['disks'].append(new)
-            return {'disks': record['disks'] + [disk_record], 'spec': spec}
+            # Claimed as a create's disks are, before anything is made;
+            # the spec that names it is stored within the claim, so no
+            # create or attach admitted meanwhile takes the same space.
+            with self.resources.claim_disk(record['uuid'], spec, new):
+                disk_record = self.driver.attach_disk(record, new)
+                self.store.update(record['uuid'],
+                                  disks=record['disks'] + [disk_record],
+                                  spec=dict(spec,
+                                            disks=spec['disks'] + [new]))
         return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
                              attach)
 

@@ -37,6 +37,14 @@ files) is kept.
 Concurrent creates are admitted one at a time: :meth:`ResourceTracker.claim`
 holds a lock until the caller has saved the building record, so the
 next create counts it.
+
+attach_disk claims the disk it adds the same way
+(:meth:`ResourceTracker.claim_disk`): counted as above, checked against
+disk only, under the same lock, so a create and an attach can never both
+take the last space. Creating the disk may fetch an image, so the lock
+is not held for that: the claim is kept in memory, and counted, until
+the instance's spec names the disk; from then on the record counts it,
+and detach_disk frees it by removing it from the spec.
 """
 
 import contextlib
@@ -83,6 +91,11 @@ class ResourceTracker(object):
         # known: asking the driver again would give the same answer.
         self._disk_memo = {}
         self._memo_lock = threading.Lock()
+        # (uuid, target) -> MiB of disks being attached (claim_disk):
+        # added while _lock is held, always read and changed under
+        # _memo_lock. usage() reads it before the records, so a disk
+        # whose spec is stored meanwhile is still counted once.
+        self._attaching = {}
 
     # -- counting ----------------------------------------------------------
 
@@ -138,6 +151,8 @@ class ResourceTracker(object):
             ``disk_mb``
         """
         used = {'instances': 0, 'vcpus': 0, 'memory_mb': 0, 'disk_mb': 0}
+        with self._memo_lock:
+            attaching = dict(self._attaching)
         uuids = self.store.uuids()
         for uuid in uuids:
             entry = self.store.get_entry(uuid)
@@ -149,6 +164,11 @@ class ResourceTracker(object):
             used['memory_mb'] += record['memory_mb']
             if entry.get('spec') is not None:
                 used['disk_mb'] += self._record_disk_mb(uuid, entry['spec'])
+                # A disk being attached counts once: from its claim until
+                # the stored spec names it, then as part of the record.
+                for disk in entry['spec']['disks']:
+                    attaching.pop((uuid, disk['target']), None)
+        used['disk_mb'] += sum(attaching.values())
         with self._memo_lock:
             for uuid in set(self._disk_memo) - uuids:
                 del self._disk_memo[uuid]
@@ -175,18 +195,15 @@ class ResourceTracker(object):
 
     # -- admission ---------------------------------------------------------
 
-    def check(self, spec, disk_mb=None):
-        """Raise unless the host can fit ``spec`` beside every record.
+    def _shortages(self, asked):
+        """What of ``asked`` does not fit beside every record and claim.
 
-        :param disk_mb: the disk ``spec`` claims, if already counted
-        :raises: InsufficientResources naming every resource short
+        :param asked: dict of some of ``memory_mb``, ``disk_mb`` and
+            ``vcpus``; only those are checked
+        :returns: list of sentences, one per resource short
         """
-        if disk_mb is None:
-            disk_mb = self.disk_mb(spec)[0]
         limits = self.limits(self.driver.get_host_resources())
         used = self.usage()
-        asked = {'memory_mb': spec['memory_mb'], 'disk_mb': disk_mb,
-                 'vcpus': spec['vcpus']}
         short = []
         for key, fmt in (
                 ('memory_mb', '%(asked)d MiB of memory asked, %(free)d MiB '
@@ -196,10 +213,24 @@ class ResourceTracker(object):
                 ('vcpus', '%(asked)d vCPUs asked, %(free)d of %(limit)d '
                           'free')):
             limit = limits[key]
-            if limit is None or used[key] + asked[key] <= limit:
+            if (key not in asked or limit is None
+                    or used[key] + asked[key] <= limit):
                 continue
             short.append(fmt % {'asked': asked[key], 'limit': limit,
                                 'free': max(limit - used[key], 0)})
+        return short
+
+    def check(self, spec, disk_mb=None):
+        """Raise unless the host can fit ``spec`` beside every record.
+
+        :param disk_mb: the disk ``spec`` claims, if already counted
+        :raises: InsufficientResources naming every resource short
+        """
+        if disk_mb is None:
+            disk_mb = self.disk_mb(spec)[0]
+        short = self._shortages({'memory_mb': spec['memory_mb'],
+                                 'disk_mb': disk_mb,
+                                 'vcpus': spec['vcpus']})
         if short:
             raise exception.InsufficientResources(reason='; '.join(short))
 
@@ -219,3 +250,43 @@ class ResourceTracker(object):
         with self._lock:
             self.check(spec, disk_mb)
             yield
+
+    @contextlib.contextmanager
+    def claim_disk(self, uuid, spec, disk):
+        """Admit one more disk of an instance (attach_disk).
+
+        The disk counts as a create's would (``size_mb``, else its
+        image's size if the driver knows it, a cdrom 0) and is checked
+        against the disk capacity only, under the lock of
+        :meth:`claim`. The claim is then kept, and counted by
+        :meth:`usage`, until the block ends, without the lock: the
+        caller creates the disk (which may fetch an image) and stores
+        the spec that names it inside the block, so every create or
+        attach admitted meanwhile counts it, and afterwards the record
+        does. A disk that counts 0 is not checked: it takes nothing.
+
+        :param uuid: the instance's uuid; the caller holds its lock
+        :param spec: the instance's normalized spec, without ``disk``
+        :param disk: the normalized disk spec, its target assigned
+        :raises: InsufficientResources, before the block runs, naming
+            the disk and the space it lacks
+        """
+        mb = self.disk_mb(dict(spec, disks=[disk]))[0]
+        if not mb:
+            yield
+            return
+        key = (uuid, disk['target'])
+        with self._lock:
+            short = self._shortages({'disk_mb': mb})
+            if short:
+                reason = '; '.join(short)
+                raise exception.InsufficientResources(
+                    'The host cannot fit disk %s of instance %s: %s'
+                    % (disk['target'], uuid, reason), reason=reason)
+            with self._memo_lock:
+                self._attaching[key] = mb
+        try:
+            yield
+        finally:
+            with self._memo_lock:
+                del self._attaching[key]

@@ -3,6 +3,8 @@
 import threading
 import uuid as uuid_mod
 
+import testtools
+
 from computeagent import exception
 from computeagent import instance
 from computeagent import resources
@@ -230,6 +232,53 @@ class TestDisk(ResourcesTestCase):
         self.store.update(spec['uuid'], spec=spec)
         self.assertEqual('vdb', spec['disks'][1]['target'])
         self.assertEqual(150, self.tracker.usage()['disk_mb'])
+
+
+class TestDiskClaims(ResourcesTestCase):
+    """claim_disk: one more disk of an instance (attach_disk)."""
+
+    def test_counted_once_from_the_claim_on(self):
+        spec = self.admit(self.spec([blank(10)]))
+        disk = instance.validate_disk(blank(50), spec['disks'], self.conf)
+        with self.tracker.claim_disk(spec['uuid'], spec, disk):
+            self.assertEqual(60, self.tracker.usage()['disk_mb'])
+            self.store.update(spec['uuid'], spec=dict(
+                spec, disks=spec['disks'] + [disk]))
+            self.assertEqual(60, self.tracker.usage()['disk_mb'])
+        self.assertEqual(60, self.tracker.usage()['disk_mb'])
+
+    def test_a_failed_attach_gives_it_back(self):
+        spec = self.admit(self.spec([blank(10)]))
+        disk = instance.validate_disk(blank(50), spec['disks'], self.conf)
+        with testtools.ExpectedException(RuntimeError):
+            with self.tracker.claim_disk(spec['uuid'], spec, disk):
+                raise RuntimeError('the driver failed')
+        self.assertEqual(10, self.tracker.usage()['disk_mb'])
+
+    def test_only_disk_is_checked(self):
+        spec = self.admit(self.spec([blank(10)], memory_mb=4096, vcpus=4))
+        disk = instance.validate_disk(blank(10230), spec['disks'],
+                                      self.conf)
+        with self.tracker.claim_disk(spec['uuid'], spec, disk):
+            pass
+        disk = instance.validate_disk(blank(10231), spec['disks'],
+                                      self.conf)
+        error = self.assertRaises(exception.InsufficientResources,
+                                  self.tracker.claim_disk(
+                                      spec['uuid'], spec, disk).__enter__)
+        self.assertEqual('The host cannot fit disk vdb of instance %s: '
+                         '10231 MiB of disk asked, 10230 MiB of 10240 MiB '
+                         'free' % spec['uuid'], str(error))
+
+    def test_a_disk_of_no_size_is_not_checked(self):
+        # The host is full, and even over-committed by a ratio lowered
+        # since: a disk that takes nothing still fits.
+        spec = self.admit(self.spec([blank(10240)]))
+        self.flags(disk_allocation_ratio=0.5)
+        cdrom = instance.validate_disk(image('x.iso', device='cdrom'),
+                                       spec['disks'], self.conf)
+        with self.tracker.claim_disk(spec['uuid'], spec, cdrom):
+            pass
 
 
 class TestVcpus(ResourcesTestCase):
