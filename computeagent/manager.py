@@ -6,6 +6,7 @@ builds, keeps the instance records and sends the notifications. All
 hypervisor work is the driver's.
 """
 
+import os
 import queue
 import shutil
 import threading
@@ -19,10 +20,12 @@ from computeagent import exception
 from computeagent import instance
 from computeagent import manager_disks
 from computeagent import manager_events
+from computeagent import paths
 from computeagent import recovery
 from computeagent import resources
 from computeagent import rpc
 from computeagent import states
+from computeagent import store as store_mod
 from computeagent import version
 from computeagent.virt import driver as virt_driver
 
@@ -116,6 +119,33 @@ class ComputeManager(manager_disks.DiskOperations,
                 'created_at': timeutils.utcnow().isoformat() + 'Z',
                 'metadata': spec['metadata'], 'error': None}
 
+    def _refuse_taken_uuid(self, record, spec):
+        """Refuse, before anything is made, a create in what is not ours.
+
+        A failed create removes the uuid's directory whole and destroys
+        the uuid's guest (:meth:`_rollback_create`), so it may start
+        only where that removes nothing the agent did not make.
+
+        :raises: InstanceExists naming the directory and what is in it;
+            DriverError if the hypervisor has a guest of that uuid
+        """
+        directory = self.store.instance_dir(record['uuid'])
+        reason = paths.why_taken(directory, is_own=store_mod.is_temp_file)
+        if reason:
+            if os.path.lexists(os.path.join(directory,
+                                            store_mod.RECORD_FILE)):
+                reason += (' (%s: a record this agent has not loaded)'
+                           % store_mod.RECORD_FILE)
+            raise exception.InstanceExists(
+                'Instance %s cannot be created here: %s; it is left as it '
+                'is.' % (record['uuid'], reason), uuid=record['uuid'])
+        if self.driver.get_power_state(
+                dict(record, spec=spec)) is not virt_driver.NOSTATE:
+            raise exception.DriverError(
+                reason='the hypervisor already has a domain with uuid %s '
+                'that this agent has no record of; it is left alone'
+                % record['uuid'])
+
     def _remove_instance_dir(self, uuid):
         shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
 
@@ -201,6 +231,7 @@ class ComputeManager(manager_disks.DiskOperations,
                     return existing['record']
                 raise exception.InstanceExists(uuid=uuid)
             record = self._new_record(normalized)
+            self._refuse_taken_uuid(record, normalized)
             # The record is saved (building) within the claim, before
             # waiting for a build slot: it claims its resources from the
             # creates after it, and is visible to get and list meanwhile.

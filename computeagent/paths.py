@@ -83,6 +83,35 @@ def why_keep(directory, ignore=()):
     return None
 
 
+def why_taken(directory, is_own=None):
+    """Why a create may not build in ``directory``, or None if it may.
+
+    A create makes its files in the instance directory and, if it fails,
+    removes the directory whole, so it may start only where that removes
+    nothing but what the agent itself leaves: no directory, an empty one,
+    or one with only the files drivers make (:func:`is_instance_file`)
+    and those ``is_own`` accepts. A symbolic link or a file in the
+    directory's place is refused too: nothing is written through it.
+
+    :param is_own: ``is_own(name)``, true for further names of the
+        agent's own (the store's temporary files)
+    :returns: a sentence naming the path and what is in the way, or None
+    :raises: OSError if the directory cannot be listed
+    """
+    if os.path.islink(directory) or (os.path.lexists(directory)
+                                     and not os.path.isdir(directory)):
+        return '%s is not a directory' % directory
+    try:
+        unknown = [name for name in unknown_files(directory)
+                   if is_own is None or not is_own(name)]
+    except FileNotFoundError:
+        return None
+    if unknown:
+        return '%s already holds files the agent did not make: %s' % (
+            directory, ', '.join(unknown))
+    return None
+
+
 def fsync_dir(path):
     """Make a rename or a new entry in ``path`` survive a power loss."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
