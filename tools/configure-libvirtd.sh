@@ -15,7 +15,7 @@
 # group and mode come from libvirtd.socket, so a drop-in sets them there.
 set -euo pipefail
 
-CONF=${LIBVIRTD_CONF:-/etc/libvirt/libvirtd.conf}
+CONF=/etc/libvirt/libvirtd.conf
 SOCKET=/run/libvirt/libvirt-sock
 PIDFILE=/run/libvirtd.pid
 GROUP=libvirt
