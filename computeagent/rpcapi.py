@@ -22,9 +22,13 @@ CASTABLE = frozenset(('create_instance', 'delete_instance',
                       'suspend_instance', 'resume_instance'))
 
 
-def get_transport(conf):
+def get_transport(conf, url=None):
+    """An RPC transport that gives this package's errors back typed.
+
+    :param url: transport URL; default ``[DEFAULT] transport_url``
+    """
     return oslo_messaging.get_rpc_transport(
-        conf, allowed_remote_exmods=[exception.__name__])
+        conf, url=url, allowed_remote_exmods=[exception.__name__])
 
 
 class ComputeAgentAPI(object):

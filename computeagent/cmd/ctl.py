@@ -114,11 +114,12 @@ def _client(args):
     # (/etc/computeagent/computeagent.conf, ...) as the agent does.
     conf(['--config-file=%s' % f for f in args.config_file],
          project='computeagent')
-    if args.transport_url:
-        conf.set_override('transport_url', args.transport_url)
     host = args.host or conf.host
     topic = args.topic or conf.rpc_topic
-    transport = rpcapi.get_transport(conf)
+    # Handed to oslo.messaging as the URL itself: its transport_url
+    # option exists only once a transport was made, so it cannot be
+    # overridden before.
+    transport = rpcapi.get_transport(conf, url=args.transport_url)
     return rpcapi.ComputeAgentAPI(transport, host, topic=topic,
                                   timeout=args.timeout)
 

@@ -9,6 +9,8 @@ transport as they would a broker (the WireFormat fixture).
 import io
 import json
 import os
+import subprocess
+import sys
 
 import fixtures
 
@@ -221,3 +223,23 @@ class TestErrors(CtlTestCase):
         for argv in ([], ['frobnicate'], ['show'], ['stop', 'u', '--hard']):
             error = self.assertRaises(SystemExit, ctl.main, argv)
             self.assertEqual(2, error.code)
+
+
+class TestCtlProcess(base.TestCase):
+    """computeagent-ctl as its own process.
+
+    There nothing else has registered oslo.messaging's options before it.
+    """
+
+    def test_transport_url_from_the_command_line(self):
+        result = subprocess.run(
+            [sys.executable, '-m', 'computeagent.cmd.ctl',
+             '--transport-url', 'fake:/', '--host', 'nobody-here',
+             '--timeout', '1', 'list'],
+            capture_output=True, text=True, timeout=60,
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__)))))
+        self.assertEqual((1, ''), (result.returncode, result.stdout))
+        self.assertEqual('error: no answer from the agent within 1 s (is it '
+                         'running and is the host right?)',
+                         result.stderr.strip().splitlines()[-1])
