@@ -47,7 +47,10 @@ echo "== installing computeagent into $VENV"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q -e . 2>&1 | grep -v '^WARNING' || true
+# A failed install stops the demo; only pip's warning about running as
+# root is silenced.
+PIP_ROOT_USER_ACTION=ignore "$VENV/bin/pip" install -q \
+    --disable-pip-version-check -e .
 "$VENV/bin/computeagent" --version >/dev/null
 
 echo "== demo configuration in $DEMO"

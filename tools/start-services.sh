@@ -17,7 +17,13 @@ if [ -e /dev/kvm ]; then
     chgrp kvm /dev/kvm && chmod 660 /dev/kvm || true
 fi
 
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# The system daemon, known by its pid file: pgrep would also match the
+# private libvirtd and virtlogd some functional tests start.
+running() {
+    local pid
+    pid=$(cat "/run/$1.pid" 2>/dev/null) || return 1
+    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "/usr/sbin/$1" ]
+}
 
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
     echo "starting rabbitmq-server"
