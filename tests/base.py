@@ -1,5 +1,7 @@
 """Strict test base: a config fixture, a private temp dir, no leaks."""
 
+import os
+
 import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
@@ -29,3 +31,16 @@ class TestCase(testtools.TestCase):
         """Override options for this test only."""
         for name, value in kw.items():
             self.config.config(group=group, **{name: value})
+
+    def make_instance_dir(self, uuid, names=(), content='x'):
+        """Make ``uuid``'s instance directory holding files ``names``.
+
+        :param content: what each file holds
+        :returns: the directory's path
+        """
+        directory = os.path.join(self.conf.instances_path, uuid)
+        os.makedirs(directory)
+        for name in names:
+            with open(os.path.join(directory, name), 'w') as f:
+                f.write(content)
+        return directory

@@ -171,16 +171,15 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
 
 
+# What a file the agent did not make holds; it must survive untouched.
+FOREIGN = "not the agent's"
+
+
 class TestCreateInATakenPlace(agentfixtures.ManagerTestCase):
     """A create never builds in, nor rolls back, what it did not make."""
 
     def make_dir(self, uuid, *names):
-        directory = self.instance_dir(uuid)
-        os.makedirs(directory)
-        for name in names:
-            with open(os.path.join(directory, name), 'w') as f:
-                f.write('not the agent\'s')
-        return directory
+        return self.make_instance_dir(uuid, names, content=FOREIGN)
 
     def assertRefused(self, uuid, *words):
         error = self.assertRaises(exception.InstanceExists, self.create,
@@ -218,7 +217,7 @@ class TestCreateInATakenPlace(agentfixtures.ManagerTestCase):
         self.assertRefused(uuid, 'a record this agent has not loaded')
         with open(os.path.join(self.instance_dir(uuid),
                                store_mod.RECORD_FILE)) as f:
-            self.assertEqual("not the agent's", f.read())
+            self.assertEqual(FOREIGN, f.read())
 
     def test_anything_but_a_directory_is_refused(self):
         elsewhere = os.path.join(self.tmp, 'elsewhere')

@@ -35,14 +35,6 @@ class RecoveryTestCase(agentfixtures.ManagerTestCase):
     def guest_state(self, uuid):
         return self.driver.get_power_state({'uuid': uuid})
 
-    def make_dir(self, uuid, names):
-        directory = self.instance_dir(uuid)
-        os.makedirs(directory)
-        for name in names:
-            with open(os.path.join(directory, name), 'w') as f:
-                f.write('x')
-        return directory
-
     def assertGone(self, uuid):
         self.assertIsNone(self.store.get(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
@@ -217,13 +209,13 @@ class TestDirectories(RecoveryTestCase):
 
     def test_agent_files_without_a_record_are_removed(self):
         uuid = agentfixtures.new_uuid()
-        self.make_dir(uuid, AGENT_FILES + ('.instance.x1y2z3',))
+        self.make_instance_dir(uuid, AGENT_FILES + ('.instance.x1y2z3',))
         self.assertEqual({'directory removed': 1}, dict(self.restart()))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
 
     def test_an_empty_directory_is_removed(self):
         uuid = agentfixtures.new_uuid()
-        self.make_dir(uuid, ())
+        self.make_instance_dir(uuid, ())
         self.restart()
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
 
@@ -231,7 +223,7 @@ class TestDirectories(RecoveryTestCase):
         made = {agentfixtures.new_uuid(): extra for extra in (
             'notes.txt', 'disk.vda.bak', 'instance.json.old')}
         for uuid, extra in made.items():
-            self.make_dir(uuid, ('disk', extra))
+            self.make_instance_dir(uuid, ('disk', extra))
         self.assertEqual({'directory left': 3}, dict(self.restart()))
         for uuid, extra in made.items():
             self.assertEqual({'disk', extra},
@@ -239,7 +231,7 @@ class TestDirectories(RecoveryTestCase):
 
     def test_a_subdirectory_is_left(self):
         uuid = agentfixtures.new_uuid()
-        directory = self.make_dir(uuid, ('disk',))
+        directory = self.make_instance_dir(uuid, ('disk',))
         os.mkdir(os.path.join(directory, 'console.log'))
         self.restart()
         self.assertTrue(os.path.isdir(os.path.join(directory,
@@ -255,7 +247,7 @@ class TestDirectories(RecoveryTestCase):
 
     def test_an_unreadable_record_is_left(self):
         uuid = agentfixtures.new_uuid()
-        directory = self.make_dir(uuid, ('disk',))
+        directory = self.make_instance_dir(uuid, ('disk',))
         with open(os.path.join(directory, store_mod.RECORD_FILE), 'w') as f:
             f.write('{not json')
         self.assertEqual({'directory left': 1}, dict(self.restart()))
@@ -265,7 +257,7 @@ class TestDirectories(RecoveryTestCase):
     def test_names_that_are_not_uuids_are_not_instance_directories(self):
         uuid = agentfixtures.new_uuid()
         for name in ('_base', 'notes', uuid.upper(), uuid.replace('-', '')):
-            self.make_dir(name, ('disk',))
+            self.make_instance_dir(name, ('disk',))
         self.assertEqual({}, dict(self.restart()))
         for name in ('_base', 'notes', uuid.upper(), uuid.replace('-', '')):
             self.assertEqual(['disk'], os.listdir(self.instance_dir(name)))

@@ -17,16 +17,9 @@ OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
 
 class TestCleanupOrphan(driver_base.DriverTestCase):
 
-    def make_dir(self, uuid, names):
-        directory = self.instance_dir(uuid)
-        os.makedirs(directory)
-        for name in names:
-            with open(os.path.join(directory, name), 'w') as f:
-                f.write('x')
-        return directory
-
     def test_agent_files_without_a_domain_are_removed(self):
-        self.make_dir(UUID, ('disk', 'disk.vdb', 'console.log', '.tmp'))
+        self.make_instance_dir(UUID,
+                               ('disk', 'disk.vdb', 'console.log', '.tmp'))
         self.assertIsNone(self.driver.cleanup_orphan(UUID, ignore=['.tmp']))
         self.assertFalse(os.path.exists(self.instance_dir(UUID)))
 
@@ -34,7 +27,7 @@ class TestCleanupOrphan(driver_base.DriverTestCase):
         self.assertIsNone(self.driver.cleanup_orphan(UUID))
 
     def test_unknown_files_are_left(self):
-        self.make_dir(UUID, ('disk', 'precious.img'))
+        self.make_instance_dir(UUID, ('disk', 'precious.img'))
         reason = self.driver.cleanup_orphan(UUID)
         self.assertIn('precious.img', reason)
         self.assertEqual({'disk', 'precious.img'},
