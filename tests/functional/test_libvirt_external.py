@@ -1,12 +1,12 @@
 """Real libvirt: changes the agent did not make, and libvirtd restarting.
 
 A guest destroyed with virsh or powering itself off is seen as
-``shutoff`` within seconds (libvirt's lifecycle events, with the
-periodic power sync as the backstop); changes made while the agent was
-stopped are found by start-up recovery; guests libvirt has that the
-agent never made are left alone. API.md has no notification for a
-change the agent did not make, so these are logged, and no
-``instance.power_off.*`` is sent for them.
+``shutoff`` within seconds, one whose QEMU died as ``crashed``
+(libvirt's lifecycle events, with the periodic power sync as the
+backstop); changes made while the agent was stopped are found by
+start-up recovery; guests libvirt has that the agent never made are left
+alone. A change the agent did not make is logged and sent as
+``instance.power_state.update``, never as ``instance.power_off.*``.
 
 libvirtd restarts on a daemon of the test's own
 (tests/functional/private_libvirtd.py): restarting the system's would
@@ -14,6 +14,7 @@ break the tests running beside it.
 """
 
 import os
+import signal
 import uuid as uuid_mod
 
 from tests.functional import fixtures as ft_fixtures
@@ -84,6 +85,21 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.wait_for_state(uuid, 'shutoff')
         self.assertEqual('shut off', lh.virsh('domstate', uuid).strip())
         self.assertNotifiedAsOutsideChange(uuid, 'running', 'shutoff')
+
+    def test_a_qemu_that_dies_is_seen_crashed(self):
+        uuid, marker = self.boot('CRASHED')
+        # QEMU killed outright: libvirt keeps the domain shut off with
+        # reason "crashed", which the agent reports as it is.
+        with open('/run/libvirt/qemu/instance-%s.pid' % uuid) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+        self.wait_for_state(uuid, 'crashed')
+        self.assertEqual('shut off (crashed)',
+                         lh.virsh('domstate', '--reason', uuid).strip())
+        self.assertNotifiedAsOutsideChange(uuid, 'running', 'crashed')
+        # A crashed guest may be started again.
+        record = self.agent.call('start_instance', uuid=uuid)
+        self.assertEqual('running', record['state'])
+        lh.wait_for_console(self.agent, uuid, marker, count=2)
 
     def test_changes_while_the_agent_is_stopped(self):
         stopped, marker = self.boot('STOPPED')
