@@ -6,7 +6,6 @@ builds, keeps the instance records and sends the notifications. All
 hypervisor work is the driver's.
 """
 
-import os
 import queue
 import shutil
 import threading
@@ -14,18 +13,16 @@ import threading
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging
-from oslo_utils import timeutils
 
 from computeagent import exception
 from computeagent import instance
+from computeagent import manager_create
 from computeagent import manager_disks
 from computeagent import manager_events
-from computeagent import paths
 from computeagent import recovery
 from computeagent import resources
 from computeagent import rpc
 from computeagent import states
-from computeagent import store as store_mod
 from computeagent import version
 from computeagent.virt import driver as virt_driver
 
@@ -39,7 +36,8 @@ RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
                'metadata', 'error')
 
 
-class ComputeManager(manager_disks.DiskOperations,
+class ComputeManager(manager_create.CreateOperations,
+                     manager_disks.DiskOperations,
                      manager_events.PowerEvents):
     """Serves API.md on one host."""
 
@@ -54,6 +52,8 @@ class ComputeManager(manager_disks.DiskOperations,
         self._locks = lockutils.Semaphores()
         self._build_slots = threading.BoundedSemaphore(
             conf.max_concurrent_builds)
+        # uuid -> Event set when its create has ended; under its lock
+        self._builds = {}
         self.resources = resources.ResourceTracker(conf, driver, store)
         self._events = queue.Queue()
 
@@ -110,54 +110,8 @@ class ComputeManager(manager_disks.DiskOperations,
                 action=operation.replace('_', ' '), uuid=record['uuid'],
                 state=record['state'])
 
-    def _new_record(self, spec):
-        return {'uuid': spec['uuid'], 'name': spec['name'],
-                'host': self.host, 'state': states.BUILDING,
-                'vcpus': spec['vcpus'], 'memory_mb': spec['memory_mb'],
-                'disks': [], 'serial_ports': spec['serial_ports'],
-                'console_log': None,
-                'created_at': timeutils.utcnow().isoformat() + 'Z',
-                'metadata': spec['metadata'], 'error': None}
-
-    def _refuse_taken_uuid(self, record, spec):
-        """Refuse, before anything is made, a create in what is not ours.
-
-        A failed create removes the uuid's directory whole and destroys
-        the uuid's guest (:meth:`_rollback_create`), so it may start
-        only where that removes nothing the agent did not make.
-
-        :raises: InstanceExists naming the directory and what is in it;
-            DriverError if the hypervisor has a guest of that uuid
-        """
-        directory = self.store.instance_dir(record['uuid'])
-        reason = paths.why_taken(directory, is_own=store_mod.is_temp_file)
-        if reason:
-            if os.path.lexists(os.path.join(directory,
-                                            store_mod.RECORD_FILE)):
-                reason += (' (%s: a record this agent has not loaded)'
-                           % store_mod.RECORD_FILE)
-            raise exception.InstanceExists(
-                'Instance %s cannot be created here: %s; it is left as it '
-                'is.' % (record['uuid'], reason), uuid=record['uuid'])
-        if self.driver.get_power_state(
-                dict(record, spec=spec)) is not virt_driver.NOSTATE:
-            raise exception.DriverError(
-                reason='the hypervisor already has a domain with uuid %s '
-                'that this agent has no record of; it is left alone'
-                % record['uuid'])
-
     def _remove_instance_dir(self, uuid):
         shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
-
-    def _rollback_create(self, record, spec):
-        """Remove every trace of a create that failed part-way."""
-        try:
-            self.driver.destroy(dict(record, spec=spec))
-        except Exception:
-            LOG.exception('Rolling back %s: the driver could not clean up',
-                          record['uuid'])
-        self.store.delete(record['uuid'])
-        self._remove_instance_dir(record['uuid'])
 
     def _notify_error(self, ctxt, action, payload, error):
         """Send ``instance.<action>.error``.
@@ -218,58 +172,6 @@ class ComputeManager(manager_disks.DiskOperations,
         except Exception as error:
             self._notify_error(ctxt, 'create', known, error)
             raise
-
-    def _create(self, ctxt, spec, known):
-        """create_instance; ``known`` is filled with the record so far."""
-        normalized = instance.validate_spec(spec, self.conf)
-        fingerprint = instance.spec_fingerprint(spec)
-        uuid = normalized['uuid']
-        with self._lock(uuid):
-            existing = self.store.get_entry(uuid)
-            if existing is not None:
-                if existing.get('fingerprint') == fingerprint:
-                    return existing['record']
-                raise exception.InstanceExists(uuid=uuid)
-            record = self._new_record(normalized)
-            self._refuse_taken_uuid(record, normalized)
-            # The record is saved (building) within the claim, before
-            # waiting for a build slot: it claims its resources from the
-            # creates after it, and is visible to get and list meanwhile.
-            with self.resources.claim(normalized):
-                try:
-                    self.store.save(record, spec=normalized,
-                                    fingerprint=fingerprint)
-                except Exception:
-                    self._remove_instance_dir(uuid)
-                    raise
-            known.update(record, state=states.ERROR)
-            self.notifier.instance(ctxt, 'create', 'start', record)
-            timings = {}
-            try:
-                with timeutils.StopWatch() as wait:
-                    self._build_slots.acquire()
-                timings['queued'] = wait.elapsed()
-                try:
-                    placement = self.driver.spawn(normalized, timings)
-                finally:
-                    self._build_slots.release()
-            except Exception as error:
-                LOG.error('Create of %(uuid)s failed: %(error)s',
-                          {'uuid': uuid, 'error': error})
-                self._rollback_create(record, normalized)
-                raise
-            if placement.get('nics'):
-                normalized['nics'] = placement['nics']
-            record.update(state=states.RUNNING,
-                          disks=placement['disks'],
-                          serial_ports=placement['serial_ports'],
-                          console_log=placement['console_log'])
-            record = self.store.save(record, spec=normalized)
-            record = self._refresh_state(record)
-        self.notifier.instance(ctxt, 'create', 'end', record,
-                               timings=timings)
-        LOG.info('Instance %s is running', uuid)
-        return record
 
     @rpc.api_method
     def render_instance(self, ctxt, spec):

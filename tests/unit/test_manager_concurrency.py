@@ -5,6 +5,7 @@ held inside the fake driver's spawn by an Event, and conditions say when
 every thread has reached the point the test needs.
 """
 
+import os
 import threading
 
 import fixtures
@@ -14,7 +15,7 @@ from drivers.fake import driver as fake_driver
 from tests.unit import agentfixtures
 
 
-class TestConcurrency(agentfixtures.ManagerTestCase):
+class ConcurrencyTestCase(agentfixtures.ManagerTestCase):
 
     def setUp(self):
         super().setUp()
@@ -48,24 +49,6 @@ class TestConcurrency(agentfixtures.ManagerTestCase):
         for thread in threads:
             thread.join(agentfixtures.WAIT)
             self.assertFalse(thread.is_alive())
-
-    def test_concurrent_creates_of_different_uuids(self):
-        uuids = [agentfixtures.new_uuid() for _ in range(12)]
-        threads, results = self.run_threads(
-            lambda uuid: self.create(uuid), [(u,) for u in uuids])
-        self.join(threads)
-        self.assertEqual(uuids, [r['uuid'] for r in results])
-        self.assertEqual(['running'] * 12, [r['state'] for r in results])
-        self.assertEqual(set(uuids), self.store.uuids())
-        self.assertEqual(set(uuids), set(self.driver.list_power_states()))
-
-    def test_concurrent_creates_of_one_spec_make_one_instance(self):
-        spec = agentfixtures.make_spec()
-        threads, results = self.run_threads(
-            lambda: self.call('create_instance', spec=spec), [()] * 6)
-        self.join(threads)
-        self.assertEqual([results[0]] * 6, results)
-        self.assertEqual([spec['uuid']], list(self.store.uuids()))
 
     def blocked_spawns(self):
         """Make spawn wait for ``gate``; count those inside it."""
@@ -111,6 +94,27 @@ class TestConcurrency(agentfixtures.ManagerTestCase):
                 return slots.release()
         self.manager._build_slots = Slots()
         return waiting, cond
+
+
+class TestConcurrency(ConcurrencyTestCase):
+
+    def test_concurrent_creates_of_different_uuids(self):
+        uuids = [agentfixtures.new_uuid() for _ in range(12)]
+        threads, results = self.run_threads(
+            lambda uuid: self.create(uuid), [(u,) for u in uuids])
+        self.join(threads)
+        self.assertEqual(uuids, [r['uuid'] for r in results])
+        self.assertEqual(['running'] * 12, [r['state'] for r in results])
+        self.assertEqual(set(uuids), self.store.uuids())
+        self.assertEqual(set(uuids), set(self.driver.list_power_states()))
+
+    def test_concurrent_creates_of_one_spec_make_one_instance(self):
+        spec = agentfixtures.make_spec()
+        threads, results = self.run_threads(
+            lambda: self.call('create_instance', spec=spec), [()] * 6)
+        self.join(threads)
+        self.assertEqual([results[0]] * 6, results)
+        self.assertEqual([spec['uuid']], list(self.store.uuids()))
 
     def test_max_concurrent_builds(self):
         self.flags(max_concurrent_builds=2)
@@ -162,3 +166,102 @@ class TestConcurrency(agentfixtures.ManagerTestCase):
         self.assertEqual('running', results[0]['state'])
         self.assertEqual('running', more_results[0]['state'])
         self.assertEqual({first, second}, self.store.uuids())
+
+
+class TestQueuedBuilds(ConcurrencyTestCase):
+    """A create waiting for a build slot does not hold its instance."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(max_concurrent_builds=1)
+        self.rebuild_manager()
+        self.spawns, self.spawn_cond, self.gate = self.blocked_spawns()
+        self.waiting, self.wait_cond = self.waiting_for_slots()
+        # The one slot is taken by a build held inside spawn.
+        self.first, self.first_results = self.run_threads(
+            lambda: self.create(), [()])
+        with self.spawn_cond:
+            self.assertTrue(self.spawn_cond.wait_for(
+                lambda: self.spawns['inside'] == 1, agentfixtures.WAIT))
+
+    def queue(self, spec):
+        """Send a create of ``spec`` that waits for the slot."""
+        threads, results = self.run_threads(
+            lambda: self.call('create_instance', spec=spec), [()])
+        with self.wait_cond:
+            self.assertTrue(self.wait_cond.wait_for(
+                lambda: self.waiting['count'] >= 1, agentfixtures.WAIT))
+        return threads, results
+
+    def finish(self, *threads):
+        self.gate.set()
+        self.join(self.first + list(threads))
+        self.assertEqual('running', self.first_results[0]['state'])
+
+    def test_a_queued_create_is_deleted_at_once(self):
+        spec = agentfixtures.make_spec()
+        uuid = spec['uuid']
+        queued, results = self.queue(spec)
+        deleted, deleted_results = self.run_threads(
+            lambda: self.call('delete_instance', uuid=uuid), [()])
+        # Before any build may go on: the delete does not wait for them.
+        self.join(deleted)
+        self.assertEqual({'uuid': uuid, 'deleted': True},
+                         deleted_results[0])
+        self.assertRaises(exception.InstanceNotFound, self.call,
+                          'get_instance', uuid=uuid)
+        self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+        self.finish(*queued)
+        # Its build ended without making anything, and says so.
+        self.assertIsInstance(results[0], exception.InstanceNotFound)
+        self.assertIn('deleted before it was built', str(results[0]))
+        self.assertNotIn(uuid, self.driver.list_power_states())
+        self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+        self.assertEqual([self.first_results[0]['uuid']],
+                         list(self.store.uuids()))
+        error, = [p for p in self.notifications.payloads(
+            'instance.create.error') if p['uuid'] == uuid]
+        self.assertEqual(('deleted', 'InstanceNotFound'),
+                         (error['state'], error['error_type']))
+
+    def test_other_operations_on_a_queued_create_are_refused(self):
+        spec = agentfixtures.make_spec()
+        queued, results = self.queue(spec)
+        for method in ('stop_instance', 'reboot_instance',
+                       'pause_instance'):
+            error = self.assertRaises(exception.InvalidState, self.call,
+                                      method, uuid=spec['uuid'])
+            self.assertIn('building', str(error))
+        self.finish(*queued)
+        self.assertEqual('running', results[0]['state'])
+
+    def test_the_same_create_again_waits_for_the_build(self):
+        spec = agentfixtures.make_spec()
+        queued, results = self.queue(spec)
+        again, again_results = self.run_threads(
+            lambda: self.call('create_instance', spec=spec), [()])
+        # A different spec for that uuid is refused at once.
+        self.assertRaises(exception.InstanceExists, self.call,
+                          'create_instance',
+                          spec=dict(spec, name='another'))
+        self.finish(*(queued + again))
+        self.assertEqual('running', results[0]['state'])
+        self.assertEqual(results, again_results)
+        self.assertEqual(2, len(self.driver.list_power_states()))
+
+    def test_a_create_sent_again_after_a_delete_builds_anew(self):
+        spec = agentfixtures.make_spec()
+        uuid = spec['uuid']
+        queued, results = self.queue(spec)
+        again, again_results = self.run_threads(
+            lambda: self.call('create_instance', spec=spec), [()])
+        self.call('delete_instance', uuid=uuid)
+        self.finish(*(queued + again))
+        # The first was deleted before it was built; the second, sent
+        # after it, was built once the first had ended.
+        self.assertIsInstance(results[0], exception.InstanceNotFound)
+        self.assertEqual('running', again_results[0]['state'])
+        self.assertEqual('running', self.driver.get_power_state(
+            {'uuid': uuid}))
+        self.assertEqual(again_results[0],
+                         self.call('get_instance', uuid=uuid))
