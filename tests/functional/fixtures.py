@@ -161,13 +161,12 @@ class AgentFixture(fixtures.Fixture):
         self.conf.set_override('control_exchange', self.exchange)
         self.transport = oslo_messaging.get_rpc_transport(self.conf,
                                                           url=BROKER)
-        self.addCleanup(self.transport.cleanup)
         self.client = oslo_messaging.get_rpc_client(
             self.transport,
             oslo_messaging.Target(topic='computeagent', server=self.host),
             timeout=120)
         self.notifications = NotificationCollector()
-        self._listen()
+        self.addCleanup(self._close_messaging, self._listen())
         if self.driver == 'libvirt':
             # Registered before the agent starts, so it runs after the
             # agent stopped: no guest of this test outlives it.
@@ -201,9 +200,9 @@ class AgentFixture(fixtures.Fixture):
             f.write('\n'.join(lines) + '\n')
 
     def _listen(self):
+        """Collect the agent's notifications; returns how to stop that."""
         transport = oslo_messaging.get_notification_transport(self.conf,
                                                               url=BROKER)
-        self.addCleanup(transport.cleanup)
         listener = oslo_messaging.get_notification_listener(
             transport,
             [oslo_messaging.Target(topic='notifications',
@@ -215,7 +214,19 @@ class AgentFixture(fixtures.Fixture):
         def stop():
             listener.stop()
             listener.wait()
-        self.addCleanup(stop)
+            transport.cleanup()
+        return stop
+
+    def _close_messaging(self, stop_listening):
+        """Stop the listener and close the RPC transport side by side.
+
+        Each waits out the rabbit driver's poll timeout (about a second
+        per step); one after the other they took 3 s of every test.
+        """
+        closer = threading.Thread(target=stop_listening)
+        closer.start()
+        self.transport.cleanup()
+        closer.join()
 
     def start(self, wait=True):
         """Run the agent as its console script, as an operator would."""
