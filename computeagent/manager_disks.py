@@ -9,9 +9,13 @@ that attach_disk stores its disk itself, within the disk's resource
 claim (:meth:`computeagent.resources.ResourceTracker.claim_disk`).
 """
 
+from oslo_log import log as logging
+
 from computeagent import exception
 from computeagent import instance
 from computeagent import rpc
+
+LOG = logging.getLogger(__name__)
 
 
 class DiskOperations(object):
@@ -33,12 +37,29 @@ class DiskOperations(object):
             # create or attach admitted meanwhile takes the same space.
             with self.resources.claim_disk(record['uuid'], spec, new):
                 disk_record = self.driver.attach_disk(record, new)
-                self.store.update(record['uuid'],
-                                  disks=record['disks'] + [disk_record],
-                                  spec=dict(spec,
-                                            disks=spec['disks'] + [new]))
+                attached = dict(record,
+                                disks=record['disks'] + [disk_record],
+                                spec=dict(spec,
+                                          disks=spec['disks'] + [new]))
+                try:
+                    self.store.update(record['uuid'],
+                                      disks=attached['disks'],
+                                      spec=attached['spec'])
+                except Exception:
+                    # A disk the record does not name would be the
+                    # guest's, on no account of the agent's: take it off.
+                    self._undo_attach(attached, new['target'])
+                    raise
         return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
                              attach)
+
+    def _undo_attach(self, record, target):
+        try:
+            self.driver.detach_disk(record, target)
+        except Exception:
+            LOG.exception('Instance %(uuid)s: could not take disk %(target)s '
+                          'off again after its record failed to save',
+                          {'uuid': record['uuid'], 'target': target})
 
     def _find_disk(self, record, target):
         for disk in record['disks']:

@@ -107,6 +107,20 @@ class TestAttachDisk(DiskTestCase):
                           uuid=uuid, disk=BLANK)
         self.assertEqual(['vda'], self.targets(uuid))
 
+    def test_a_record_that_cannot_be_saved_takes_the_disk_off(self):
+        uuid = self.create()['uuid']
+        before = self.call('get_instance', uuid=uuid)
+        self.useFixture(fixtures.MockPatchObject(
+            self.store, 'update',
+            side_effect=OSError(28, 'No space left on device')))
+        error = self.assertRaises(exception.DriverError, self.call,
+                                  'attach_disk', uuid=uuid, disk=BLANK)
+        self.assertIn('No space left on device', str(error))
+        # The guest has no disk its record does not name.
+        self.assertEqual(['vda'], [
+            d['target'] for d in self.driver._guests[uuid]['disks']])
+        self.assertEqual(before, self.call('get_instance', uuid=uuid))
+
 
 class TestDetachDisk(DiskTestCase):
 
