@@ -184,10 +184,13 @@ class TestQueuedBuilds(ConcurrencyTestCase):
             self.assertTrue(self.spawn_cond.wait_for(
                 lambda: self.spawns['inside'] == 1, agentfixtures.WAIT))
 
+    def in_thread(self, method, **kwargs):
+        """Call ``method`` on a thread of its own: (threads, results)."""
+        return self.run_threads(lambda: self.call(method, **kwargs), [()])
+
     def queue(self, spec):
         """Send a create of ``spec`` that waits for the slot."""
-        threads, results = self.run_threads(
-            lambda: self.call('create_instance', spec=spec), [()])
+        threads, results = self.in_thread('create_instance', spec=spec)
         with self.wait_cond:
             self.assertTrue(self.wait_cond.wait_for(
                 lambda: self.waiting['count'] >= 1, agentfixtures.WAIT))
@@ -202,8 +205,8 @@ class TestQueuedBuilds(ConcurrencyTestCase):
         spec = agentfixtures.make_spec()
         uuid = spec['uuid']
         queued, results = self.queue(spec)
-        deleted, deleted_results = self.run_threads(
-            lambda: self.call('delete_instance', uuid=uuid), [()])
+        deleted, deleted_results = self.in_thread('delete_instance',
+                                                  uuid=uuid)
         # Before any build may go on: the delete does not wait for them.
         self.join(deleted)
         self.assertEqual({'uuid': uuid, 'deleted': True},
@@ -238,8 +241,7 @@ class TestQueuedBuilds(ConcurrencyTestCase):
     def test_the_same_create_again_waits_for_the_build(self):
         spec = agentfixtures.make_spec()
         queued, results = self.queue(spec)
-        again, again_results = self.run_threads(
-            lambda: self.call('create_instance', spec=spec), [()])
+        again, again_results = self.in_thread('create_instance', spec=spec)
         # A different spec for that uuid is refused at once.
         self.assertRaises(exception.InstanceExists, self.call,
                           'create_instance',
@@ -253,8 +255,7 @@ class TestQueuedBuilds(ConcurrencyTestCase):
         spec = agentfixtures.make_spec()
         uuid = spec['uuid']
         queued, results = self.queue(spec)
-        again, again_results = self.run_threads(
-            lambda: self.call('create_instance', spec=spec), [()])
+        again, again_results = self.in_thread('create_instance', spec=spec)
         self.call('delete_instance', uuid=uuid)
         self.finish(*(queued + again))
         # The first was deleted before it was built; the second, sent
