@@ -30,10 +30,11 @@ class CreateOperations(object):
         """create_instance; ``known`` is filled with the record so far.
 
         The instance's lock is held to accept the create and again to
-        build it, but not while it waits for a build slot: meanwhile its
-        record says ``building``, a delete takes it away at once (the
-        build then ends without making anything) and other operations
-        are refused with InvalidState instead of waiting for the build.
+        spawn it, but not while it waits for a build slot nor while the
+        driver prepares (fetches images): meanwhile its record says
+        ``building``, a delete takes it away at once (the build then ends
+        without making anything of the instance) and other operations are
+        refused with InvalidState instead of waiting for the build.
         """
         normalized = instance.validate_spec(spec, self.conf)
         fingerprint = instance.spec_fingerprint(spec)
@@ -88,11 +89,14 @@ class CreateOperations(object):
         return record
 
     def _build(self, record, spec, known):
-        """Wait for a build slot, then spawn under the instance's lock.
+        """Wait for a build slot, prepare, then spawn under the lock.
+
+        The driver's prepare (fetching images, which may take minutes)
+        runs without the instance's lock, as the wait for a slot does.
 
         :returns: (the running record, timings)
-        :raises: InstanceNotFound if the instance was deleted while it
-            waited; the driver's error after rolling the create back
+        :raises: InstanceNotFound if the instance was deleted before it
+            was spawned; the driver's error after rolling the create back
         """
         uuid = record['uuid']
         timings = {}
@@ -100,6 +104,11 @@ class CreateOperations(object):
             self._build_slots.acquire()
         timings['queued'] = wait.elapsed()
         try:
+            failure = None
+            try:
+                self.driver.prepare(spec, timings)
+            except Exception as error:
+                failure = error
             with self._lock(uuid):
                 if self.store.get(uuid) is None:
                     known.update(state='deleted')
@@ -107,6 +116,8 @@ class CreateOperations(object):
                         'Instance %s was deleted before it was built.'
                         % uuid, uuid=uuid)
                 try:
+                    if failure is not None:
+                        raise failure
                     placement = self.driver.spawn(spec, timings)
                 except Exception as error:
                     LOG.error('Create of %(uuid)s failed: %(error)s',

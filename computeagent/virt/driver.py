@@ -72,6 +72,21 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         :raises: ImageNotFound, ImageUnsafe, InvalidSpec
         """
 
+    def prepare(self, spec, timings=None):
+        """Do the slow part of a spawn that makes nothing of the instance.
+
+        Fetching and verifying images may take minutes; the manager calls
+        this before it takes the instance's lock for :meth:`spawn`, so a
+        delete meanwhile need not wait for it. What it makes is shared
+        and kept (a cached image), never the instance's own. :meth:`spawn`
+        must work whether or not this was called. Not abstract: a driver
+        with nothing slow to do keeps this default.
+
+        :param spec: a normalized instance spec
+        :param timings: a dict the driver may fill with seconds per step
+        :raises: ImageNotFound, ImageUnsafe, DriverError
+        """
+
     @abc.abstractmethod
     def spawn(self, spec, timings=None):
         """Build the instance's disks and guest and start it.

@@ -145,6 +145,15 @@ class InstanceStorage:
 
     # -- creation -----------------------------------------------------
 
+    def fetch_images(self, spec):
+        """Bring every image of ``spec`` into the cache, verified.
+
+        :raises: ImageNotFound, ImageUnsafe, DriverError
+        """
+        for disk in spec['disks']:
+            if 'image' in disk['source']:
+                self.cache.get(disk['source']['image'])
+
     def create_disks(self, spec):
         """Fetch the images and create every disk of ``spec``.
 

@@ -45,6 +45,10 @@ class ConcurrencyTestCase(agentfixtures.ManagerTestCase):
             thread.start()
         return threads, results
 
+    def in_thread(self, method, **kwargs):
+        """Call ``method`` on a thread of its own: (threads, results)."""
+        return self.run_threads(lambda: self.call(method, **kwargs), [()])
+
     def join(self, threads):
         for thread in threads:
             thread.join(agentfixtures.WAIT)
@@ -184,10 +188,6 @@ class TestQueuedBuilds(ConcurrencyTestCase):
             self.assertTrue(self.spawn_cond.wait_for(
                 lambda: self.spawns['inside'] == 1, agentfixtures.WAIT))
 
-    def in_thread(self, method, **kwargs):
-        """Call ``method`` on a thread of its own: (threads, results)."""
-        return self.run_threads(lambda: self.call(method, **kwargs), [()])
-
     def queue(self, spec):
         """Send a create of ``spec`` that waits for the slot."""
         threads, results = self.in_thread('create_instance', spec=spec)
@@ -266,3 +266,45 @@ class TestQueuedBuilds(ConcurrencyTestCase):
             {'uuid': uuid}))
         self.assertEqual(again_results[0],
                          self.call('get_instance', uuid=uuid))
+
+
+class TestPrepare(ConcurrencyTestCase):
+    """The driver's prepare (image fetches) runs without the lock."""
+
+    def test_a_delete_does_not_wait_for_prepare(self):
+        prepares = self.useFixture(agentfixtures.HeldCalls(self.driver,
+                                                           'prepare'))
+        spawns = self.useFixture(agentfixtures.HeldCalls(self.driver,
+                                                         'spawn'))
+        spec = agentfixtures.make_spec()
+        uuid = spec['uuid']
+        created, results = self.in_thread('create_instance', spec=spec)
+        prepares.wait_entered()
+        deleted, deleted_results = self.in_thread('delete_instance',
+                                                  uuid=uuid)
+        self.join(deleted)
+        self.assertEqual({'uuid': uuid, 'deleted': True},
+                         deleted_results[0])
+        prepares.gate.set()
+        spawns.gate.set()
+        self.join(created)
+        self.assertIsInstance(results[0], exception.InstanceNotFound)
+        self.assertEqual(0, self.driver.spawn.call_count)
+        self.assertEqual(set(), self.store.uuids())
+        self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+
+    def test_a_failed_prepare_is_rolled_back(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'prepare', side_effect=exception.ImageNotFound(
+                image='gone.qcow2', reason='not in the directory')))
+        spawn = self.useFixture(fixtures.MockPatchObject(self.driver,
+                                                         'spawn')).mock
+        spec = agentfixtures.make_spec()
+        self.assertRaises(exception.ImageNotFound, self.call,
+                          'create_instance', spec=spec)
+        spawn.assert_not_called()
+        self.assertEqual(set(), self.store.uuids())
+        self.assertFalse(os.path.exists(self.instance_dir(spec['uuid'])))
+        error, = self.notifications.payloads('instance.create.error')
+        self.assertEqual(('error', 'ImageNotFound'),
+                         (error['state'], error['error_type']))

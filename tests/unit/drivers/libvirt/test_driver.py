@@ -87,6 +87,37 @@ class TestRender(driver_base.DriverTestCase):
         self.assertRaises(exception.InvalidSpec, self.driver.render, spec)
 
 
+class TestPrepare(driver_base.DriverTestCase):
+
+    def test_fetches_the_images_and_makes_nothing_of_the_instance(self):
+        spec = self.spec(disks=[
+            utils.make_disk(source={'image': 'boot.raw'}, boot_index=1),
+            utils.make_disk(source={'blank': True}, size_mb=1,
+                            target='vdb')])
+        timings = {}
+        self.driver.prepare(spec, timings)
+        self.assertEqual({'images'}, set(timings))
+        base = os.path.join(self.conf.instances_path, '_base')
+        self.assertEqual(1, len([name for name in os.listdir(base)
+                                 if name.endswith('.json')]))
+        self.assertFalse(os.path.exists(self.instance_dir()))
+        self.assertEqual([], self.domain_uuids())
+        # The spawn after it finds the base in the cache.
+        self.driver.spawn(spec)
+        self.assertTrue(self.lookup().isActive())
+        self.assertEqual(1, len([name for name in os.listdir(base)
+                                 if name.endswith('.json')]))
+
+    def test_an_unsafe_image_is_refused(self):
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b',
+                        self.image('boot.raw'), '-F', 'raw',
+                        self.image('evil.qcow2')], check=True)
+        spec = self.spec(disks=[
+            utils.make_disk(source={'image': 'evil.qcow2'})])
+        self.assertRaises(exception.ImageUnsafe, self.driver.prepare, spec)
+        self.assertFalse(os.path.exists(self.instance_dir()))
+
+
 class TestSpawn(driver_base.DriverTestCase):
 
     def test_defines_and_starts(self):
