@@ -104,6 +104,9 @@ class Service(object):
         self._start_periodic('power-sync',
                              self.conf.sync_power_state_interval,
                              self.manager.sync_power_states)
+        self._start_periodic('image-cache',
+                             self.conf.image.cache_sweep_interval,
+                             self.manager.sweep_image_cache)
         LOG.info('Serving topic %(topic)s as %(host)s with the %(driver)s '
                  'driver', {'topic': self.conf.rpc_topic,
                             'host': self.conf.host,

@@ -22,6 +22,16 @@ opts = [
     cfg.IntOpt('http_timeout',
                default=60, min=1,
                help='Seconds the "http" image source waits on the server.'),
+    cfg.IntOpt('cache_sweep_interval',
+               default=2400, min=0,
+               help='Seconds between sweeps of the _base image cache, '
+                    'which remove the cached images no instance has used '
+                    'for unused_base_min_age seconds. 0: never sweep.'),
+    cfg.IntOpt('unused_base_min_age',
+               default=86400, min=0,
+               help='Seconds a cached image is kept after its last use '
+                    '(or its fetch), so that instances created again soon '
+                    'after find it cached.'),
     cfg.IntOpt('max_image_size_mb',
                default=20480, min=1,
                help='Largest image (MiB, virtual or file size) the agent '

@@ -207,6 +207,18 @@ class ComputeDriver(metaclass=abc.ABCMeta):
             "disk_gb": int, "disk_gb_free": int}``
         """
 
+    def cleanup_image_cache(self, records):
+        """Remove cached images that no instance has used for a while.
+
+        The manager calls it periodically while no build runs. Not
+        abstract: a driver without a cache keeps this default.
+
+        :param records: every instance record of the agent; what their
+            guests use is kept
+        :returns: sorted list of what was removed (cache keys)
+        """
+        return []
+
     def disk_sizes_mb(self, spec):
         """The virtual size of disks whose size comes from their image.
 

@@ -318,6 +318,31 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             return virt_driver.NOSTATE
         return dom.power_state()
 
+    def cleanup_image_cache(self, records):
+        """Remove the bases no guest has named for [image] unused_base_min_age.
+
+        What is in use is read from each instance's domain (its
+        definition and, when running, its live XML, which name every
+        base as a backing file or a cdrom's medium), not from specs: an
+        image replaced in the source since a guest was built has a new
+        cache key, while the guest still runs on the old base. If an
+        instance has no domain to ask, nothing is removed this time.
+        """
+        in_use = set()
+        base_dir = self.storage.cache.base_dir
+        for record in records:
+            dom = domain.find(self.host, record['uuid'])
+            if dom is None:
+                LOG.info('Image cache: instance %s has no domain to say '
+                         'which images it uses; nothing removed this time',
+                         record['uuid'])
+                return []
+            for inactive in (True, False):
+                in_use |= _files_in(dom.xml(inactive=inactive), base_dir)
+        self.storage.cache.mark_used(in_use)
+        return self.storage.cache.remove_unused(
+            in_use, min_age=self.conf.image.unused_base_min_age)
+
     def list_power_states(self):
         """Every domain libvirt has, ours or not (the manager filters)."""
         return self.host.power_states()
@@ -360,3 +385,17 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             if image.virtual_size is not None:
                 sizes[disk['target']] = -(-image.virtual_size // units.Mi)
         return sizes
+
+
+def _files_in(xml, directory):
+    """The names of the files directly in ``directory`` that ``xml`` names.
+
+    :param xml: domain XML; every ``<source file=...>`` counts, backing
+        chains and cdrom media included
+    """
+    names = set()
+    for source in ElementTree.fromstring(xml).iter('source'):
+        path = source.get('file')
+        if path and os.path.dirname(path) == directory:
+            names.add(os.path.basename(path))
+    return names

@@ -23,6 +23,7 @@ on it would let two processes hold "the same" lock.
 import dataclasses
 import json
 import os
+import time
 import uuid
 
 from oslo_concurrency import lockutils
@@ -247,7 +248,19 @@ class ImageCache:
                 entries[name] = entry
         return entries
 
-    def remove_unused(self, in_use):
+    def mark_used(self, keys):
+        """Record that the bases of ``keys`` are in use now.
+
+        The time is their sidecar's modification time, which a fetch sets
+        too: :meth:`remove_unused` keeps a base for ``min_age`` after it.
+        """
+        for key in keys:
+            try:
+                os.utime(self.path_for(key) + _SIDECAR)
+            except FileNotFoundError:
+                pass
+
+    def remove_unused(self, in_use, min_age=0):
         """Remove every base whose key is not in ``in_use``.
 
         The caller must include the keys of instances being built right
@@ -258,13 +271,16 @@ class ImageCache:
         in progress is never disturbed.
 
         :param in_use: a set of cache keys to keep
+        :param min_age: keep too a base fetched or marked used
+            (:meth:`mark_used`) less than this many seconds ago
         :returns: sorted list of the keys whose base was removed
         """
         removed = []
+        recent = time.time() - min_age
         for key in sorted(self._all_keys()):
             with self._lock(key):
                 self._remove_temp_files(key)
-                if key in in_use:
+                if key in in_use or self._used_since(key, recent):
                     continue
                 path = self.path_for(key)
                 existed = os.path.exists(path)
@@ -274,6 +290,12 @@ class ImageCache:
                     LOG.info('Removed unused base image %s', key)
                     removed.append(key)
         return removed
+
+    def _used_since(self, key, when):
+        try:
+            return os.stat(self.path_for(key) + _SIDECAR).st_mtime > when
+        except FileNotFoundError:
+            return False
 
     def remove_interrupted_fetches(self):
         """Remove the temp files of fetches whose process died.

@@ -84,12 +84,12 @@ class ConcurrencyTestCase(agentfixtures.ManagerTestCase):
         cond = threading.Condition()
 
         class Slots(object):
-            def acquire(self):
+            def acquire(self, *args, **kwargs):
                 with cond:
                     waiting['count'] += 1
                     cond.notify_all()
                 try:
-                    return slots.acquire()
+                    return slots.acquire(*args, **kwargs)
                 finally:
                     with cond:
                         waiting['count'] -= 1
@@ -308,3 +308,57 @@ class TestPrepare(ConcurrencyTestCase):
         error, = self.notifications.payloads('instance.create.error')
         self.assertEqual(('error', 'ImageNotFound'),
                          (error['state'], error['error_type']))
+
+
+class TestImageCacheSweep(ConcurrencyTestCase):
+
+    def test_the_sweep_waits_for_the_builds(self):
+        self.flags(max_concurrent_builds=2)
+        self.rebuild_manager()
+        spawns, spawn_cond, gate = self.blocked_spawns()
+        order = []
+        real_spawn = self.driver.spawn
+
+        def spawn(spec, timings=None):
+            try:
+                return real_spawn(spec, timings)
+            finally:
+                order.append('spawned')
+        self.useFixture(fixtures.MockPatchObject(self.driver, 'spawn',
+                                                 side_effect=spawn))
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'cleanup_image_cache',
+            side_effect=lambda records: order.append('swept') or ['k']))
+        builds, results = self.run_threads(lambda: self.create(), [()])
+        with spawn_cond:
+            self.assertTrue(spawn_cond.wait_for(
+                lambda: spawns['inside'] == 1, agentfixtures.WAIT))
+        waiting, wait_cond = self.waiting_for_slots()
+        sweeps, swept = self.run_threads(self.manager.sweep_image_cache,
+                                         [()])
+        # It took the free slot and waits for the one the build holds.
+        with wait_cond:
+            self.assertTrue(wait_cond.wait_for(
+                lambda: waiting['count'] == 1, agentfixtures.WAIT))
+        gate.set()
+        self.join(builds + sweeps)
+        self.assertEqual(['spawned', 'swept'], order)
+        self.assertEqual(['k'], swept[0])
+        self.assertEqual('running', results[0]['state'])
+        # Every slot is free again.
+        self.assertEqual(['k'], self.manager.sweep_image_cache(timeout=0))
+
+    def test_a_sweep_gives_up_while_builds_run(self):
+        spawns, spawn_cond, gate = self.blocked_spawns()
+        self.flags(max_concurrent_builds=1)
+        self.rebuild_manager()
+        cleanup = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'cleanup_image_cache')).mock
+        builds, results = self.run_threads(lambda: self.create(), [()])
+        with spawn_cond:
+            self.assertTrue(spawn_cond.wait_for(
+                lambda: spawns['inside'] == 1, agentfixtures.WAIT))
+        self.assertEqual([], self.manager.sweep_image_cache(timeout=0))
+        cleanup.assert_not_called()
+        gate.set()
+        self.join(builds)

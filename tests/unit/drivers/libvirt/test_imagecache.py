@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import subprocess
 import threading
+import time
 
 from computeagent import exception
 from drivers.images import directory
@@ -268,6 +269,21 @@ class TestCleanup(CacheTestCase):
         self.assertEqual([raw.key], self.cache.remove_unused(set()))
         self.assertEqual([], self.base_listing())
         self.assertEqual([], self.cache.remove_unused(set()))
+
+    def test_recently_fetched_or_used_bases_are_kept(self):
+        raw = self.cache.get('boot.raw')
+        qcow2 = self.cache.get('disk.qcow2')
+        day = 86400
+        # Both fetched just now: neither has been unused for a day.
+        self.assertEqual([], self.cache.remove_unused(set(), min_age=day))
+        old = time.time() - 2 * day
+        for key in (raw.key, qcow2.key):
+            os.utime(self.cache.path_for(key) + '.json', (old, old))
+        # Used now: kept for another day, though unused from now on.
+        self.cache.mark_used({raw.key, 'dir-' + '7' * 64})
+        self.assertEqual([qcow2.key],
+                         self.cache.remove_unused(set(), min_age=day))
+        self.assertEqual({raw.key: raw}, self.cache.list_entries())
 
     def test_leftovers_of_a_crash_are_removed(self):
         raw = self.cache.get('boot.raw')

@@ -1,0 +1,60 @@
+"""LibvirtDriver.cleanup_image_cache on libvirt's test driver."""
+
+import os
+import time
+
+from tests.unit.drivers.libvirt import driver_base
+from tests.unit.drivers.libvirt import utils
+
+OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
+DAY = 86400
+
+
+class TestImageCacheCleanup(driver_base.DriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(unused_base_min_age=DAY, group='image')
+        self.cache = self.driver.storage.cache
+        self.used = self.cache.get('boot.raw').key
+        self.unused = self.cache.get('data.qcow2').key
+        self.record = self.spawn()
+
+    def age(self, *keys):
+        """Make the bases of ``keys`` look last used two days ago."""
+        old = time.time() - 2 * DAY
+        for key in keys:
+            os.utime(self.cache.path_for(key) + '.json', (old, old))
+
+    def test_bases_a_guest_names_are_kept(self):
+        self.age(self.used, self.unused)
+        self.assertEqual([self.unused],
+                         self.driver.cleanup_image_cache([self.record]))
+        self.assertEqual({self.used}, set(self.cache.list_entries()))
+        # The guest's base was marked used: kept a day more even once
+        # no guest names it.
+        self.driver.destroy(self.record)
+        self.assertEqual([], self.driver.cleanup_image_cache([]))
+        self.age(self.used)
+        self.assertEqual([self.used], self.driver.cleanup_image_cache([]))
+
+    def test_a_cdrom_medium_counts(self):
+        iso = self.spawn(self.spec(uuid=OTHER, disks=[
+            utils.make_disk(source={'image': 'boot.raw'}, boot_index=1),
+            utils.make_cdrom(source={'image': 'data.qcow2'})]))
+        self.age(self.used, self.unused)
+        self.assertEqual([], self.driver.cleanup_image_cache(
+            [self.record, iso]))
+
+    def test_recently_fetched_bases_are_kept(self):
+        self.assertEqual([], self.driver.cleanup_image_cache([self.record]))
+        self.assertEqual({self.used, self.unused},
+                         set(self.cache.list_entries()))
+
+    def test_nothing_goes_while_an_instance_cannot_say(self):
+        # A record whose domain is gone: what its disks use is unknown.
+        self.age(self.used, self.unused)
+        self.assertEqual([], self.driver.cleanup_image_cache(
+            [self.record, {'uuid': OTHER}]))
+        self.assertEqual({self.used, self.unused},
+                         set(self.cache.list_entries()))
