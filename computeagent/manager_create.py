@@ -68,36 +68,6 @@ class CreateOperations(object):
         LOG.info('Instance %s is running', uuid)
         return record
 
-    def sweep_image_cache(self, timeout=60):
-        """Let the driver remove cached images no instance uses.
-
-        A service hook, not exposed over RPC. It runs holding every build
-        slot: a build prepares (fetches its images) and spawns holding
-        one, so no build can pick a base that the sweep then removes.
-        Creates waiting for a slot have not fetched anything yet.
-
-        :param timeout: seconds to wait for the builds running to end;
-            if they do not, this round is skipped
-        :returns: what the driver removed
-        """
-        deadline = timeutils.StopWatch(duration=timeout).start()
-        taken = 0
-        try:
-            for _ in range(self.conf.max_concurrent_builds):
-                if not self._build_slots.acquire(
-                        timeout=deadline.leftover()):
-                    LOG.info('Image cache sweep skipped: builds still '
-                             'running after %d s', timeout)
-                    return []
-                taken += 1
-            removed = self.driver.cleanup_image_cache(self.store.list())
-        finally:
-            for _ in range(taken):
-                self._build_slots.release()
-        if removed:
-            LOG.info('Removed %d unused cached images', len(removed))
-        return removed
-
     def _accept_create(self, ctxt, spec, fingerprint, known):
         """Claim, record (building) and announce a create; under its lock.
 
@@ -164,6 +134,36 @@ class CreateOperations(object):
                 return self._refresh_state(record), timings
         finally:
             self._build_slots.release()
+
+    def sweep_image_cache(self, timeout=60):
+        """Let the driver remove cached images no instance uses.
+
+        A service hook, not exposed over RPC. It runs holding every build
+        slot: a build prepares (fetches its images) and spawns holding
+        one, so no build can pick a base that the sweep then removes.
+        Creates waiting for a slot have not fetched anything yet.
+
+        :param timeout: seconds to wait for the builds running to end;
+            if they do not, this round is skipped
+        :returns: what the driver removed
+        """
+        deadline = timeutils.StopWatch(duration=timeout).start()
+        taken = 0
+        try:
+            for _ in range(self.conf.max_concurrent_builds):
+                if not self._build_slots.acquire(
+                        timeout=deadline.leftover()):
+                    LOG.info('Image cache sweep skipped: builds still '
+                             'running after %d s', timeout)
+                    return []
+                taken += 1
+            removed = self.driver.cleanup_image_cache(self.store.list())
+        finally:
+            for _ in range(taken):
+                self._build_slots.release()
+        if removed:
+            LOG.info('Removed %d unused cached images', len(removed))
+        return removed
 
     def _new_record(self, spec):
         return {'uuid': spec['uuid'], 'name': spec['name'],
