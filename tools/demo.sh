@@ -44,6 +44,13 @@ bash tools/install-packages.sh
 bash tools/start-services.sh
 
 echo "== installing computeagent into $VENV"
+# Recent tox 4 releases write a PEP 832 redirect file named .venv (a line,
+# a path) unless tox.ini says venv_redirect = false; a checkout tested
+# with such a tox may still hold one. It is only a pointer: replace it.
+if [ -f "$VENV" ] && [ ! -L "$VENV" ] && [ "$(wc -l <"$VENV")" -le 1 ]; then
+    echo "replacing the .venv redirect file tox left ($(cat "$VENV"))"
+    rm -f "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
