@@ -325,20 +325,33 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         definition and, when running, its live XML, which name every
         base as a backing file or a cdrom's medium), not from specs: an
         image replaced in the source since a guest was built has a new
-        cache key, while the guest still runs on the old base. If an
-        instance has no domain to ask, nothing is removed this time.
+        cache key, while the guest still runs on the old base.
+
+        An instance without a domain is either waiting to be built (the
+        manager calls this while no build runs, so none is between
+        fetching its images and defining its domain) or lost its domain
+        behind the agent's back; its disk files, if any, still name
+        their bases, and those are kept. If a disk file cannot be read,
+        nothing is removed this time.
         """
         in_use = set()
         base_dir = self.storage.cache.base_dir
         for record in records:
             dom = domain.find(self.host, record['uuid'])
-            if dom is None:
-                LOG.info('Image cache: instance %s has no domain to say '
-                         'which images it uses; nothing removed this time',
-                         record['uuid'])
+            if dom is not None:
+                for inactive in (True, False):
+                    in_use |= _files_in(dom.xml(inactive=inactive),
+                                        base_dir)
+                continue
+            try:
+                in_use |= self.storage.bases_named_by_files(
+                    record['uuid'], record.get('disks') or [])
+            except exception.DriverError as error:
+                LOG.warning('Image cache: cannot tell which images '
+                            'instance %(uuid)s uses, which has no domain: '
+                            '%(error)s; nothing removed this time',
+                            {'uuid': record['uuid'], 'error': error})
                 return []
-            for inactive in (True, False):
-                in_use |= _files_in(dom.xml(inactive=inactive), base_dir)
         self.storage.cache.mark_used(in_use)
         return self.storage.cache.remove_unused(
             in_use, min_age=self.conf.image.unused_base_min_age)

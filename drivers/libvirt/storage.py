@@ -270,6 +270,44 @@ class InstanceStorage:
         if entry['snapshot']:
             _remove_files([entry['path']])
 
+    # -- what the files use ---------------------------------------------
+
+    def bases_named_by_files(self, uuid, disks):
+        """The cached bases an instance's disk files name, read from them.
+
+        For an instance whose domain cannot be asked (it was undefined
+        behind the agent's back): a cdrom's medium is a base itself; a
+        qcow2 disk names its base as backing file, read from the file's
+        header (``qemu-img info -f qcow2``: the format is the record's,
+        never probed); a raw disk is a copy and names none, and neither
+        does a disk file that is gone.
+
+        :param disks: the instance record's disks
+        :returns: set of names in the cache directory
+        :raises: DriverError if a disk file cannot be read
+        """
+        base_dir = self.cache.base_dir
+        directory = self.instance_dir(uuid)
+        names = set()
+        for disk in disks:
+            path = disk.get('path')
+            if not path:
+                continue
+            if os.path.dirname(path) == base_dir:
+                names.add(os.path.basename(path))
+            elif (disk.get('format') == 'qcow2'
+                  and os.path.dirname(path) == directory
+                  and os.path.lexists(path)):
+                info = qemuimg.info(self.conf, path, 'qcow2',
+                                    force_share=True)
+                backing = (info.get('full-backing-filename')
+                           or info.get('backing-filename'))
+                # A relative backing name is relative to the overlay.
+                if backing and os.path.dirname(
+                        os.path.join(directory, backing)) == base_dir:
+                    names.add(os.path.basename(backing))
+        return names
+
     # -- deletion -----------------------------------------------------
 
     def delete_disk_files(self, uuid, entry):

@@ -51,10 +51,51 @@ class TestImageCacheCleanup(driver_base.DriverTestCase):
         self.assertEqual({self.used, self.unused},
                          set(self.cache.list_entries()))
 
-    def test_nothing_goes_while_an_instance_cannot_say(self):
-        # A record whose domain is gone: what its disks use is unknown.
+    def lose_domain(self, uuid=driver_base.UUID):
+        """Undefine the guest behind the driver's back."""
+        dom = self.lookup(uuid)
+        dom.destroy()
+        dom.undefine()
+
+    def test_a_record_whose_domain_is_gone_keeps_the_bases_its_disks_name(
+            self):
+        # One qcow2 disk (an overlay on boot.raw) and one cdrom whose
+        # medium is data.qcow2's base itself.
+        with_cdrom = self.spawn(self.spec(uuid=OTHER, disks=[
+            utils.make_disk(source={'image': 'boot.raw'}, boot_index=1),
+            utils.make_cdrom(source={'image': 'data.qcow2'})]))
+        self.lose_domain()
+        self.lose_domain(OTHER)
         self.age(self.used, self.unused)
         self.assertEqual([], self.driver.cleanup_image_cache(
-            [self.record, {'uuid': OTHER}]))
+            [self.record, with_cdrom]))
+        # Without the cdrom's record, its medium is unused (aged again:
+        # the sweep marked what it kept as used).
+        self.age(self.used, self.unused)
+        self.assertEqual([self.unused],
+                         self.driver.cleanup_image_cache([self.record]))
+        self.assertEqual({self.used}, set(self.cache.list_entries()))
+
+    def test_a_record_being_built_names_nothing(self):
+        self.age(self.used, self.unused)
+        building = {'uuid': OTHER, 'state': 'building', 'disks': []}
+        self.assertEqual([self.unused], self.driver.cleanup_image_cache(
+            [self.record, building]))
+
+    def test_raw_disks_are_copies_and_name_no_base(self):
+        raw = self.spawn(self.spec(uuid=OTHER, disks=[utils.make_disk(
+            source={'image': 'data.qcow2'}, format='raw', boot_index=1)]))
+        self.lose_domain(OTHER)
+        self.age(self.used, self.unused)
+        self.assertEqual([self.unused], self.driver.cleanup_image_cache(
+            [self.record, raw]))
+
+    def test_nothing_goes_while_a_disk_file_cannot_be_read(self):
+        self.lose_domain()
+        disk = self.record['disks'][0]['path']
+        with open(disk, 'wb') as f:
+            f.write(b'not a qcow2 header at all')
+        self.age(self.used, self.unused)
+        self.assertEqual([], self.driver.cleanup_image_cache([self.record]))
         self.assertEqual({self.used, self.unused},
                          set(self.cache.list_entries()))
