@@ -48,8 +48,11 @@ uuids (``_base``) are not instance directories.
 Guests the agent has no record of are logged and left alone: the agent
 never destroys a guest it cannot account for.
 
-Power states that changed while the agent was down are logged only:
-API.md has no notification for a change the agent did not make.
+A state that changed while the agent was down (a guest stopped or
+crashed, a domain vanished) is sent as ``instance.power_state.update``,
+the record with ``old_state``, as the running agent reports changes it
+did not make (:mod:`computeagent.manager_events`): a controller learns
+of it without asking.
 """
 
 import collections
@@ -149,16 +152,21 @@ class _Recovery(object):
             LOG.warning('Instance %(uuid)s was %(state)s but its domain '
                         'vanished from the hypervisor; it is now in error',
                         record)
-            self.store.update(record['uuid'], state=states.ERROR,
-                              error=VANISHED)
+            self._changed(record, state=states.ERROR, error=VANISHED)
             self.done['vanished'] += 1
         else:
             if power != record['state']:
                 LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
                          {'uuid': record['uuid'], 'new': power,
                           'old': record['state']})
-                self.store.update(record['uuid'], state=power)
+                self._changed(record, state=power)
             self.done['adopted'] += 1
+
+    def _changed(self, record, **fields):
+        """Store a state found changed and tell the controllers."""
+        updated = self.store.update(record['uuid'], **fields)
+        self.notifier.instance(self.ctxt, 'power_state', 'update', updated,
+                               old_state=record['state'])
 
     def _remove(self, entry):
         """Destroy what the driver made, then forget the record."""

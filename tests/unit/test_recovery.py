@@ -59,6 +59,13 @@ class TestRecords(RecoveryTestCase):
             self.assertEqual((state, None),
                              (record['state'], record['error']))
             self.assertEqual(state, self.guest_state(uuid))
+        # Controllers hear of every change made while the agent was down,
+        # and only of those: the running guest did not change.
+        updates = {p['uuid']: (p['old_state'], p['state']) for p in
+                   self.notifications.payloads('instance.power_state.update')}
+        self.assertEqual({uuid: ('running', state)
+                          for uuid, state in expected.items()
+                          if state != 'running'}, updates)
 
     def test_a_vanished_guest_puts_the_record_in_error(self):
         uuid = self.create()['uuid']
@@ -68,6 +75,8 @@ class TestRecords(RecoveryTestCase):
         record = self.call('get_instance', uuid=uuid)
         self.assertEqual('error', record['state'])
         self.assertIn('vanished from the hypervisor', record['error'])
+        update, = self.notifications.payloads('instance.power_state.update')
+        self.assertEqual(dict(record, old_state='shutoff'), update)
         self.assertTrue(os.path.isdir(self.instance_dir(uuid)))
         # The files are removed by the next delete, as usual.
         self.call('delete_instance', uuid=uuid)
