@@ -335,17 +335,16 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         nothing is removed this time.
         """
         in_use = set()
-        base_dir = self.storage.cache.base_dir
+        cache = self.storage.cache
         for record in records:
             dom = domain.find(self.host, record['uuid'])
             if dom is not None:
                 for inactive in (True, False):
-                    in_use |= _files_in(dom.xml(inactive=inactive),
-                                        base_dir)
+                    in_use |= _bases_in(dom.xml(inactive=inactive), cache)
                 continue
             try:
                 in_use |= self.storage.bases_named_by_files(
-                    record['uuid'], record.get('disks') or [])
+                    record['uuid'], record['disks'])
             except exception.DriverError as error:
                 LOG.warning('Image cache: cannot tell which images '
                             'instance %(uuid)s uses, which has no domain: '
@@ -400,15 +399,12 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         return sizes
 
 
-def _files_in(xml, directory):
-    """The names of the files directly in ``directory`` that ``xml`` names.
+def _bases_in(xml, cache):
+    """The names in ``cache`` of the bases that ``xml`` names.
 
     :param xml: domain XML; every ``<source file=...>`` counts, backing
         chains and cdrom media included
     """
-    names = set()
-    for source in ElementTree.fromstring(xml).iter('source'):
-        path = source.get('file')
-        if path and os.path.dirname(path) == directory:
-            names.add(os.path.basename(path))
-    return names
+    names = (cache.key_at(source.get('file') or '')
+             for source in ElementTree.fromstring(xml).iter('source'))
+    return {name for name in names if name is not None}

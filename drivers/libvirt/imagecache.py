@@ -93,6 +93,16 @@ class ImageCache:
         """Where the base of ``key`` is (or would be)."""
         return os.path.join(self.base_dir, _check_key(key))
 
+    def key_at(self, path):
+        """The name in the cache of the file at ``path``, or None.
+
+        :param path: an absolute path, as domain XML and qcow2 headers
+            name a base
+        """
+        if os.path.dirname(path) == self.base_dir:
+            return os.path.basename(path)
+        return None
+
     def identify(self, ref):
         """The cache key of ``ref``, from the source, checked.
 

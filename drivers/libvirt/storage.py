@@ -286,26 +286,26 @@ class InstanceStorage:
         :returns: set of names in the cache directory
         :raises: DriverError if a disk file cannot be read
         """
-        base_dir = self.cache.base_dir
         directory = self.instance_dir(uuid)
         names = set()
         for disk in disks:
-            path = disk.get('path')
+            path = disk['path']
             if not path:
-                continue
-            if os.path.dirname(path) == base_dir:
-                names.add(os.path.basename(path))
-            elif (disk.get('format') == 'qcow2'
-                  and os.path.dirname(path) == directory
-                  and os.path.lexists(path)):
+                continue  # an empty cdrom drive
+            named = self.cache.key_at(path)
+            if (named is None and disk['format'] == 'qcow2'
+                    and os.path.dirname(path) == directory
+                    and os.path.lexists(path)):
                 info = qemuimg.info(self.conf, path, 'qcow2',
                                     force_share=True)
                 backing = (info.get('full-backing-filename')
                            or info.get('backing-filename'))
                 # A relative backing name is relative to the overlay.
-                if backing and os.path.dirname(
-                        os.path.join(directory, backing)) == base_dir:
-                    names.add(os.path.basename(backing))
+                if backing:
+                    named = self.cache.key_at(
+                        os.path.join(directory, backing))
+            if named is not None:
+                names.add(named)
         return names
 
     # -- deletion -----------------------------------------------------
