@@ -13,12 +13,12 @@ from oslo_context import context as oslo_context
 from oslo_log import log as logging
 import oslo_messaging
 
-from computeagent import context
-from computeagent import manager as manager_mod
-from computeagent import notifications
-from computeagent import recovery
-from computeagent import rpcserver
-from computeagent import store as store_mod
+from computeagent.api import context
+from computeagent.api import notifications
+from computeagent.api import rpcserver
+from computeagent.compute import manager as manager_mod
+from computeagent.compute import recovery
+from computeagent.compute import store as store_mod
 from computeagent.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class Service(object):
                                        server=self.conf.host)
         # Creates run on a build pool of their own, as many at once as
         # there are RPC workers, so that no number of them can hold up
-        # the other requests (computeagent.rpcserver).
+        # the other requests (computeagent.api.rpcserver).
         self.server = rpcserver.get_server(
             self.transport, target, [self.manager], self.serializer,
             build_pool_size=self.conf.rpc_workers)

@@ -6,11 +6,11 @@ import sys
 from oslo_config import cfg
 import oslo_messaging
 
+from computeagent.api import rpcapi
 from computeagent.cli import output
 from computeagent.cli import specargs
 from computeagent import conf as agent_conf
 from computeagent import exception
-from computeagent import rpcapi
 
 # command -> (rpcapi method, result kind) for commands taking a uuid only
 SIMPLE = {

@@ -1,8 +1,9 @@
 """The virt driver contract.
 
-A driver turns a validated instance spec (see :mod:`computeagent.instance`)
-into a running guest and operates on it. The manager owns instance records
-(:mod:`computeagent.store`), validation, locking, state checks and
+A driver turns a validated instance spec (see
+:mod:`computeagent.schema.instance`) into a running guest and operates on
+it. The manager owns instance records
+(:mod:`computeagent.compute.store`), validation, locking, state checks and
 notifications; a driver owns everything on the hypervisor and the instance
 directory's disks and logs. Drivers are loaded by entry point from the
 ``computeagent.virt_drivers`` namespace and never imported by name.
@@ -112,15 +113,16 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def cleanup_orphan(self, uuid, ignore=()):
         """Remove an instance directory the agent has no record of.
 
-        Start-up recovery (:mod:`computeagent.recovery`) calls it for
+        Start-up recovery (:mod:`computeagent.compute.recovery`) calls it for
         ``<instances_path>/<uuid>`` when no record names ``uuid``: the
         agent died during a create before the record was written, or
         during a delete after the record file was removed. The directory
         is removed only if everything in it is the agent's own: the
         hypervisor has no guest of that uuid (a guest without a record
         is never destroyed, the agent cannot account for it) and every
-        file is one drivers make (:func:`computeagent.paths.is_instance_file`)
-        or is named in ``ignore``. Otherwise nothing is touched.
+        file is one drivers make
+        (:func:`computeagent.virt.layout.is_instance_file`) or is named
+        in ``ignore``. Otherwise nothing is touched.
 
         :param uuid: the directory's name, a canonical uuid
         :param ignore: names of files in the directory that the caller
@@ -222,7 +224,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def disk_sizes_mb(self, spec):
         """The virtual size of disks whose size comes from their image.
 
-        Admission (:mod:`computeagent.resources`) counts a disk without
+        Admission (:mod:`computeagent.compute.resources`) counts a disk without
         ``size_mb`` at its image's virtual size, which only the driver
         can tell. Nothing may be fetched or created to answer: a size
         not known yet is left out (and counts 0). Not abstract: a driver

@@ -21,12 +21,12 @@ from oslo_messaging.notify import _impl_test
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_serialization import jsonutils
 
-from computeagent import context as agent_context
+from computeagent.api import context as agent_context
+from computeagent.api import notifications
+from computeagent.compute import manager as manager_mod
+from computeagent.compute import store as store_mod
 from computeagent import exception
-from computeagent import manager as manager_mod
-from computeagent import notifications
 from computeagent import service as service_mod
-from computeagent import store as store_mod
 from computeagent.virt import driver as virt_driver
 from tests import base
 

@@ -5,9 +5,9 @@ import sys
 from oslo_context import context as oslo_context
 from oslo_messaging._drivers import common as rpc_common
 
-from computeagent import context
+from computeagent.api import context
+from computeagent.compute import states
 from computeagent import exception
-from computeagent import states
 from computeagent.virt import driver as virt_driver
 from tests import base
 from tests.unit import agentfixtures

@@ -12,7 +12,7 @@ import fixtures
 from computeagent import exception
 from computeagent import plugins
 from computeagent.virt import driver as virt_driver
-from drivers.fake import driver as fake_driver
+from computeagent_fake import driver as fake_driver
 from tests import base
 
 NAMESPACE = 'computeagent.virt_drivers'
@@ -30,9 +30,9 @@ class TestInstalled(base.TestCase):
 
     def test_listing_imports_nothing(self):
         with mock.patch.dict(sys.modules):
-            sys.modules.pop('drivers.libvirt.driver', None)
+            sys.modules.pop('computeagent_libvirt.driver', None)
             plugins.installed(NAMESPACE)
-            self.assertNotIn('drivers.libvirt.driver', sys.modules)
+            self.assertNotIn('computeagent_libvirt.driver', sys.modules)
 
 
 class TestLoad(base.TestCase):
@@ -72,9 +72,9 @@ class TestLoad(base.TestCase):
         # As when libvirt-python is missing: the name is right, the
         # import fails, and the message must not say it is not there.
         self.flags(virt_driver='fake')
-        with mock.patch.dict(sys.modules, {'drivers.fake.driver': None}):
+        with mock.patch.dict(sys.modules, {'computeagent_fake.driver': None}):
             error = self.assertRaises(exception.DriverLoadError,
                                       virt_driver.load_driver, self.conf)
-        self.assertIn('drivers.fake.driver', str(error))
+        self.assertIn('computeagent_fake.driver', str(error))
         self.assertTrue(str(error).endswith('Installed: fake, libvirt.'),
                         str(error))

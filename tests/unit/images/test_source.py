@@ -7,15 +7,15 @@ import fixtures
 
 from computeagent import exception
 from computeagent.images import source
-from drivers.images import directory
+from computeagent_images import directory
 from tests import base
 
 # Names of our own so the test neither needs the package installed nor
 # collides with its entry points when it is.
 _ENTRY_POINTS = """[computeagent.image_sources]
-test-directory = drivers.images.directory:DirectoryImageSource
-test-http = drivers.images.http:HttpImageSource
-test-broken = drivers.images.no_such_module:Nothing
+test-directory = computeagent_images.directory:DirectoryImageSource
+test-http = computeagent_images.http:HttpImageSource
+test-broken = computeagent_images.no_such_module:Nothing
 """
 
 

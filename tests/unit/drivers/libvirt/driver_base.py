@@ -13,8 +13,8 @@ from xml.etree import ElementTree
 
 import fixtures
 
-from drivers.images import directory
-from drivers.libvirt import driver
+from computeagent_images import directory
+from computeagent_libvirt import driver
 from tests import base
 from tests import images
 from tests.unit.drivers.libvirt import testdriver

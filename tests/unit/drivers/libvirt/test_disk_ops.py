@@ -12,9 +12,9 @@ import os
 from xml.etree import ElementTree
 
 from computeagent import exception
-from drivers.libvirt import config
-from drivers.libvirt import designer_disks
-from drivers.libvirt import disk_ops
+from computeagent_libvirt.config import guest as guest_config
+from computeagent_libvirt.design import disks as disk_design
+from computeagent_libvirt import disk_ops
 from tests import base
 from tests import images
 from tests.unit.drivers.libvirt import driver_base
@@ -85,7 +85,7 @@ class TestDesignAddedDisk(base.TestCase):
     def design(self, disk, last_iothread=0, controllers=()):
         plan = {'path': '/i/disk.' + disk['target'], 'format': 'qcow2',
                 'backing': []}
-        return designer_disks.design_added_disk(
+        return disk_design.design_added_disk(
             1, disk, plan, {}, True, 'pc', last_iothread, controllers)
 
     def test_same_decisions_as_spawn(self):
@@ -112,7 +112,7 @@ class TestDesignAddedDisk(base.TestCase):
         libvirt = self.useFixture(testdriver.TestDriver())
         disk = utils.make_disk(target='sdb', bus='scsi', serial='abc')
         conf, controllers, _i = self.design(disk)
-        guest = config.Guest()
+        guest = guest_config.Guest()
         guest.virt_type = 'qemu'
         guest.name = 'instance-' + UUID
         guest.uuid = UUID

@@ -10,7 +10,7 @@ import libvirt
 
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
-from drivers.libvirt import domain
+from computeagent_libvirt import domain
 from tests.unit.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils

@@ -11,7 +11,7 @@ import os
 import fixtures
 
 from computeagent import exception
-from drivers.libvirt import domain
+from computeagent_libvirt import domain
 from tests.unit import agentfixtures
 from tests.unit.drivers.libvirt import driver_base
 

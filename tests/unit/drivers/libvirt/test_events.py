@@ -2,7 +2,7 @@
 
 import threading
 
-from drivers.libvirt import events
+from computeagent_libvirt import events
 from tests import base
 from tests.unit.drivers.libvirt import utils
 

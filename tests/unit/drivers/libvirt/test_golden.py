@@ -10,8 +10,8 @@ import os
 
 import libvirt
 
-from drivers.libvirt import designer
-from tests.unit.drivers.libvirt import designer_base
+from computeagent_libvirt.design import guest as designer
+from tests.unit.drivers.libvirt.design import base as designer_base
 from tests.unit.drivers.libvirt import utils
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')

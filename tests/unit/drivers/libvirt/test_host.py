@@ -8,8 +8,8 @@ import libvirt
 
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
-from drivers.libvirt import domain
-from drivers.libvirt import host as host_mod
+from computeagent_libvirt import domain
+from computeagent_libvirt import host as host_mod
 from tests import base
 from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
@@ -192,7 +192,7 @@ class TestHostWide(HostTestCase):
         self.useFixture(fixtures.MockPatchObject(self.host, 'call', call))
         now = [1000.0]
         self.useFixture(fixtures.MockPatch(
-            'drivers.libvirt.host.time.monotonic', lambda: now[0]))
+            'computeagent_libvirt.host.time.monotonic', lambda: now[0]))
 
         first = self.host.resources()
         self.assertEqual(['reading host info'], calls)

@@ -1,0 +1,123 @@
+"""The disk operations of the RPC endpoint (API.md).
+
+attach_disk, detach_disk, change_media and commit_disk.
+
+A mixin of :class:`computeagent.compute.manager.ComputeManager`, kept apart so
+each module stays small; it relies on the manager's ``_operate`` for the
+lock, the state check, notifications and storing what changed, except
+that attach_disk stores its disk itself, within the disk's resource
+claim (:meth:`computeagent.compute.resources.ResourceTracker.claim_disk`).
+"""
+
+from oslo_log import log as logging
+
+from computeagent.api import dispatch
+from computeagent import exception
+from computeagent.schema import instance
+
+LOG = logging.getLogger(__name__)
+
+
+class DiskOperations(object):
+    """attach, detach, media change and commit of an instance's disks."""
+
+    @dispatch.api_method
+    def attach_disk(self, ctxt, uuid, disk):
+        def attach(record):
+            spec = record['spec']
+            if len(spec['disks']) >= self.conf.disk.max_disks:
+                raise exception.InvalidSpec(
+                    field='disk', reason='the instance already has the '
+                    'most disks allowed ([disk] max_disks = %d)'
+                    % self.conf.disk.max_disks)
+            new = instance.validate_disk(disk, spec['disks'], self.conf,
+                                         nics=spec['nics'])
+            # Claimed as a create's disks are, before anything is made;
+            # the spec that names it is stored within the claim, so no
+            # create or attach admitted meanwhile takes the same space.
+            with self.resources.claim_disk(record['uuid'], spec, new):
+                disk_record = self.driver.attach_disk(record, new)
+                attached = dict(record,
+                                disks=record['disks'] + [disk_record],
+                                spec=dict(spec,
+                                          disks=spec['disks'] + [new]))
+                try:
+                    self.store.update(record['uuid'],
+                                      disks=attached['disks'],
+                                      spec=attached['spec'])
+                except Exception:
+                    # A disk the record does not name would be the
+                    # guest's, on no account of the agent's: take it off.
+                    self._undo_attach(attached, new['target'])
+                    raise
+        return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
+                             attach)
+
+    def _undo_attach(self, record, target):
+        try:
+            self.driver.detach_disk(record, target)
+        except Exception:
+            LOG.exception('Instance %(uuid)s: could not take disk %(target)s '
+                          'off again after its record failed to save',
+                          {'uuid': record['uuid'], 'target': target})
+
+    def _find_disk(self, record, target):
+        for disk in record['disks']:
+            if disk['target'] == target:
+                return disk
+        raise exception.InvalidSpec(
+            field='target', reason='instance %s has no disk %s'
+            % (record['uuid'], target))
+
+    @dispatch.api_method
+    def detach_disk(self, ctxt, uuid, target):
+        target = instance.validate_target(target)
+
+        def detach(record):
+            self._find_disk(record, target)
+            if len(record['disks']) == 1:
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is the only disk of the '
+                    'instance' % target)
+            self.driver.detach_disk(record, target)
+            spec = record['spec']
+            spec['disks'] = [d for d in spec['disks']
+                             if d['target'] != target]
+            return {'disks': [d for d in record['disks']
+                              if d['target'] != target], 'spec': spec}
+        return self._operate(ctxt, uuid, 'detach_disk', 'detach_disk',
+                             detach)
+
+    @dispatch.api_method
+    def change_media(self, ctxt, uuid, target, image=None):
+        target = instance.validate_target(target)
+        if image is not None:
+            image = instance.validate_image_ref(image)
+
+        def change(record):
+            if self._find_disk(record, target)['device'] != 'cdrom':
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is not a cdrom' % target)
+            disk_record = self.driver.change_media(record, target, image)
+            spec = record['spec']
+            for disk in spec['disks']:
+                if disk['target'] == target:
+                    disk['source'] = ({'image': image} if image is not None
+                                      else {'blank': True})
+            return {'disks': [disk_record if d['target'] == target else d
+                              for d in record['disks']], 'spec': spec}
+        return self._operate(ctxt, uuid, 'change_media', 'change_media',
+                             change, notify=False)
+
+    @dispatch.api_method
+    def commit_disk(self, ctxt, uuid, target):
+        target = instance.validate_target(target)
+
+        def commit(record):
+            if not self._find_disk(record, target)['snapshot']:
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is not a snapshot disk'
+                    % target)
+            self.driver.commit_disk(record, target)
+        return self._operate(ctxt, uuid, 'commit_disk', 'commit_disk',
+                             commit, notify=False)

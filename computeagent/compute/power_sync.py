@@ -1,0 +1,75 @@
+"""Power-state changes the agent did not make (service hooks).
+
+A mixin of :class:`computeagent.compute.manager.ComputeManager`, kept apart so
+each module stays small: drivers report power events, the service's
+event thread applies them and its periodic task syncs every record; a
+change found is sent as ``instance.power_state.update``. None of this
+is exposed over RPC. It relies on the manager's ``_lock``,
+``_refresh_state``, ``_events`` queue, store, driver and notifier.
+"""
+
+import queue
+
+from oslo_context import context as oslo_context
+from oslo_log import log as logging
+
+from computeagent.compute import states
+
+LOG = logging.getLogger(__name__)
+
+
+class PowerEvents(object):
+    """Applies power events and syncs power states."""
+
+    def handle_power_event(self, uuid, state):
+        """A driver saw a guest change state: queue it.
+
+        Drivers call this from any thread, including inside an operation
+        that holds the instance's lock, so it must not block; the event
+        thread (:meth:`process_events`) applies it.
+        """
+        del state  # the hypervisor is asked again when it is handled
+        self._events.put(uuid)
+
+    def process_events(self, stop_event, poll=0.5):
+        """Apply queued power events until ``stop_event`` is set."""
+        while not stop_event.is_set():
+            try:
+                uuid = self._events.get(timeout=poll)
+            except queue.Empty:
+                continue
+            try:
+                self._apply_power_event(uuid)
+            except Exception:
+                LOG.exception('Could not apply a power event of %s', uuid)
+
+    def _apply_power_event(self, uuid):
+        if self.store.get(uuid) is not None:
+            self._sync_one(uuid)
+
+    def _sync_one(self, uuid):
+        """Re-read one guest's power state outside any operation.
+
+        A change seen here was not made by the agent (an operation holds
+        the lock and records its own result first), so controllers are
+        told with ``instance.power_state.update``: the record, plus
+        ``old_state``.
+        """
+        with self._lock(uuid):
+            record = self.store.get(uuid)
+            if record is None:
+                return
+            updated = self._refresh_state(record)
+        if updated['state'] != record['state']:
+            self.notifier.instance(oslo_context.RequestContext(),
+                                   'power_state', 'update', updated,
+                                   old_state=record['state'])
+
+    def sync_power_states(self):
+        """Align every record with the hypervisor in one driver call."""
+        powers = self.driver.list_power_states()
+        for record in self.store.list():
+            if record['state'] in (states.BUILDING, states.ERROR):
+                continue
+            if powers.get(record['uuid']) != record['state']:
+                self._sync_one(record['uuid'])

@@ -1,0 +1,182 @@
+"""Instance records, one JSON file per instance under its directory.
+
+``<instances_path>/<uuid>/instance.json`` holds the public record of
+API.md, the normalized spec it was built from and the fingerprint of the
+request, so the agent knows every instance it owns after a restart
+without asking anyone. Writes are atomic (write, fsync, rename): a crash
+leaves the old record or the new one, never half of either (and perhaps
+a ``.instance.*`` temporary file, which start-up recovery removes). The
+directory is fsynced after the rename, so a record written before a
+reply survives a power loss too (see :meth:`InstanceStore._write`).
+
+An entry may also carry a ``task``: an operation that must be finished
+if the agent dies during it (``deleting``). It is the agent's own and
+never part of the public record.
+"""
+
+import copy
+import json
+import os
+import tempfile
+import threading
+
+from oslo_log import log as logging
+
+from computeagent import exception
+from computeagent.virt import layout
+
+LOG = logging.getLogger(__name__)
+
+RECORD_FILE = 'instance.json'
+TEMP_PREFIX = '.instance.'
+
+
+def is_temp_file(name):
+    """Whether a file name is one of a record's temporary files."""
+    return name.startswith(TEMP_PREFIX)
+
+
+class InstanceStore(object):
+    """Durable records with an in-memory copy for fast reads."""
+
+    def __init__(self, instances_path):
+        self.instances_path = instances_path
+        self._lock = threading.Lock()
+        self._entries = {}
+
+    def instance_dir(self, uuid):
+        return os.path.join(self.instances_path, uuid)
+
+    def _path(self, uuid):
+        return os.path.join(self.instance_dir(uuid), RECORD_FILE)
+
+    def load_all(self):
+        """Read every record on disk; called once at start-up.
+
+        A record that cannot be parsed is logged and skipped rather than
+        stopping the agent: its directory is left for an operator.
+        """
+        entries = {}
+        try:
+            names = os.listdir(self.instances_path)
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            path = self._path(name)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path) as f:
+                    entry = json.load(f)
+                entries[entry['record']['uuid']] = entry
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                LOG.error('Ignoring unreadable instance record %(path)s: '
+                          '%(error)s', {'path': path, 'error': error})
+        with self._lock:
+            self._entries = entries
+        return len(entries)
+
+    def save(self, record, spec=None, fingerprint=None):
+        """Write a record atomically; spec and fingerprint are kept."""
+        uuid = record['uuid']
+        with self._lock:
+            entry = copy.deepcopy(self._entries.get(uuid, {}))
+            entry['record'] = copy.deepcopy(record)
+            if spec is not None:
+                entry['spec'] = copy.deepcopy(spec)
+            if fingerprint is not None:
+                entry['fingerprint'] = fingerprint
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+        return copy.deepcopy(record)
+
+    def update(self, uuid, spec=None, **fields):
+        """Change some fields of a record (and the spec) and write it.
+
+        :raises: InstanceNotFound
+        """
+        with self._lock:
+            entry = self._entries.get(uuid)
+            if entry is None:
+                raise exception.InstanceNotFound(uuid=uuid)
+            entry = copy.deepcopy(entry)
+            entry['record'].update(copy.deepcopy(fields))
+            if spec is not None:
+                entry['spec'] = copy.deepcopy(spec)
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+            return copy.deepcopy(entry['record'])
+
+    def set_task(self, uuid, task):
+        """Mark (or, with None, unmark) an operation in progress; durable.
+
+        :param task: e.g. ``'deleting'``, or None
+        :raises: InstanceNotFound
+        """
+        with self._lock:
+            entry = self._entries.get(uuid)
+            if entry is None:
+                raise exception.InstanceNotFound(uuid=uuid)
+            entry = copy.deepcopy(entry)
+            if task is None:
+                entry.pop('task', None)
+            else:
+                entry['task'] = task
+            self._write(uuid, entry)
+            self._entries[uuid] = entry
+
+    def _write(self, uuid, entry):
+        directory = self.instance_dir(uuid)
+        made = not os.path.isdir(directory)
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        try:
+            with os.fdopen(fd, 'w') as f:
+                json.dump(entry, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path(uuid))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        # The rename is durable only once its directory is: without this
+        # a power loss could bring back the old record, e.g. "building"
+        # for a guest a create already reported running, which recovery
+        # would then roll back. About 0.2 ms here per write; a new
+        # directory needs its own entry in instances_path flushed too.
+        layout.fsync_dir(directory)
+        if made:
+            layout.fsync_dir(self.instances_path)
+
+    def get(self, uuid):
+        """:returns: a copy of the record, or None"""
+        with self._lock:
+            entry = self._entries.get(uuid)
+            return copy.deepcopy(entry['record']) if entry else None
+
+    def get_entry(self, uuid):
+        """:returns: a copy of record, spec, fingerprint (and task), or None"""
+        with self._lock:
+            return copy.deepcopy(self._entries.get(uuid))
+
+    def list(self):
+        with self._lock:
+            records = [copy.deepcopy(e['record'])
+                       for e in self._entries.values()]
+        return sorted(records, key=lambda r: (r['created_at'], r['uuid']))
+
+    def uuids(self):
+        with self._lock:
+            return set(self._entries)
+
+    def delete(self, uuid):
+        """Forget a record and remove its file (not the directory)."""
+        with self._lock:
+            self._entries.pop(uuid, None)
+            try:
+                os.unlink(self._path(uuid))
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,327 @@
+"""Disk rules of the request schema, and the field checkers it shares.
+
+Part of :mod:`computeagent.schema.instance`, split off to keep modules small;
+callers use :mod:`computeagent.schema.instance`. The first half holds the field
+checkers both modules use: each takes a value and the path naming it
+(``disks[1].cache``) and returns the value or raises ``InvalidSpec``
+naming that path. The second half validates disk specs and assigns
+targets.
+"""
+
+import re
+
+from computeagent import exception
+
+DISK_KEYS = ('source', 'device', 'bus', 'target', 'format', 'size_mb',
+             'boot_index', 'cache', 'aio', 'iothread', 'discard', 'iotune',
+             'snapshot', 'readonly', 'serial')
+DEVICES = ('disk', 'cdrom')
+BUSES = ('virtio', 'scsi', 'sata', 'ide')
+FORMATS = ('qcow2', 'raw')
+CACHE_MODES = ('none', 'writethrough', 'writeback', 'directsync', 'unsafe')
+AIO_MODES = ('native', 'threads', 'io_uring')
+DISCARD_MODES = ('unmap', 'ignore')
+IOTUNE_KEYS = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
+               'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
+# QEMU's THROTTLE_VALUE_MAX: it refuses larger limits.
+MAX_IOTUNE = 10 ** 15
+MAX_SIZE_MB = 16 * 1024 * 1024  # 16 TiB
+MAX_BOOT_INDEX = 65535
+MAX_IMAGE_REF = 255
+
+# sata and scsi disks share the sd namespace, as in libvirt.
+TARGET_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'ide': 'hd'}
+# The PC's two IDE channels take two devices each: hda to hdd.
+IDE_TARGETS = ('hda', 'hdb', 'hdc', 'hdd')
+_TARGET_RE = re.compile(r'(vd|sd|hd)[a-z]{1,2}')
+_SERIAL_RE = re.compile(r'[A-Za-z0-9_-]{1,20}')
+# Native AIO needs O_DIRECT, which only these cache modes use.
+_NATIVE_AIO_CACHES = (None, 'none', 'directsync')
+
+
+# Field checkers.
+
+def fail(field, reason):
+    """:raises: InvalidSpec naming ``field``"""
+    raise exception.InvalidSpec(field=field, reason=reason)
+
+
+def kind(value):
+    """The JSON name of ``value``'s type, for messages."""
+    names = {type(None): 'null', bool: 'a boolean', int: 'an integer',
+             float: 'a number', str: 'a string', list: 'a list',
+             tuple: 'a list', dict: 'an object'}
+    return names.get(type(value), type(value).__name__)
+
+
+def short(value):
+    """``value`` quoted for a message, cut so a message stays small."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+def join(prefix, key):
+    return '%s.%s' % (prefix, key) if prefix else key
+
+
+def mapping(value, field, allowed, required=(), prefix=None):
+    """Check that ``value`` is a dict of known keys with the required ones.
+
+    :param prefix: the path its keys are named under; ``field`` if None
+    """
+    prefix = field if prefix is None else prefix
+    if not isinstance(value, dict):
+        fail(field, 'must be an object, not %s' % kind(value))
+    unknown = sorted((key for key in value if key not in allowed), key=repr)
+    if unknown:
+        key = unknown[0]
+        if isinstance(key, str) and key.isprintable() and len(key) <= 40:
+            fail(join(prefix, key), 'is not a known key')
+        fail(field, 'has an unknown key %s' % short(key))
+    for key in required:
+        if key not in value:
+            fail(join(prefix, key), 'is required')
+    return value
+
+
+def sequence(value, field, least, most):
+    if not isinstance(value, (list, tuple)):
+        fail(field, 'must be a list, not %s' % kind(value))
+    if not least <= len(value) <= most:
+        fail(field, 'must have %d to %d entries, not %d'
+             % (least, most, len(value)))
+    return value
+
+
+def boolean(value, field):
+    if type(value) is not bool:
+        fail(field, 'must be true or false, not %s' % kind(value))
+    return value
+
+
+def integer(value, field, least, most=None):
+    if not isinstance(value, int) or isinstance(value, bool):
+        fail(field, 'must be an integer, not %s' % kind(value))
+    if value < least or (most is not None and value > most):
+        if most is None:
+            fail(field, 'must be at least %d, not %d' % (least, value))
+        fail(field, 'must be from %d to %d, not %s'
+             % (least, most, short(value)))
+    return value
+
+
+def choice(value, field, choices):
+    if not isinstance(value, str) or value not in choices:
+        fail(field, 'must be one of %s, not %s'
+             % (', '.join(choices), short(value)))
+    return value
+
+
+def string(value, field, most, pattern=None):
+    """A printable string of 1 to ``most`` characters matching pattern."""
+    if not isinstance(value, str):
+        fail(field, 'must be a string, not %s' % kind(value))
+    if not 0 < len(value) <= most:
+        fail(field, 'must have 1 to %d characters, not %d'
+             % (most, len(value)))
+    if not value.isprintable():
+        fail(field, 'must not contain control or unprintable characters')
+    # fullmatch: "$" would let a trailing newline through.
+    if pattern is not None and not pattern.fullmatch(value):
+        fail(field, 'must match %s' % pattern.pattern)
+    return value
+
+
+def default(container, key, prefix, value, check, *args):
+    """``container[key]`` checked, or ``value`` when the key is absent."""
+    if key not in container:
+        return value
+    return check(container[key], join(prefix, key), *args)
+
+
+def optional(container, key, prefix, check, *args):
+    """``container[key]`` checked, or None when absent or null."""
+    if container.get(key) is None:
+        return None
+    return check(container[key], join(prefix, key), *args)
+
+
+def boot_index(value, field):
+    return integer(value, field, 1, MAX_BOOT_INDEX)
+
+
+# Disks.
+
+def validate_target(value, field):
+    string(value, field, 4, _TARGET_RE)
+    if value.startswith('hd') and value not in IDE_TARGETS:
+        fail(field, 'ide has only hda to hdd')
+    return value
+
+
+def validate_image_ref(value, field, allow_none=False):
+    if value is None and allow_none:
+        return None
+    return string(value, field, MAX_IMAGE_REF)
+
+
+def _source(value, field):
+    mapping(value, field, ('image', 'blank'))
+    if len(value) != 1:
+        fail(field, 'must have exactly one of "image" and "blank"')
+    if 'blank' in value:
+        if value['blank'] is not True:
+            fail(field + '.blank', 'must be true')
+        return {'blank': True}
+    return {'image': validate_image_ref(value['image'], field + '.image')}
+
+
+def _iotune(value, field):
+    mapping(value, field, IOTUNE_KEYS)
+    result = {key: integer(value[key], join(field, key), 0, MAX_IOTUNE)
+              for key in IOTUNE_KEYS if key in value}
+    # libvirt refuses a total limit beside a read or write one of its kind.
+    for unit in ('bytes', 'iops'):
+        if 'total_%s_sec' % unit in result:
+            for rw in ('read', 'write'):
+                key = '%s_%s_sec' % (rw, unit)
+                if key in result:
+                    fail(join(field, key), 'cannot be combined with '
+                         'total_%s_sec' % unit)
+    return result or None
+
+
+def _serial(value, field):
+    return string(value, field, 20, _SERIAL_RE)
+
+
+def validate_one(disk, field, conf):
+    """Validate one disk spec on its own; its target may stay None.
+
+    :returns: a new normalized disk dict
+    :raises: InvalidSpec naming the offending field
+    """
+    mapping(disk, field, DISK_KEYS, ('source',))
+    source = _source(disk['source'], field + '.source')
+    device = default(disk, 'device', field, 'disk', choice, DEVICES)
+    cdrom = device == 'cdrom'
+    bus = default(disk, 'bus', field, 'sata' if cdrom else 'virtio',
+                  choice, BUSES)
+    result = {
+        'source': source,
+        'device': device,
+        'bus': bus,
+        'target': optional(disk, 'target', field, validate_target),
+        'format': default(disk, 'format', field, conf.disk.default_format,
+                          choice, FORMATS),
+        'size_mb': optional(disk, 'size_mb', field, integer, 1,
+                            MAX_SIZE_MB),
+        'boot_index': optional(disk, 'boot_index', field, boot_index),
+        'cache': optional(disk, 'cache', field, choice, CACHE_MODES),
+        'aio': optional(disk, 'aio', field, choice, AIO_MODES),
+        'iothread': default(disk, 'iothread', field, False, boolean),
+        'discard': default(disk, 'discard', field, 'ignore', choice,
+                           DISCARD_MODES),
+        'iotune': optional(disk, 'iotune', field, _iotune),
+        'snapshot': default(disk, 'snapshot', field, False, boolean),
+        'readonly': default(disk, 'readonly', field, cdrom, boolean),
+        'serial': optional(disk, 'serial', field, _serial),
+    }
+    _check_consistency(result, field)
+    return result
+
+
+def _check_consistency(disk, field):
+    bus = disk['bus']
+    if disk['device'] == 'cdrom':
+        if bus == 'virtio':
+            fail(field + '.bus', 'a cdrom cannot be on the virtio bus '
+                 '(virtio-blk has no removable media); use sata, scsi '
+                 'or ide')
+        for key in ('size_mb', 'snapshot'):
+            if disk[key]:
+                fail(join(field, key), 'is not allowed for a cdrom')
+        if not disk['readonly']:
+            fail(field + '.readonly', 'a cdrom is always read-only')
+    elif 'blank' in disk['source'] and disk['size_mb'] is None:
+        fail(field + '.size_mb', 'is required for a blank disk')
+    if disk['iothread'] and bus != 'virtio':
+        fail(field + '.iothread', 'needs the virtio bus, not %s' % bus)
+    if disk['aio'] == 'native' and disk['cache'] not in _NATIVE_AIO_CACHES:
+        fail(field + '.aio', 'native needs cache none or directsync, '
+             'not %s' % disk['cache'])
+    target = disk['target']
+    if target is not None and target[:2] != TARGET_PREFIXES[bus]:
+        fail(field + '.target', 'a %s disk\'s target starts with %s'
+             % (bus, TARGET_PREFIXES[bus]))
+
+
+def _suffix(index):
+    """0 -> a, 25 -> z, 26 -> aa, ... as libvirt names disks."""
+    letters = ''
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord('a') + rest) + letters
+    return letters
+
+
+def _free_target(bus, used):
+    if bus == 'ide':
+        candidates = IDE_TARGETS
+    else:
+        # Two letters at most: a to z, then aa to zz.
+        candidates = (TARGET_PREFIXES[bus] + _suffix(i)
+                      for i in range(26 + 26 * 26))
+    for target in candidates:
+        if target not in used:
+            return target
+    return None
+
+
+def assign_targets(disks, fields, used):
+    """Check given targets are unique, then name the others in order.
+
+    Given targets are reserved first; each disk without one gets the
+    first free name of its bus's prefix.
+
+    :param disks: normalized disks, changed in place
+    :param fields: the path naming each disk
+    :param used: dict of targets already taken to what holds them
+    :raises: InvalidSpec on a duplicate or when a bus has no name left
+    """
+    used = dict(used)
+    for disk, field in zip(disks, fields):
+        target = disk['target']
+        if target is None:
+            continue
+        if target in used:
+            fail(field + '.target', '%s is already used by %s'
+                 % (target, used[target]))
+        used[target] = field
+    for disk, field in zip(disks, fields):
+        if disk['target'] is None:
+            target = _free_target(disk['bus'], used)
+            if target is None:
+                fail(field + '.bus', 'no %s target is left (ide has only '
+                     'hda to hdd)' % disk['bus'])
+            disk['target'] = target
+            used[target] = field
+
+
+def check_boot_indexes(devices, taken):
+    """Refuse a boot index used twice over disks and nics.
+
+    :param devices: (path, normalized device) pairs in order
+    :param taken: dict of boot indexes already used to what uses them
+    :raises: InvalidSpec naming the later device's boot_index
+    """
+    taken = dict(taken)
+    for field, device in devices:
+        index = device['boot_index']
+        if index is None:
+            continue
+        if index in taken:
+            fail(field + '.boot_index', '%d is already used by %s'
+                 % (index, taken[index]))
+        taken[index] = field

@@ -1,0 +1,245 @@
+"""An in-memory virt driver: the whole API without a hypervisor.
+
+It is a real entry point (``virt_driver = fake``) so the service, the
+RPC API and the command line can be used and tested on any machine. It
+keeps its "guests" in memory, writes a console log the way virtlogd
+would, and enforces the same rules a real hypervisor would (a paused
+guest cannot be paused again, an unknown target cannot be detached), so
+tests against it mean something.
+"""
+
+import copy
+import os
+import random
+import shutil
+import threading
+
+from oslo_log import log as logging
+from oslo_utils import units
+
+from computeagent import exception
+from computeagent.virt import consolelog
+from computeagent.virt import driver
+from computeagent.virt import layout
+
+LOG = logging.getLogger(__name__)
+
+# What the fake host offers; generous so tests are not limited by it.
+FAKE_VCPUS = 64
+FAKE_MEMORY_MB = 256 * 1024
+
+
+class FakeDriver(driver.ComputeDriver):
+    """A hypervisor that lives in a dict."""
+
+    name = 'fake'
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._lock = threading.Lock()
+        self._guests = {}
+
+    # -- helpers ----------------------------------------------------------
+
+    def _instance_dir(self, uuid):
+        return layout.instance_dir(self.conf.instances_path, uuid)
+
+    def _console_path(self, uuid):
+        return layout.console_log(self._instance_dir(uuid), 0)
+
+    def _serial_ports(self, spec):
+        """The ports as the libvirt driver describes them."""
+        directory = self._instance_dir(spec['uuid'])
+        ports = []
+        for index, port in enumerate(spec['serial_ports']):
+            log = layout.console_log(directory, index)
+            path = {'file': log,
+                    'unix': layout.serial_socket(directory, index)}.get(
+                        port['type'])
+            logged = port['type'] == 'file' or (
+                port['log'] and port['type'] != 'null')
+            ports.append({'index': index, 'type': port['type'],
+                          'path': path,
+                          'log_file': log if logged else None,
+                          'host': port['host'], 'port': port['port']})
+        return ports
+
+    def _guest(self, record):
+        guest = self._guests.get(record['uuid'])
+        if guest is None:
+            raise exception.DriverError(
+                reason='domain %s is not defined' % record['uuid'])
+        return guest
+
+    def _log(self, uuid, text):
+        with open(self._console_path(uuid), 'a') as f:
+            f.write(text + '\n')
+
+    def _set_state(self, record, state, allowed, action):
+        with self._lock:
+            guest = self._guest(record)
+            if guest['state'] not in allowed:
+                # A real hypervisor refuses such requests too; the manager
+                # checks states first, so reaching this is a race.
+                raise exception.DriverError(
+                    reason='cannot %s a guest that is %s'
+                    % (action, guest['state']))
+            guest['state'] = state
+        self.emit_event(record['uuid'], state)
+
+    @staticmethod
+    def _disk_path(directory, index, disk):
+        if disk['device'] == 'cdrom':
+            return None
+        return layout.disk_file(directory, index, disk['target'])
+
+    def _disk_record(self, directory, index, disk):
+        path = self._disk_path(directory, index, disk)
+        if disk['device'] == 'cdrom' and 'image' in disk['source']:
+            path = 'fake://image/%s' % disk['source']['image']
+        return {'target': disk['target'], 'device': disk['device'],
+                'bus': disk['bus'], 'path': path, 'format': disk['format'],
+                'boot_index': disk['boot_index'],
+                'cache': disk['cache'] or 'none',
+                'aio': disk['aio'] or 'threads',
+                'snapshot': disk['snapshot']}
+
+    # -- the contract ------------------------------------------------------
+
+    def render(self, spec):
+        directory = self._instance_dir(spec['uuid'])
+        disks = []
+        for index, disk in enumerate(spec['disks']):
+            disks.append({'target': disk['target'],
+                          'path': self._disk_path(directory, index, disk),
+                          'format': disk['format'],
+                          'backing': None})
+        xml = ("<domain type='fake'><name>%s</name><uuid>%s</uuid>"
+               "</domain>" % (spec['uuid'], spec['uuid']))
+        return {'domain_xml': xml, 'disks': disks}
+
+    def spawn(self, spec, timings=None):
+        uuid = spec['uuid']
+        directory = self._instance_dir(uuid)
+        os.makedirs(directory, exist_ok=True)
+        disks = [self._disk_record(directory, index, disk)
+                 for index, disk in enumerate(spec['disks'])]
+        nics = []
+        for nic in spec['nics']:
+            mac = nic['mac'] or '52:54:00:%02x:%02x:%02x' % tuple(
+                random.randint(0, 255) for _ in range(3))
+            nics.append(dict(nic, mac=mac))
+        with self._lock:
+            self._guests[uuid] = {'state': driver.RUNNING,
+                                  'spec': copy.deepcopy(spec),
+                                  'disks': disks}
+        serial_ports = self._serial_ports(spec)
+        console = serial_ports[0]['log_file'] if serial_ports else None
+        if console:
+            self._log(uuid, 'fake guest %s booting' % uuid)
+        if timings is not None:
+            timings['spawn'] = 0.0
+        return {'disks': copy.deepcopy(disks),
+                'serial_ports': serial_ports,
+                'nics': nics,
+                'console_log': console}
+
+    def destroy(self, record):
+        with self._lock:
+            self._guests.pop(record['uuid'], None)
+
+    def cleanup_orphan(self, uuid, ignore=()):
+        with self._lock:
+            if uuid in self._guests:
+                return 'the fake hypervisor has a guest of that uuid'
+        directory = self._instance_dir(uuid)
+        reason = layout.why_keep(directory, ignore)
+        if reason:
+            return reason
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+
+    def get_power_state(self, record):
+        with self._lock:
+            guest = self._guests.get(record['uuid'])
+            return guest['state'] if guest else driver.NOSTATE
+
+    def list_power_states(self):
+        with self._lock:
+            return {uuid: g['state'] for uuid, g in self._guests.items()}
+
+    def reboot(self, record, hard=False):
+        allowed = (driver.RUNNING,) if not hard else (
+            driver.RUNNING, driver.PAUSED, driver.SHUTOFF, driver.CRASHED)
+        self._set_state(record, driver.RUNNING, allowed, 'reboot')
+        if record.get('console_log'):
+            self._log(record['uuid'], 'fake guest %s rebooting (%s)'
+                      % (record['uuid'], 'hard' if hard else 'soft'))
+
+    def power_off(self, record, timeout=60):
+        self._set_state(record, driver.SHUTOFF,
+                        (driver.RUNNING, driver.PAUSED, driver.CRASHED),
+                        'stop')
+
+    def power_on(self, record):
+        self._set_state(record, driver.RUNNING,
+                        (driver.SHUTOFF, driver.CRASHED), 'start')
+        if record.get('console_log'):
+            self._log(record['uuid'], 'fake guest %s booting'
+                      % record['uuid'])
+
+    def pause(self, record):
+        self._set_state(record, driver.PAUSED, (driver.RUNNING,), 'pause')
+
+    def unpause(self, record):
+        self._set_state(record, driver.RUNNING, (driver.PAUSED,),
+                        'unpause')
+
+    def suspend(self, record):
+        self._set_state(record, driver.SUSPENDED,
+                        (driver.RUNNING, driver.PAUSED), 'suspend')
+
+    def resume(self, record):
+        self._set_state(record, driver.RUNNING, (driver.SUSPENDED,),
+                        'resume')
+
+    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
+        path = record.get('console_log') or self._console_path(
+            record['uuid'])
+        return consolelog.read_tail(path, tail_lines, max_bytes)
+
+    def attach_disk(self, record, disk):
+        directory = self._instance_dir(record['uuid'])
+        with self._lock:
+            guest = self._guest(record)
+            new = self._disk_record(directory, len(guest['disks']), disk)
+            guest['disks'].append(new)
+        return copy.deepcopy(new)
+
+    def detach_disk(self, record, target):
+        with self._lock:
+            guest = self._guest(record)
+            guest['disks'] = [d for d in guest['disks']
+                              if d['target'] != target]
+
+    def change_media(self, record, target, image=None):
+        with self._lock:
+            guest = self._guest(record)
+            for disk in guest['disks']:
+                if disk['target'] == target:
+                    disk['path'] = ('fake://image/%s' % image
+                                    if image is not None else None)
+                    return copy.deepcopy(disk)
+        raise exception.DriverError(reason='no disk at %s' % target)
+
+    def commit_disk(self, record, target):
+        with self._lock:
+            self._guest(record)
+
+    def get_host_resources(self):
+        stat = os.statvfs(self.conf.instances_path)
+        return {'hypervisor': 'fake',
+                'vcpus': FAKE_VCPUS,
+                'memory_mb': FAKE_MEMORY_MB,
+                'disk_gb': stat.f_blocks * stat.f_frsize // units.Gi,
+                'disk_gb_free': stat.f_bavail * stat.f_frsize // units.Gi}

@@ -1,0 +1,238 @@
+"""The guest designer: a normalized spec becomes a guest configuration.
+
+All policy lives here and in :mod:`computeagent_libvirt.design.disks` and
+:mod:`computeagent_libvirt.design.chardevs`: domain and machine type, boot
+order, buses and controllers, cache/aio/IOThreads, serial chardevs,
+video, graphics and NICs. The configuration objects of
+:mod:`computeagent_libvirt.config.guest` only render what is decided here; the
+storage layer decides the disk files (the "disk plan").
+
+Nothing here talks to libvirt; the driver defines the result through
+:mod:`computeagent_libvirt.host`.
+"""
+
+import os
+
+from computeagent import exception
+from computeagent.virt import layout
+from computeagent_libvirt.config import devices as device_config
+from computeagent_libvirt.config import disks as disk_config
+from computeagent_libvirt.config import guest as guest_config
+from computeagent_libvirt.design import chardevs as chardev_design
+from computeagent_libvirt.design import disks as disk_design
+
+# QEMU's own OUI, locally administered by convention for guests.
+MAC_PREFIX = (0x52, 0x54, 0x00)
+
+
+def domain_name(uuid):
+    """The libvirt domain name of an instance.
+
+    Derived from the uuid, so it is unique on the host and safe in file
+    names (libvirt names its per-domain logs after it); the display name
+    is kept in the domain's metadata instead.
+    """
+    return 'instance-%s' % uuid
+
+
+def instance_dir(conf, uuid):
+    """``<[DEFAULT] instances_path>/<uuid>``."""
+    return layout.instance_dir(conf.instances_path, uuid)
+
+
+def generate_mac(taken=(), rand_bytes=os.urandom):
+    """A random MAC in 52:54:00:xx:xx:xx that is not in ``taken``.
+
+    :param taken: MACs (lower case) already used by this guest
+    :param rand_bytes: source of random bytes, os.urandom by default
+    :returns: str, lower-case colon-separated
+    """
+    while True:
+        octets = MAC_PREFIX + tuple(rand_bytes(3))
+        mac = ':'.join('%02x' % octet for octet in octets)
+        if mac not in taken:
+            return mac
+
+
+def design_nics(spec, rand_bytes=os.urandom):
+    """The <interface> devices, with a MAC assigned where the spec has none.
+
+    :returns: list of device_config.Interface
+    :raises: InvalidSpec for a nic without its network/bridge name, or two
+        nics with the same MAC
+    """
+    taken = set()
+    for index, nic in enumerate(spec['nics']):
+        if nic['mac'] is not None:
+            mac = nic['mac'].lower()
+            if mac in taken:
+                raise exception.InvalidSpec(
+                    field='nics[%d].mac' % index,
+                    reason='%s is used by another nic' % mac)
+            taken.add(mac)
+    interfaces = []
+    for index, nic in enumerate(spec['nics']):
+        iface = device_config.Interface()
+        iface.type = nic['type']
+        if nic['type'] in ('network', 'bridge') and not nic.get(nic['type']):
+            raise exception.InvalidSpec(
+                field='nics[%d].%s' % (index, nic['type']),
+                reason='a %s nic needs its name' % nic['type'])
+        if nic['type'] == 'network':
+            iface.source_network = nic['network']
+        elif nic['type'] == 'bridge':
+            iface.source_bridge = nic['bridge']
+        if nic['mac'] is not None:
+            iface.mac = nic['mac'].lower()
+        else:
+            iface.mac = generate_mac(taken, rand_bytes)
+            taken.add(iface.mac)
+        iface.model = nic['model']
+        iface.boot_order = nic['boot_index']
+        interfaces.append(iface)
+    return interfaces
+
+
+def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
+                 rand_bytes=os.urandom):
+    """Design the guest of a normalized spec.
+
+    :param spec: the normalized instance spec (computeagent.schema.instance)
+    :param disk_plan: dict of disk target to the storage layer's plan:
+        ``{'path': str or None (an empty cdrom), 'format': 'qcow2'|'raw',
+        'backing': [(path, format), ...] (top first, [] if none)}``, and
+        optionally ``'type'`` ('file' default, or 'block') and
+        ``'snapshot'`` (bool; recorded, not rendered)
+    :param conf: the ConfigOpts ([DEFAULT], [disk] and [libvirt] options)
+    :param host_caps: optional dict of host facts; ``'arch'`` sets the
+        guest architecture (libvirt picks the host's when unset)
+    :param direct_io: whether ``instances_path`` supports O_DIRECT (see
+        :func:`computeagent_libvirt.storage.directio.probe_o_direct`);
+        None = unknown, treated as unsupported for the default cache mode
+    :param rand_bytes: random source of assigned MACs (tests)
+    :returns: a guest_config.Guest; ``describe_disks``, ``describe_nics`` and
+        ``describe_serial_ports`` read the decisions back from it
+    :raises: InvalidSpec when the spec contradicts itself or the host
+        (e.g. aio 'native' with a cache mode without O_DIRECT);
+        DriverError when ``[disk] cachemodes`` is malformed or the disk
+        plan does not cover every disk
+    """
+    try:
+        cachemodes = disk_design.parse_cachemodes(conf.disk.cachemodes)
+    except ValueError as e:
+        raise exception.DriverError(
+            reason='invalid [disk] cachemodes: %s' % e)
+    host_caps = host_caps or {}
+    machine_type = conf.libvirt.machine_type
+
+    guest = guest_config.Guest()
+    guest.virt_type = conf.libvirt.virt_type
+    guest.name = domain_name(spec['uuid'])
+    guest.uuid = spec['uuid']
+    guest.metadata.append(guest_config.InstanceMetadata(spec['name']))
+    guest.memory_kib = spec['memory_mb'] * 1024
+    guest.vcpus = spec['vcpus']
+    guest.os_machine = machine_type
+    guest.os_arch = host_caps.get('arch')
+    # Only per-device <boot order> is used; libvirt refuses it mixed with
+    # <os><boot dev>. The menu is left out rather than disabled when not
+    # asked for, which is the firmware's default.
+    if spec['boot_menu']:
+        guest.os_bootmenu = True
+    guest.emulator = conf.libvirt.emulator
+
+    disks, controllers, guest.iothreads = disk_design.design_disks(
+        spec, disk_plan, cachemodes, direct_io, machine_type)
+    for device in disks + controllers:
+        guest.add_device(device)
+    for device in design_nics(spec, rand_bytes):
+        guest.add_device(device)
+    for device in chardev_design.design_serials(
+            spec, instance_dir(conf, spec['uuid'])):
+        guest.add_device(device)
+    graphics = spec['graphics']
+    if graphics is not None:
+        guest.add_device(device_config.Graphics(
+            graphics['type'], listen=graphics.get('listen') or '127.0.0.1'))
+    guest.add_device(device_config.Video(spec['video']))
+    # No balloon: memory is not overcommitted and the device only adds a
+    # guest driver and a host thread.
+    guest.add_device(device_config.MemBalloon('none'))
+    return guest
+
+
+def _devices(guest, cls):
+    return [d for d in guest.devices if type(d) is cls]
+
+
+def describe_disk(disk):
+    """The disk record of API.md of one designed disk_config.Disk.
+
+    ``path`` and ``format`` are those of the image the guest writes to, as
+    the disk plan gave them.
+
+    :returns: dict with keys target, device, bus, path, format,
+        boot_index, cache, aio, snapshot
+    """
+    return {'target': disk.target_dev,
+            'device': disk.device,
+            'bus': disk.target_bus,
+            'path': disk.source_path,
+            'format': disk.driver_format,
+            'boot_index': disk.boot_order,
+            'cache': disk.driver_cache,
+            'aio': disk.driver_io,
+            'snapshot': disk.snapshot}
+
+
+def describe_disks(guest):
+    """The disk records of API.md, from a designed guest, in disk order.
+
+    :returns: list of :func:`describe_disk` dicts
+    """
+    return [describe_disk(d) for d in _devices(guest, disk_config.Disk)]
+
+
+def describe_nics(guest):
+    """The nics as designed, with their MACs, in spec order.
+
+    :returns: list of dicts with keys type, network, bridge, model, mac,
+        boot_index
+    """
+    return [{'type': i.type,
+             'network': i.source_network,
+             'bridge': i.source_bridge,
+             'model': i.model,
+             'mac': i.mac,
+             'boot_index': i.boot_order}
+            for i in _devices(guest, device_config.Interface)]
+
+
+def describe_serial_ports(guest):
+    """The serial ports as designed, with the files they use.
+
+    :returns: list of dicts in port order with keys ``index``, ``type``,
+        ``path`` (the file of a file port, the socket of a unix port,
+        else None), ``log_file`` (what virtlogd writes: the file port's
+        file or a port's log, else None), ``host`` and ``port`` (tcp)
+    """
+    ports = []
+    for dev in _devices(guest, device_config.Serial):
+        ports.append({
+            'index': dev.target_port,
+            'type': dev.type,
+            'path': dev.source_path,
+            'log_file': (dev.source_path if dev.type == 'file'
+                         else dev.log_file),
+            'host': dev.source_host,
+            'port': (int(dev.source_service)
+                     if dev.source_service is not None else None)})
+    return ports
+
+
+def console_log(guest):
+    """The log file of serial port 0, or None if nothing logs it."""
+    for port in describe_serial_ports(guest):
+        if port['index'] == 0:
+            return port['log_file']
+    return None

@@ -1,0 +1,297 @@
+"""Disk operations of the libvirt driver (a mixin of LibvirtDriver).
+
+attach_disk, detach_disk, change_media and commit_disk, plus the helpers
+that turn the manager's disk records back into storage entries. Devices
+are designed by :mod:`computeagent_libvirt.design.disks` (the same decisions
+as at spawn) and changed in the persistent definition, and in the guest
+too when it runs.
+
+commit_disk follows PLATFORM.md: an active, shallow block commit of the
+snapshot disk's overlay into the disk file, a pivot once the job is
+ready, then a fresh empty overlay (an external disk-only snapshot at the
+same path, which libvirt creates) so that later writes are temporary
+again, as with QEMU's own ``-snapshot`` and ``commit``.
+"""
+
+from xml.etree import ElementTree
+
+from oslo_log import log as logging
+
+from computeagent import exception
+from computeagent_libvirt.design import disks as disk_design
+from computeagent_libvirt.design import guest as designer
+
+LOG = logging.getLogger(__name__)
+
+
+def disk_record(described, entry):
+    """The instance record's disk: the disk file, even for a snapshot disk.
+
+    :param described: a dict of :func:`designer.describe_disk`
+    :param entry: the disk's storage entry
+    """
+    record = dict(described, snapshot=bool(entry['snapshot']))
+    if entry['snapshot']:
+        record['path'], record['format'] = entry['backing'][0]
+    return record
+
+
+def snapshot_entry(storage, uuid, disk):
+    """The storage entry of a snapshot disk, from its instance record."""
+    return {'target': disk['target'], 'device': disk['device'],
+            'path': storage.snapshot_path(uuid, disk['target']),
+            'format': 'qcow2', 'backing': [(disk['path'], disk['format'])],
+            'snapshot': True, 'image_key': None}
+
+
+def snapshot_entries(storage, record):
+    """The storage entries of the record's snapshot disks."""
+    return [snapshot_entry(storage, record['uuid'], disk)
+            for disk in record['disks'] if disk['snapshot']]
+
+
+def _files_entry(storage, uuid, disk):
+    if disk['snapshot']:
+        return snapshot_entry(storage, uuid, disk)
+    return {'path': disk['path'], 'backing': []}
+
+
+def find_disk(xml, target):
+    """The <disk> element with this target in a domain XML, or None."""
+    for disk in ElementTree.fromstring(xml).findall('devices/disk'):
+        if disk.find("target[@dev='%s']" % target) is not None:
+            return disk
+    return None
+
+
+def _source_file(disk):
+    source = disk.find('source')
+    return source.get('file') if source is not None else None
+
+
+def _guest_facts(xml):
+    """(highest IOThread id, {(type, index)} of controllers) of a domain."""
+    root = ElementTree.fromstring(xml)
+    ids = [int(t.get('id')) for t in root.findall('iothreadids/iothread')]
+    last = max(ids) if ids else int(root.findtext('iothreads') or 0)
+    controllers = {(c.get('type'), int(c.get('index', 0)))
+                   for c in root.findall('devices/controller')}
+    return last, controllers
+
+
+def snapshot_xml(xml, target, overlay):
+    """A disk-only snapshot of one disk onto ``overlay``, no other disk.
+
+    Every other disk is named with snapshot='no': libvirt would otherwise
+    give each an external snapshot of its own.
+    """
+    root = ElementTree.Element('domainsnapshot')
+    disks = ElementTree.SubElement(root, 'disks')
+    for disk in ElementTree.fromstring(xml).findall('devices/disk'):
+        name = disk.find('target').get('dev')
+        if name != target:
+            ElementTree.SubElement(disks, 'disk', name=name, snapshot='no')
+            continue
+        elem = ElementTree.SubElement(disks, 'disk', name=name,
+                                      snapshot='external')
+        ElementTree.SubElement(elem, 'driver', type='qcow2')
+        ElementTree.SubElement(elem, 'source', file=overlay)
+    return ElementTree.tostring(root, encoding='unicode')
+
+
+def _spec_disk(record, target):
+    for index, disk in enumerate(record['spec']['disks']):
+        if disk['target'] == target:
+            return index, disk
+    raise exception.InvalidSpec(field='target', reason='instance %s has no '
+                                'disk %s' % (record['uuid'], target))
+
+
+def _record_disk(record, target):
+    for disk in record['disks']:
+        if disk['target'] == target:
+            return disk
+    raise exception.InvalidSpec(field='target', reason='instance %s has no '
+                                'disk %s' % (record['uuid'], target))
+
+
+class DiskOps(object):
+    """attach_disk, detach_disk, change_media, commit_disk."""
+
+    def _design_disk(self, index, disk, entry, xml):
+        last_iothread, controllers = _guest_facts(xml)
+        return disk_design.design_added_disk(
+            index, disk, entry, self.cachemodes(), self.direct_io(),
+            self.conf.libvirt.machine_type, last_iothread, controllers)
+
+    def attach_disk(self, record, disk):
+        """Create the disk and add it (hot-plugged if the guest runs).
+
+        A virtio-scsi controller is added first if the guest has none,
+        and an IOThread if the disk asks for one. On failure the disk's
+        files (and the IOThread) are removed again.
+
+        :raises: DriverError, before anything is made, if the running
+            guest still holds a disk detached earlier at the same target
+            (it never released it)
+        """
+        uuid = record['uuid']
+        dom = self._domain(record)
+        live = dom.is_active()
+        if live and find_disk(dom.xml(), disk['target']) is not None:
+            # libvirt would refuse with "target duplicated"; say why.
+            raise exception.DriverError(
+                reason='the guest of %s has not released the disk detached '
+                       'from %s earlier: the target is taken until the '
+                       'guest stops; choose another target or stop and '
+                       'start the instance' % (uuid, disk['target']))
+        index = len(record['spec']['disks'])
+        entry = self.storage.create_disk(uuid, disk, index)
+        iothread = None
+        try:
+            conf, controllers, iothread = self._design_disk(
+                index, disk, entry, dom.xml())
+            if iothread is not None:
+                dom.add_iothread(iothread, live)
+            for controller in controllers:
+                dom.attach_device(controller.to_xml(), live)
+            dom.attach_device(conf.to_xml(), live)
+        except Exception:
+            LOG.warning('Attaching %(target)s to %(uuid)s failed; removing '
+                        'its files', {'target': disk['target'],
+                                      'uuid': uuid})
+            self._undo_attach(dom, uuid, entry, iothread, live)
+            raise
+        LOG.info('Attached disk %(target)s to %(uuid)s',
+                 {'target': disk['target'], 'uuid': uuid})
+        return disk_record(designer.describe_disk(conf), entry)
+
+    def _undo_attach(self, dom, uuid, entry, iothread, live):
+        if iothread is not None:
+            try:
+                dom.del_iothread(iothread, live)
+            except exception.DriverError as e:
+                LOG.warning('Could not remove IOThread %(id)d of %(uuid)s: '
+                            '%(error)s', {'id': iothread, 'uuid': uuid,
+                                          'error': e})
+        self.storage.delete_disk_files(uuid, entry)
+
+    def detach_disk(self, record, target):
+        """Remove the disk from the guest and its definition, then its files.
+
+        A running guest must release the device; one that does not (no
+        hot-unplug support) keeps it until it stops, but the definition
+        and the files no longer have it.
+        """
+        uuid = record['uuid']
+        files = _files_entry(self.storage, uuid, _record_disk(record, target))
+        dom = self._domain(record)
+        live = dom.is_active()
+        elem = find_disk(dom.xml(), target)
+        if elem is None:
+            raise exception.DriverError(
+                reason='domain %s has no disk %s' % (uuid, target))
+        dom.detach_device(ElementTree.tostring(elem, encoding='unicode'),
+                          live)
+        if live and find_disk(dom.xml(), target) is not None:
+            LOG.warning('The guest of %(uuid)s has not released disk '
+                        '%(target)s yet; it goes when the guest stops',
+                        {'uuid': uuid, 'target': target})
+        self.storage.delete_disk_files(uuid, files)
+        LOG.info('Detached disk %(target)s from %(uuid)s',
+                 {'target': target, 'uuid': uuid})
+
+    def change_media(self, record, target, image=None):
+        """Insert a cached image into the cdrom at ``target``, or eject.
+
+        :returns: the cdrom's new disk record
+        """
+        index, disk = _spec_disk(record, target)
+        disk = dict(disk, source=({'image': image} if image is not None
+                                  else {'blank': True}))
+        dom = self._domain(record)
+        # For a cdrom this fetches the image into the cache and creates
+        # no file in the instance directory.
+        entry = self.storage.create_disk(record['uuid'], disk, index)
+        conf = disk_design.design_disk(
+            index, disk, entry, self.cachemodes(), self.direct_io(),
+            self.conf.libvirt.machine_type)
+        dom.update_device(conf.to_xml(), dom.is_active())
+        return disk_record(designer.describe_disk(conf), entry)
+
+    def commit_disk(self, record, target):
+        """Merge a snapshot disk's overlay into its file; new overlay after.
+
+        :raises: DriverError if the guest is not running, the job fails
+            or does not finish within ``[libvirt] block_commit_timeout``
+        """
+        uuid = record['uuid']
+        entry = snapshot_entry(self.storage, uuid,
+                               _record_disk(record, target))
+        dom = self._domain(record)
+        if not dom.is_active():
+            raise exception.DriverError(
+                reason='domain %s is not running: its snapshot overlays '
+                       'are gone' % uuid)
+        config_disk = find_disk(dom.xml(inactive=True), target)
+        dom.commit_top(target)
+        self._finish_commit(dom, target)
+        LOG.info('Committed the snapshot overlay of %(target)s of %(uuid)s',
+                 {'target': target, 'uuid': uuid})
+        error = None
+        try:
+            # The guest now writes to the disk file; give it a new
+            # temporary overlay. The old one is out of the chain.
+            self.storage.discard_snapshot_overlay(entry)
+            dom.snapshot_disks(snapshot_xml(dom.xml(), target,
+                                            entry['path']))
+        except exception.DriverError as e:
+            error = exception.DriverError(
+                reason='the overlay of %s was merged, but a new one could '
+                       'not be made (%s): until the guest stops, its '
+                       'writes go to the disk file' % (target, e.kwargs.get(
+                           'reason', e)))
+        self._keep_overlay_in_config(dom, target, config_disk,
+                                     entry['path'])
+        if error is not None:
+            raise error
+
+    def _finish_commit(self, dom, target):
+        """Wait for the commit job to be ready, then pivot."""
+        def ready():
+            progress = dom.block_job(target)
+            if progress is None:
+                raise exception.DriverError(
+                    reason='the commit job of %s ended before it was '
+                           'ready' % target)
+            cur, end = progress
+            # libvirt reports cur == end only once the job is ready.
+            return end > 0 and cur == end
+        if not self.waiter.wait_for(
+                ready, self.conf.libvirt.block_commit_timeout,
+                self.conf.libvirt.block_job_poll_interval):
+            dom.abort_block_job(target)
+            raise exception.DriverError(
+                reason='the commit of %s did not finish within %d s; '
+                       'aborted, nothing changed' %
+                       (target, self.conf.libvirt.block_commit_timeout))
+        dom.pivot(target)
+
+    def _keep_overlay_in_config(self, dom, target, config_disk, overlay):
+        """Make the persistent definition open the overlay at next start.
+
+        libvirt may have rewritten the definition's disk to the disk file
+        after the pivot; the definition from before the commit is put
+        back, so the next start runs on an overlay again.
+        """
+        current = find_disk(dom.xml(inactive=True), target)
+        if (config_disk is None or current is None
+                or _source_file(current) == overlay):
+            return
+        LOG.info('Restoring the overlay of %s in the persistent definition',
+                 target)
+        dom.detach_device(ElementTree.tostring(current, encoding='unicode'),
+                          live=False)
+        dom.attach_device(ElementTree.tostring(config_disk,
+                                               encoding='unicode'),
+                          live=False)

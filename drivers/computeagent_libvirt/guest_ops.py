@@ -1,0 +1,145 @@
+"""Power operations of the libvirt driver (a mixin of LibvirtDriver).
+
+Uses the driver's ``host``, ``storage``, ``waiter`` and ``_domain``.
+Waits (graceful shutdown, soft reboot) re-check the guest after every
+lifecycle event and at least every ``[libvirt] power_poll_interval``.
+
+Snapshot disks: every fresh start (power_on, a hard reboot of a stopped
+guest) first replaces the temporary overlay with an empty one, so
+changes of the previous run are gone even if the guest stopped by
+itself; power_off drops the overlay. Restoring a managed save (resume)
+keeps it: the saved memory belongs with those disk contents.
+"""
+
+from oslo_log import log as logging
+
+from computeagent import exception
+from computeagent.virt import driver as virt_driver
+from computeagent_libvirt import disk_ops
+
+LOG = logging.getLogger(__name__)
+
+
+class GuestOps(object):
+    """reboot, power_off, power_on, pause, unpause, suspend, resume."""
+
+    def _wait(self, predicate, timeout):
+        return self.waiter.wait_for(predicate, timeout,
+                                    self.conf.libvirt.power_poll_interval)
+
+    def _start_fresh(self, record, dom):
+        """Boot a stopped guest, with fresh snapshot overlays.
+
+        :raises: DriverError if the guest is running already
+        """
+        if dom.is_active():
+            raise exception.DriverError(
+                reason='domain %s is already running' % record['uuid'])
+        if not dom.has_managed_save():
+            for entry in disk_ops.snapshot_entries(self.storage, record):
+                self.storage.discard_snapshot_overlay(entry)
+                self.storage.ensure_snapshot_overlay(entry)
+        dom.start()
+
+    def _drop_overlays(self, record):
+        for entry in disk_ops.snapshot_entries(self.storage, record):
+            self.storage.discard_snapshot_overlay(entry)
+
+    def reboot(self, record, hard=False):
+        """Reboot; a soft reboot falls back to a hard one.
+
+        Soft: the ACPI power button with libvirt's reboot, then up to
+        ``[libvirt] soft_reboot_timeout`` seconds for a reboot event (or a
+        new domain id); a guest that ignores ACPI is then reset. Hard: a
+        reset of a running or paused guest (resumed after), a fresh start
+        of a stopped one (a managed save image is discarded).
+        """
+        dom = self._domain(record)
+        if not hard and dom.power_state() == virt_driver.RUNNING:
+            if self._soft_reboot(dom):
+                return
+            LOG.warning('Instance %(uuid)s did not reboot within %(sec)d s '
+                        'of the ACPI request; resetting it',
+                        {'uuid': record['uuid'],
+                         'sec': self.conf.libvirt.soft_reboot_timeout})
+        self._hard_reboot(record, dom)
+
+    def _soft_reboot(self, dom):
+        """:returns: True if the guest rebooted and is running"""
+        seen = self.waiter.reboots(dom.uuid)
+        old_id = dom.id()
+        dom.reboot_acpi()
+
+        def rebooted():
+            # The reboot event, or a new id (libvirt restarted the domain
+            # process); an id of -1 means the guest powered off instead,
+            # which the hard reboot then starts again.
+            return (self.waiter.reboots(dom.uuid) != seen
+                    or dom.id() != old_id)
+        done = self._wait(rebooted, self.conf.libvirt.soft_reboot_timeout)
+        return done and dom.is_active()
+
+    def _hard_reboot(self, record, dom):
+        if dom.is_active():
+            paused = dom.power_state() == virt_driver.PAUSED
+            dom.reset()
+            if paused:
+                dom.unpause()
+            return
+        if dom.has_managed_save():
+            dom.remove_managed_save()
+        self._start_fresh(record, dom)
+
+    def power_off(self, record, timeout=60):
+        """ACPI shutdown, waiting up to ``timeout`` s, then force off.
+
+        A paused guest cannot answer ACPI and is forced off at once. A
+        managed save image is discarded: the next start boots afresh.
+        """
+        dom = self._domain(record)
+        if (timeout > 0 and dom.is_active()
+                and dom.power_state() == virt_driver.RUNNING):
+            try:
+                dom.shutdown()
+            except exception.DriverError as e:
+                LOG.warning('ACPI shutdown of %(uuid)s refused: %(error)s',
+                            {'uuid': record['uuid'], 'error': e})
+            else:
+                if not self._wait(lambda: not dom.is_active(), timeout):
+                    LOG.warning('Instance %(uuid)s did not shut down '
+                                'within %(sec)s s; forcing it off',
+                                {'uuid': record['uuid'], 'sec': timeout})
+        dom.destroy()
+        if dom.has_managed_save():
+            dom.remove_managed_save()
+        self._drop_overlays(record)
+
+    def power_on(self, record):
+        """Start a stopped guest (fresh snapshot overlays)."""
+        self._start_fresh(record, self._domain(record))
+
+    def pause(self, record):
+        self._domain(record).pause()
+
+    def unpause(self, record):
+        self._domain(record).unpause()
+
+    def suspend(self, record):
+        """Managed save: memory to disk, the domain stops."""
+        self._domain(record).managed_save()
+
+    def resume(self, record):
+        """Restore the managed save (or wake a guest suspended to RAM).
+
+        :raises: DriverError if there is no saved state to resume from
+        """
+        dom = self._domain(record)
+        if dom.is_active():
+            # Active and suspended: the guest put itself to sleep (S3).
+            dom.pm_wakeup()
+            return
+        if not dom.has_managed_save():
+            raise exception.DriverError(
+                reason='domain %s has no saved state to resume from'
+                % record['uuid'])
+        dom.start()

@@ -1,0 +1,174 @@
+"""Tests of the fake virt driver (computeagent_fake.driver).
+
+The fake stands in for a hypervisor in every service-layer test, so it
+must refuse what a hypervisor refuses.
+"""
+
+import os
+
+from computeagent import exception
+from computeagent.schema import instance
+from computeagent.virt import driver as virt_driver
+from computeagent_fake import driver as fake_driver
+from tests import base
+
+UUID = '11111111-2222-4333-8444-555555555555'
+
+
+class FakeDriverTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        os.makedirs(self.conf.instances_path)
+        self.driver = fake_driver.FakeDriver(self.conf)
+        self.events = []
+        self.driver.register_event_listener(
+            lambda uuid, state: self.events.append((uuid, state)))
+
+    def spec(self, **extra):
+        request = {'uuid': UUID, 'disks': [
+            {'source': {'image': 'a'}},
+            {'source': {'blank': True}, 'size_mb': 8},
+            {'source': {'image': 'b.iso'}, 'device': 'cdrom'}]}
+        request.update(extra)
+        return instance.validate_spec(request, self.conf)
+
+    def spawn(self, **extra):
+        spec = self.spec(**extra)
+        placement = self.driver.spawn(spec)
+        return dict(placement, uuid=UUID, spec=spec)
+
+    def console(self):
+        with open(os.path.join(self.conf.instances_path, UUID,
+                               'console.log')) as f:
+            return f.read()
+
+
+class TestSpawn(FakeDriverTestCase):
+
+    def test_spawn(self):
+        timings = {}
+        placement = self.driver.spawn(self.spec(), timings)
+        directory = os.path.join(self.conf.instances_path, UUID)
+        self.assertEqual(
+            [(os.path.join(directory, 'disk'), 'vda'),
+             (os.path.join(directory, 'disk.vdb'), 'vdb'),
+             ('fake://image/b.iso', 'sda')],
+            [(d['path'], d['target']) for d in placement['disks']])
+        self.assertEqual(os.path.join(directory, 'console.log'),
+                         placement['console_log'])
+        self.assertIn('fake guest %s booting' % UUID, self.console())
+        self.assertEqual({UUID: 'running'},
+                         self.driver.list_power_states())
+        self.assertEqual({'spawn': 0.0}, timings)
+
+    def test_macs_are_assigned_unless_given(self):
+        placement = self.driver.spawn(self.spec(nics=[
+            {}, {'mac': '52:54:00:AA:BB:CC'}]))
+        macs = [n['mac'] for n in placement['nics']]
+        self.assertRegex(macs[0], r'^52:54:00(:[0-9a-f]{2}){3}$')
+        self.assertEqual('52:54:00:aa:bb:cc', macs[1])
+
+    def test_no_console_log_for_a_null_port(self):
+        placement = self.driver.spawn(self.spec(
+            serial_ports=[{'type': 'null'}]))
+        self.assertIsNone(placement['console_log'])
+
+    def test_render_creates_nothing(self):
+        plan = self.driver.render(self.spec())
+        self.assertIn('<uuid>%s</uuid>' % UUID, plan['domain_xml'])
+        self.assertEqual(['vda', 'vdb', 'sda'],
+                         [d['target'] for d in plan['disks']])
+        self.assertEqual([], os.listdir(self.conf.instances_path))
+        self.assertEqual({}, self.driver.list_power_states())
+
+    def test_destroy_is_idempotent(self):
+        record = self.spawn()
+        self.driver.destroy(record)
+        self.driver.destroy(record)
+        self.assertIs(virt_driver.NOSTATE,
+                      self.driver.get_power_state(record))
+
+
+class TestPower(FakeDriverTestCase):
+
+    def test_transitions_emit_events(self):
+        record = self.spawn()
+        self.driver.pause(record)
+        self.driver.unpause(record)
+        self.driver.suspend(record)
+        self.driver.resume(record)
+        self.driver.power_off(record)
+        self.driver.reboot(record, hard=True)
+        self.driver.power_off(record)
+        self.driver.power_on(record)
+        self.driver.reboot(record)
+        self.assertEqual(
+            ['paused', 'running', 'suspended', 'running', 'shutoff',
+             'running', 'shutoff', 'running', 'running'],
+            [state for _u, state in self.events])
+        self.assertEqual('running', self.driver.get_power_state(record))
+        console = self.console()
+        self.assertIn('rebooting (hard)', console)
+        self.assertIn('rebooting (soft)', console)
+        self.assertEqual(2, console.count('booting\n'))
+
+    def test_refusals(self):
+        record = self.spawn()
+        for call, state in ((self.driver.unpause, 'running'),
+                            (self.driver.resume, 'running'),
+                            (self.driver.power_on, 'running')):
+            error = self.assertRaises(exception.DriverError, call, record)
+            self.assertIn('that is %s' % state, str(error))
+        self.driver.power_off(record)
+        for call in (self.driver.pause, self.driver.suspend,
+                     self.driver.reboot, self.driver.power_off):
+            self.assertRaises(exception.DriverError, call, record)
+        self.assertEqual('shutoff', self.driver.get_power_state(record))
+        self.assertEqual([(UUID, 'shutoff')], self.events)
+
+    def test_a_guest_that_is_not_there(self):
+        record = {'uuid': UUID}
+        for call in (self.driver.pause, self.driver.power_on,
+                     lambda r: self.driver.commit_disk(r, 'vda'),
+                     lambda r: self.driver.detach_disk(r, 'vda'),
+                     lambda r: self.driver.attach_disk(r, {})):
+            error = self.assertRaises(exception.DriverError, call, record)
+            self.assertIn('is not defined', str(error))
+        self.assertIs(virt_driver.NOSTATE,
+                      self.driver.get_power_state(record))
+
+
+class TestDisks(FakeDriverTestCase):
+
+    def test_attach_detach_and_media(self):
+        record = self.spawn()
+        disk = instance.validate_disk({'source': {'blank': True},
+                                       'size_mb': 1},
+                                      record['spec']['disks'], self.conf)
+        new = self.driver.attach_disk(record, disk)
+        self.assertEqual(('vdc', os.path.join(self.conf.instances_path,
+                                              UUID, 'disk.vdc')),
+                         (new['target'], new['path']))
+        self.driver.detach_disk(record, 'vdb')
+        self.assertEqual('fake://image/c.iso', self.driver.change_media(
+            record, 'sda', 'c.iso')['path'])
+        self.assertIsNone(self.driver.change_media(record, 'sda')['path'])
+        self.assertRaises(exception.DriverError, self.driver.change_media,
+                          record, 'vdb', 'x.iso')
+        self.driver.commit_disk(record, 'vda')
+
+    def test_console_output(self):
+        record = self.spawn()
+        result = self.driver.get_console_output(record, tail_lines=1)
+        self.assertEqual('fake guest %s booting\n' % UUID,
+                         result['output'])
+
+    def test_host_resources(self):
+        resources = self.driver.get_host_resources()
+        self.assertEqual(('fake', fake_driver.FAKE_VCPUS,
+                          fake_driver.FAKE_MEMORY_MB),
+                         (resources['hypervisor'], resources['vcpus'],
+                          resources['memory_mb']))
+        self.assertLessEqual(resources['disk_gb_free'],
+                             resources['disk_gb'])
