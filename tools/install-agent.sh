@@ -9,7 +9,7 @@
 #                                  functional tests run (tools/run-tests.sh),
 #                                  no configuration, unit or service start
 #
-# What it does (README, "Deploying on a compute node"):
+# What it does (docs/operations.md, "Deploying on a compute node"):
 #   - the Debian packages (tools/install-packages.sh);
 #   - a system user and group computeagent, no login shell, home
 #     /var/lib/computeagent, in group libvirt;
@@ -82,7 +82,7 @@ write_config() {
     install -m 0640 -o root -g "$AGENT_USER" /dev/null "$CONF"
     cat >"$CONF" <<CONF
 # computeagent configuration, written by tools/install-agent.sh.
-# Every option: etc/computeagent/computeagent.conf.sample (tox -e genconfig).
+# Every option: etc/computeagent/computeagent.conf.sample (tools/tox -e genconfig).
 [DEFAULT]
 # The controllers' RabbitMQ; set its address and credentials.
 transport_url = $TRANSPORT_URL

@@ -26,5 +26,5 @@ echo "host packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # Services must not be started by the package scripts: there is no systemd
-# here and tools/start-services.sh starts them the way PLATFORM.md says.
+# here and tools/start-services.sh starts them (docs/operations.md).
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

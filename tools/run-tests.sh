@@ -15,18 +15,17 @@ bash tools/start-services.sh || exit 1
 # tests/functional/test_deployment.py runs it as the systemd unit would.
 bash tools/install-agent.sh venv || exit 1
 
-# tox itself lives in a small bootstrap virtualenv of the project's own.
-if [ ! -x .tox-bootstrap/bin/tox ]; then
-    python3 -m venv .tox-bootstrap || exit 1
-    .tox-bootstrap/bin/pip install -q 'tox>=4' || exit 1
-fi
+# tox itself lives in a small bootstrap virtualenv of the project's own,
+# which tools/tox makes on first use; --version makes it here, so that a
+# failure to install tox stops the run before any test env.
+tools/tox --version >/dev/null || exit 1
 
 envs=${COMPUTEAGENT_TOX_ENVS:-pep8,unit,functional}
 status=0
 IFS=, read -ra env_list <<<"$envs"
 for env in "${env_list[@]}"; do
     echo "===== tox -e $env ====="
-    .tox-bootstrap/bin/tox -e "$env" 2>&1 | tee "$log_dir/$env.log"
+    tools/tox -e "$env" 2>&1 | tee "$log_dir/$env.log"
     rc=${PIPESTATUS[0]}
     echo "$rc" >"$log_dir/$env.rc"
     [ "$rc" = 0 ] || status=1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start RabbitMQ, virtlogd and libvirtd if they are not running (no systemd
-# on these machines; see PLATFORM.md). Idempotent and safe to run often.
+# on these machines: virtlogd before libvirtd, /dev/kvm for group kvm;
+# docs/operations.md, "Troubleshooting"). Idempotent and safe to run often.
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
