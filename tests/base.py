@@ -21,6 +21,7 @@ class TestCase(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.Timeout(120, gentle=True))
         self.conf = conf.CONF
+        conf.register_opts(self.conf)
         self.config = self.useFixture(config_fixture.Config(self.conf))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.tmp + '/instances',

@@ -17,6 +17,7 @@ LOG = logging.getLogger(__name__)
 
 def main(argv=None):
     conf = agent_conf.CONF
+    agent_conf.register_opts(conf)
     logging.register_options(conf)
     conf(sys.argv[1:] if argv is None else argv, project='computeagent',
          version=version.version_string())

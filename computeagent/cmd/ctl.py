@@ -110,6 +110,7 @@ def _parser():
 
 def _client(args):
     conf = agent_conf.CONF
+    agent_conf.register_opts(conf)
     # Without --config-file, oslo.config looks in the usual places
     # (/etc/computeagent/computeagent.conf, ...) as the agent does.
     conf(['--config-file=%s' % f for f in args.config_file],

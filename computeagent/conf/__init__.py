@@ -1,7 +1,7 @@
 """Configuration options, one module per option group.
 
-Nothing is registered at import time of the option modules themselves;
-:func:`register_opts` registers every group on the given ConfigOpts.
+Nothing is registered at import time: the console scripts and the tests
+call :func:`register_opts` on the ConfigOpts they use.
 """
 
 from oslo_config import cfg
@@ -18,8 +18,6 @@ MODULES = (default, disk, image, libvirt)
 
 
 def register_opts(conf):
+    """Register every option group on ``conf``; safe to call again."""
     for module in MODULES:
         module.register_opts(conf)
-
-
-register_opts(CONF)

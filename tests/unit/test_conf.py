@@ -23,6 +23,15 @@ class TestOptions(base.TestCase):
         self.assertIn(('DEFAULT', 'max_concurrent_builds'), listed)
         self.assertIn(('libvirt', 'virt_type'), listed)
 
+    def test_registering_is_explicit_and_repeatable(self):
+        fresh = cfg.ConfigOpts()
+        conf.register_opts(fresh)
+        conf.register_opts(fresh)
+        fresh([])
+        self.assertEqual('/var/lib/computeagent/instances',
+                         fresh.instances_path)
+        self.assertEqual(16, fresh.disk.max_disks)
+
     def test_every_option_has_help(self):
         for group, group_opts in opts.list_opts():
             for opt in group_opts:
