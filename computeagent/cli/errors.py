@@ -28,29 +28,28 @@ _LOCATION = re.compile(r"from LocationInfo\(.*?detail='([^']*)'\)")
 
 
 def broker_name(conf, url=None):
-    """Where the broker is, for messages: ``host:port`` and the user.
+    """Which broker, for messages: its address and user, or its transport.
 
     Never the password.
 
     :param url: the transport URL; default ``[DEFAULT] transport_url``
-    :returns: e.g. ``"localhost:5672 (user guest)"``, or a general name
-        when the URL cannot be read
+    :returns: e.g. ``"localhost:5672, user guest"`` or ``"transport fake"``
     """
     try:
         parsed = oslo_messaging.TransportURL.parse(conf, url)
     except Exception:
         # Only a message is at stake; the error itself is reported by
         # whoever uses the URL.
-        return 'the message broker'
+        return 'transport URL unreadable'
     names = []
     for host in parsed.hosts:
         name = host.hostname or 'localhost'
         if host.port:
             name = '%s:%s' % (name, host.port)
         if host.username:
-            name = '%s (user %s)' % (name, host.username)
+            name = '%s, user %s' % (name, host.username)
         names.append(name)
-    return ', '.join(names) or 'the message broker'
+    return '; '.join(names) or 'transport %s' % parsed.transport
 
 
 def describe(error, conf=None, url=None):
@@ -71,22 +70,23 @@ def describe(error, conf=None, url=None):
     if isinstance(error, oslo_messaging.DriverLoadFailure):
         return ('no oslo.messaging driver for the transport URL (%s)'
                 % error), USAGE
-    broker = broker_name(conf, url) if conf is not None else \
-        'the message broker'
+    broker = 'the message broker'
+    if conf is not None:
+        broker = 'the message broker (%s)' % broker_name(conf, url)
     # The AMQP library's exceptions carry the broker's reply code; this
     # reads it without importing the library oslo.messaging happens to
     # use.
     code = getattr(error, 'reply_code', None)
     if code == _ACCESS_REFUSED:
-        return ('the message broker at %s refused the login: check the '
+        return ('%s refused the login: check the '
                 'user and password of the transport URL' % broker), FAILURE
     if isinstance(code, int) and code >= 300:
-        return ('the message broker at %s refused the connection: %s'
+        return ('%s refused the connection: %s'
                 % (broker, getattr(error, 'reply_text', error))), FAILURE
     if isinstance(error, oslo_messaging.MessageDeliveryFailure):
-        return ('cannot reach the message broker at %s: %s'
+        return ('cannot reach %s: %s'
                 % (broker, error)), FAILURE
     if isinstance(error, ConnectionError):
-        return ('cannot reach the message broker at %s: %s'
+        return ('cannot reach %s: %s'
                 % (broker, error)), FAILURE
     return None

@@ -2,11 +2,13 @@
 
 Tables fit :data:`MAX_WIDTH` columns: a value too wide for its column is
 wrapped onto more lines of the same row, never cut, and an instance's
-disks are summarised one line each (``vda virtio qcow2 boot=1``).
+disks and serial ports are summarised one line each (``vda virtio qcow2
+boot=1``).
 ``--format json`` prints every field as the agent returned it.
 """
 
 import json
+import os
 import textwrap
 
 #: the widest a table may be, in characters
@@ -112,12 +114,36 @@ def disk_summary(disk):
     return ' '.join(str(p) for p in parts)
 
 
+def serial_summary(port):
+    """One line for a serial port of an instance record.
+
+    e.g. ``0 file console.log``, ``1 tcp 127.0.0.1:4555`` or
+    ``2 pty /dev/pts/3``: where to find its output or connect to it.
+    """
+    parts = [port.get('index', '?'), port.get('type') or '?']
+    if port.get('port'):
+        parts.append('%s:%s' % (port.get('host') or '127.0.0.1',
+                                port['port']))
+    elif port.get('type') == 'file' and port.get('path'):
+        # The whole path is the record's console_log (port 0).
+        parts.append(os.path.basename(port['path']))
+    elif port.get('path'):
+        parts.append(port['path'])
+    return ' '.join(str(p) for p in parts)
+
+
 def instance(record):
-    """An instance record as one table, its disks one line each."""
+    """An instance record as one table, disks and serial ports summarised.
+
+    One line each (see disk_summary and serial_summary).
+    """
     shown = dict(record)
-    if 'disks' in shown:
-        shown['disks'] = '\n'.join(
-            disk_summary(d) for d in record['disks'] or ()) or None
+    for key, summary in (('disks', disk_summary),
+                         ('serial_ports', serial_summary)):
+        if isinstance(shown.get(key), list):
+            shown[key] = '\n'.join(summary(item) if isinstance(item, dict)
+                                   else _cell(item)
+                                   for item in shown[key]) or None
     return properties(shown)
 
 

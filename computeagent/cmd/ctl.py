@@ -435,7 +435,7 @@ def _run(session, args):
 def _late(error, session):
     """The line for a request that passed its deadline."""
     if error.broker_error:
-        return ('cannot reach the message broker at %s within %d s: %s'
+        return ('cannot reach the message broker (%s) within %d s: %s'
                 % (errors.broker_name(session.conf,
                                       session.args.transport_url),
                    error.seconds, error.broker_error))
