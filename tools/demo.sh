@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 DRIVER=${DRIVER:-libvirt}
 DEMO=${DEMO_DIR:-/var/lib/computeagent-demo}
+NODE=${DEMO_NODE:-demo-node}
 CONF="$DEMO/computeagent.conf"
 PIDFILE="$DEMO/agent.pid"
 VENV="$top/.venv"
@@ -65,7 +66,7 @@ mkdir -p "$DEMO/images" "$DEMO/instances"
 cat >"$CONF" <<CONF
 [DEFAULT]
 transport_url = rabbit://guest:guest@127.0.0.1:5672/
-host = demo-node
+host = $NODE
 virt_driver = $DRIVER
 instances_path = $DEMO/instances
 log_file = $DEMO/agent.log
@@ -113,10 +114,27 @@ for _ in $(seq 1 30); do
 done
 printf '%s\n' "$out"
 
+# Ready-to-paste commands for this node; each ends promptly with the
+# demo guest (a boot sector that ignores ACPI): stop gets a short
+# shutdown time and reboot is a hard one, where the soft ones would wait
+# 60 s and [libvirt] soft_reboot_timeout (120 s) for the guest first.
+CTL="$VENV/bin/computeagent-ctl --config-file $CONF"
 cat <<DONE
 
 The agent keeps running (pid $(cat "$PIDFILE"), log $DEMO/agent.log).
-Try:  $VENV/bin/computeagent-ctl --config-file $CONF list
-      $VENV/bin/computeagent-ctl --config-file $CONF delete $uuid
-Stop: tools/demo.sh stop
+Node:            $NODE
+Image directory: $DEMO/images
+Instance:        $uuid
+
+Try:
+  $CTL list
+  $CTL show $uuid
+  $CTL console $uuid --tail 5
+  $CTL stop $uuid --timeout 5
+  $CTL start $uuid
+  $CTL reboot $uuid --hard
+  $CTL delete $uuid
+  $CTL --help
+
+Stop the agent: tools/demo.sh stop
 DONE

@@ -1,12 +1,16 @@
 """``computeagent``: run the agent on a compute node."""
 
+import contextlib
+import io
 import os
 import signal
 import sys
 import threading
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
+from computeagent.cli import errors
 from computeagent import conf as agent_conf
 from computeagent import exception
 from computeagent import service
@@ -15,23 +19,97 @@ from computeagent import version
 LOG = logging.getLogger(__name__)
 
 
+def _fail(message, code):
+    """End with one line on stderr (and in the log, once it is set up)."""
+    print('computeagent: error: %s' % message, file=sys.stderr)
+    return code
+
+
+def _check_values(conf):
+    """Read every option once, so that a bad value stops the agent now.
+
+    oslo.config converts a value when it is first read: without this,
+    a bad one would be found half-way through starting, after the
+    hypervisor was connected and recovery ran.
+
+    :raises: cfg.Error (ConfigFileValueError) for the first bad value
+    """
+    for name in list(conf):
+        value = getattr(conf, name)
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for option in list(value):
+                getattr(value, option)
+
+
+def _start(conf):
+    """Make and start the service.
+
+    :returns: the started Service
+    :raises: what starting raised, after stopping what was started
+    """
+    agent = service.Service(conf)
+    try:
+        agent.start()
+    except BaseException:
+        # The driver may be connected and threads started: leave nothing
+        # behind that would keep the process from ending.
+        try:
+            agent.stop()
+        except Exception:
+            LOG.debug('Stopping after a failed start failed too',
+                      exc_info=True)
+        raise
+    return agent
+
+
 def main(argv=None):
+    """Run the agent until SIGTERM or SIGINT.
+
+    :param argv: the arguments (default: sys.argv[1:])
+    :returns: the exit status: 0 stopped, 1 failed at run time (the broker
+        refused or could not be reached, the hypervisor failed), 2 a usage
+        or configuration error
+    """
     conf = agent_conf.CONF
     agent_conf.register_opts(conf)
     logging.register_options(conf)
-    conf(sys.argv[1:] if argv is None else argv, project='computeagent',
-         version=version.version_string())
-    logging.setup(conf, 'computeagent')
+    usage = io.StringIO()
+    try:
+        # argparse (inside oslo.config) writes the whole usage before its
+        # one line of error: only that line is wanted.
+        with contextlib.redirect_stderr(usage):
+            conf(sys.argv[1:] if argv is None else argv,
+                 project='computeagent', version=version.version_string())
+        _check_values(conf)
+        logging.setup(conf, 'computeagent')
+    except SystemExit as done:
+        if done.code == errors.USAGE:
+            lines = usage.getvalue().strip().splitlines() or ['usage']
+            return _fail('%s (see computeagent --help)'
+                         % lines[-1].replace('computeagent: error: ', ''),
+                         errors.USAGE)
+        sys.stderr.write(usage.getvalue())
+        raise
+    except cfg.Error as error:
+        return _fail(errors.describe(error)[0], errors.USAGE)
 
     try:
-        agent = service.Service(conf)
-        agent.start()
+        agent = _start(conf)
     except exception.DriverLoadError as error:
         LOG.error('%s', error)
-        return 2
+        return _fail(str(error), errors.USAGE)
     except exception.ComputeAgentException as error:
         LOG.error('Cannot start: %s', error)
-        return 1
+        return _fail('cannot start: %s' % error, errors.FAILURE)
+    except Exception as error:
+        # A bad option value is found when it is first read, and the
+        # broker's refusal when the server first connects; anything
+        # else is a bug, whose traceback is wanted.
+        described = errors.describe(error, conf)
+        if described is None:
+            raise
+        LOG.error('Cannot start: %s', described[0])
+        return _fail(*described)
 
     stop_requested = threading.Event()
 

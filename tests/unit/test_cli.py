@@ -209,11 +209,19 @@ class TestSpecFromFlags(base.TestCase):
 
 RECORD = {'uuid': 'u-1', 'name': 'web', 'host': 'h', 'state': 'running',
           'vcpus': 1, 'memory_mb': 128, 'console_log': None,
-          'metadata': {'k': 'v'}, 'serial_ports': [{'type': 'file'}],
+          'metadata': {'k': 'v'},
+          'serial_ports': [{'index': 0, 'type': 'file', 'host': None,
+                            'port': None, 'path': '/i/u-1/console.log'},
+                           {'index': 1, 'type': 'tcp', 'host': None,
+                            'port': 4555, 'path': None}],
           'disks': [{'target': 'vda', 'device': 'disk', 'bus': 'virtio',
                      'format': 'qcow2', 'boot_index': None,
                      'cache': 'none', 'aio': 'threads', 'snapshot': False,
-                     'path': '/i/u-1/disk'}]}
+                     'path': '/i/u-1/disk'},
+                    {'target': 'sda', 'device': 'cdrom', 'bus': 'sata',
+                     'format': 'raw', 'boot_index': 1, 'cache': None,
+                     'aio': None, 'snapshot': True,
+                     'path': '/i/u-1/disk.sda'}]}
 
 
 class TestOutput(base.TestCase):
@@ -245,21 +253,47 @@ class TestOutput(base.TestCase):
 
     def test_instance(self):
         lines = output.render(RECORD, 'instance', 'table').splitlines()
-        self.assertEqual(output.properties(RECORD, skip=('disks',)),
-                         '\n'.join(lines[:13]))
-        self.assertIn('| metadata     | {"k": "v"}         |', lines)
-        self.assertIn('| console_log  | -                  |', lines)
-        self.assertEqual(output.table(RECORD['disks'], output.DISK_COLUMNS),
-                         '\n'.join(lines[13:]))
-        self.assertEqual('| vda    | disk   | virtio | qcow2  | -          '
-                         '| none  | threads | False    | /i/u-1/disk |',
-                         lines[16])
+        self.assertEqual([
+            '+--------------+-----------------------------------------+',
+            '| property     | value                                   |',
+            '+--------------+-----------------------------------------+',
+            '| uuid         | u-1                                     |',
+            '| name         | web                                     |',
+            '| host         | h                                       |',
+            '| state        | running                                 |',
+            '| vcpus        | 1                                       |',
+            '| memory_mb    | 128                                     |',
+            '| console_log  | -                                       |',
+            '| metadata     | {"k": "v"}                              |',
+            '| serial_ports | 0 file console.log                      |',
+            '|              | 1 tcp 127.0.0.1:4555                    |',
+            '| disks        | vda virtio qcow2 cache=none aio=threads |',
+            '|              | sda cdrom sata raw boot=1 snapshot      |',
+            '+--------------+-----------------------------------------+'],
+            lines)
 
     def test_instance_without_disks(self):
         text = output.render(dict(RECORD, disks=[]), 'instance', 'table')
-        self.assertNotIn('target', text)
-        self.assertEqual(output.properties(dict(RECORD, disks=[]),
-                                           skip=('disks',)), text)
+        self.assertIn('| disks        | -  ', text)
+
+    def test_a_long_record_fits(self):
+        path = '/var/lib/computeagent/instances/%s' % ('u' * 36)
+        record = dict(
+            RECORD, name='n' * 255, error='DriverError: ' + 'why ' * 60,
+            console_log=path + '/console.log',
+            metadata={'k%d' % i: 'v' * 20 for i in range(10)},
+            disks=[dict(RECORD['disks'][0], path=path + '/disk',
+                        target='vd' + c) for c in 'abcdefgh'])
+        text = output.render(record, 'instance', 'table')
+        self.assertEqual(output.MAX_WIDTH,
+                         max(len(line) for line in text.splitlines()))
+        # Wrapped, not cut: every character is still there.
+        flat = ''.join(line[17:-2].strip() for line in text.splitlines())
+        self.assertIn('n' * 255, flat)
+        self.assertIn(path + '/console.log', flat)
+        self.assertIn('|              | vdh virtio qcow2 cache=none '
+                      'aio=threads ', text)
+        self.assertNotIn(path + '/disk', text)
 
     def test_instances(self):
         text = output.render([RECORD, dict(RECORD, uuid='u-2',
@@ -270,6 +304,35 @@ class TestOutput(base.TestCase):
                          'host |', lines[1])
         self.assertEqual('| u-2  | web  | paused  | 1     | 128       | '
                          'h    |', lines[4])
+
+    def test_a_long_list_fits_and_keeps_uuids_whole(self):
+        uuid = '11111111-2222-4333-8444-555555555555'
+        text = output.render(
+            [dict(RECORD, uuid=uuid, name='n' * 255, host='h' * 64)],
+            'instances', 'table')
+        self.assertEqual(output.MAX_WIDTH,
+                         max(len(line) for line in text.splitlines()))
+        self.assertIn('| %s |' % uuid, text)
+
+    def test_wrapping(self):
+        self.assertEqual(
+            '+----------+---+\n'
+            '| a        | b |\n'
+            '+----------+---+\n'
+            '| 12345678 | x |\n'
+            '| 9        |   |\n'
+            '+----------+---+',
+            output.table([{'a': '123456789', 'b': 'x'}], ('a', 'b'),
+                         max_width=16))
+        # A fixed column is never narrowed, even past the width.
+        self.assertEqual(
+            '+---------------+---+\n'
+            '| a             | b |\n'
+            '+---------------+---+\n'
+            '| 1234567890123 | x |\n'
+            '+---------------+---+',
+            output.table([{'a': '1234567890123', 'b': 'x'}], ('a', 'b'),
+                         max_width=10, fixed=('a',)))
 
     def test_console(self):
         self.assertEqual('line 1\nline 2', output.render(

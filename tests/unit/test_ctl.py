@@ -6,11 +6,15 @@ would reach a remote agent over RabbitMQ. Replies and errors cross the
 transport as they would a broker (the WireFormat fixture).
 """
 
+import argparse
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import fixtures
 
@@ -28,30 +32,38 @@ class CtlTestCase(base.TestCase):
         self.useFixture(agentfixtures.WireFormat())
         self.agent = self.useFixture(agentfixtures.AgentService(self.conf))
 
-    def ctl(self, *argv, host='test-host'):
+    def ctl(self, *argv, host='test-host', timeout='30'):
         """Run computeagent-ctl; :returns: (exit code, stdout, stderr)"""
         out = io.StringIO()
         err = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
         code = ctl.main(['--transport-url', 'fake:/', '--host', host,
-                         '--topic', self.conf.rpc_topic, '--timeout', '30']
-                        + list(argv))
+                         '--topic', self.conf.rpc_topic, '--timeout',
+                         timeout] + list(argv))
         return code, out.getvalue(), err.getvalue()
 
     def ok(self, *argv):
+        """Run a command that must succeed; :returns: its stdout
+
+        Anything on stderr must be a note of what it waited for.
+        """
         code, out, err = self.ctl(*argv)
-        self.assertEqual((0, ''), (code, err), out)
+        self.assertEqual(0, code, err)
+        self.assertNotIn('error', err)
         return out
 
     def ok_json(self, *argv):
         return json.loads(self.ok('--format', 'json', *argv))
 
-    def failed(self, code, *argv):
-        actual, out, err = self.ctl(*argv)
+    def failed(self, code, *argv, **kwargs):
+        """Run a command that must fail; :returns: its one line of error"""
+        actual, out, err = self.ctl(*argv, **kwargs)
         self.assertEqual((code, ''), (actual, out), err)
         self.assertNotIn('Traceback', err)
-        return err.strip()
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertTrue(err.startswith('computeagent-ctl: error: '), err)
+        return err.strip()[len('computeagent-ctl: '):]
 
     def boot(self, *argv):
         uuid = agentfixtures.new_uuid()
@@ -70,18 +82,40 @@ class TestBoot(CtlTestCase):
                       '--cdrom', 'image=tools.iso', '--metadata', 'k=v')
         self.assertIn('| uuid         | %s ' % uuid, out)
         self.assertIn('| state        | running ', out)
-        self.assertIn('| sdb    | cdrom  | sata ', out)
+        self.assertIn('|              | sdb cdrom sata qcow2 ', out)
         record = self.agent.store.get(uuid)
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in record['disks']])
         self.assertEqual({'k': 'v'}, record['metadata'])
 
-    def test_boot_sends_and_returns(self):
-        out = self.ok_json('boot', '--disk', 'image=cirros.qcow2')
-        self.assertEqual('building', out['state'])
+    def test_boot_without_wait_checks_then_casts(self):
+        renders = self.useFixture(fixtures.MockPatchObject(
+            self.agent.driver, 'render',
+            side_effect=self.agent.driver.render))
+        code, out, err = self.ctl('--format', 'json', 'boot',
+                                  '--disk', 'image=cirros.qcow2')
+        self.assertEqual(0, code, err)
+        out = json.loads(out)
+        # What the help says: a dry run first, then the create is sent
+        # and not waited for, and the output does not claim a state.
+        self.assertEqual(1, renders.mock.call_count)
+        self.assertEqual({'uuid', 'create'}, set(out))
+        self.assertEqual('sent', out['create'])
+        self.assertEqual('create of %s sent, not waited for: follow it with '
+                         '"computeagent-ctl show %s"'
+                         % (out['uuid'], out['uuid']), err.strip())
         self.notifications.wait_for('instance.create.end')
         self.assertEqual('running',
                          self.ok_json('show', out['uuid'])['state'])
+
+    def test_boot_wait_says_how_long_it_waits(self):
+        uuid = agentfixtures.new_uuid()
+        code, out, err = self.ctl('boot', '--wait', '--uuid', uuid,
+                                  '--disk', 'image=cirros.qcow2',
+                                  timeout='45')
+        self.assertEqual(0, code, err)
+        self.assertEqual('waiting up to 45 s for the agent to build and '
+                         'start instance %s' % uuid, err.strip())
 
     def test_a_bad_spec_is_reported_before_sending(self):
         error = self.failed(1, 'boot', '--vcpus', '0',
@@ -119,7 +153,8 @@ class TestBoot(CtlTestCase):
         error = self.failed(2, 'boot', '--disk', 'image=a,size_mb=big')
         self.assertEqual("error: size_mb must be a whole number, not "
                          "'big'", error)
-        error = self.failed(1, 'boot', '--spec',
+        # A file the command line names is a usage error too.
+        error = self.failed(2, 'boot', '--spec',
                             os.path.join(self.tmp, 'missing.json'))
         self.assertIn('missing.json', error)
 
@@ -192,6 +227,93 @@ class TestCommands(CtlTestCase):
         self.assertEqual([], self.ok_json('list'))
 
 
+class TestWaitNotes(CtlTestCase):
+    """What stop and reboot say on stderr before they wait for a guest."""
+
+    def test_stop(self):
+        uuid = self.boot()
+        code, out, err = self.ctl('stop', uuid)
+        self.assertEqual(0, code, err)
+        self.assertEqual('waiting up to 60 s for the guest to shut down '
+                         '(ACPI); --timeout 0 forces it off', err.strip())
+        self.ok('start', uuid)
+        # Forced off at once, or nothing to shut down: nothing to wait for.
+        code, out, err = self.ctl('stop', uuid, '--timeout', '0')
+        self.assertEqual((0, ''), (code, err))
+        self.ok('start', uuid)
+        self.ok('pause', uuid)
+        code, out, err = self.ctl('stop', uuid)
+        self.assertEqual((0, ''), (code, err))
+
+    def test_stop_passes_its_timeout_to_the_agent(self):
+        uuid = self.boot()
+        power_off = self.useFixture(fixtures.MockPatchObject(
+            self.agent.driver, 'power_off',
+            side_effect=self.agent.driver.power_off))
+        self.ok('stop', uuid, '--timeout', '7')
+        self.assertEqual(7, power_off.mock.call_args[1]['timeout'])
+
+    def test_reboot(self):
+        self.flags(soft_reboot_timeout=42, group='libvirt')
+        uuid = self.boot()
+        code, out, err = self.ctl('reboot', uuid)
+        self.assertEqual(0, code, err)
+        self.assertEqual('waiting up to 42 s for the guest to reboot (ACPI) '
+                         'before the agent resets it; --hard resets it at '
+                         'once', err.strip())
+        code, out, err = self.ctl('reboot', uuid, '--hard')
+        self.assertEqual((0, ''), (code, err))
+        self.assertIn('rebooting (hard)', self.ok('console', uuid))
+
+
+class TestCommandLine(CtlTestCase):
+
+    def test_options_after_the_subcommand(self):
+        uuid = self.boot('--name', 'after')
+        self.assertEqual([uuid], [r['uuid'] for r in json.loads(
+            self.ok('list', '--format', 'json'))])
+        self.assertEqual('after', json.loads(self.ok(
+            'show', uuid, '--format', 'json', '--timeout', '5'))['name'])
+        error = self.failed(1, 'list', '--host', 'nobody-here',
+                            '--timeout', '1')
+        self.assertIn("host 'nobody-here'", error)
+        self.assertIn('within 1 s', error)
+
+    def test_options_before_the_subcommand_are_kept(self):
+        args = ctl.parse_args(['--format', 'json', '--timeout', '7',
+                               '--host', 'a', '--config-file', 'x',
+                               'list', '--config-file', 'y'])
+        self.assertEqual(('json', 7, 'a', ['x', 'y']),
+                         (args.format, args.timeout, args.host,
+                          args.config_file))
+        args = ctl.parse_args(['--timeout', '7', 'stop', 'u', '--timeout',
+                               '0'])
+        self.assertEqual((7, 0), (args.timeout, args.stop_timeout))
+
+    def test_every_flag_has_help(self):
+        def check(parser, name):
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for sub_name, sub in action.choices.items():
+                        check(sub, sub_name)
+                    continue
+                self.assertTrue(action.help, '%s %s' % (
+                    name, action.option_strings or action.dest))
+        check(ctl._parser(), 'computeagent-ctl')
+
+    def test_help_shows_the_defaults(self):
+        parser = ctl._parser()
+        text = parser.format_help()
+        self.assertIn('(default: 30; boot --wait: 600)', ' '.join(
+            text.split()))
+        subs = next(a for a in parser._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+        stop = ' '.join(subs['stop'].format_help().split())
+        self.assertIn('0 forces it off at once (default: 60)', stop)
+        boot = ' '.join(subs['boot'].format_help().split())
+        self.assertIn('(a cast)', boot)
+
+
 class TestErrors(CtlTestCase):
 
     def test_remote_errors_read_well(self):
@@ -207,22 +329,152 @@ class TestErrors(CtlTestCase):
                          self.failed(1, 'resume', running))
 
     def test_no_agent_answers(self):
-        code, out, err = self.ctl('--timeout', '1', 'list',
-                                  host='nobody-here')
-        self.assertEqual((1, ''), (code, out))
-        self.assertEqual('error: no answer from the agent within 1 s (is it '
-                         'running and is the host right?)', err.strip())
+        started = time.monotonic()
+        error = self.failed(1, 'list', host='nobody-here', timeout='1')
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual("error: no answer from the agent of host "
+                         "'nobody-here' (topic '%s') within 1 s (is it "
+                         "running, and is the host right?)"
+                         % self.conf.rpc_topic, error)
 
     def test_a_missing_config_file(self):
-        error = self.failed(1, '--config-file',
+        error = self.failed(2, '--config-file',
                             os.path.join(self.tmp, 'nope.conf'), 'list')
-        self.assertIn('nope.conf', error)
+        self.assertEqual('error: configuration: Failed to find some config '
+                         'files: %s' % os.path.join(self.tmp, 'nope.conf'),
+                         error)
 
-    def test_usage_errors_exit(self):
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
-        for argv in ([], ['frobnicate'], ['show'], ['stop', 'u', '--hard']):
+    def test_a_bad_option_value_in_the_config_file(self):
+        path = os.path.join(self.tmp, 'bad.conf')
+        with open(path, 'w') as f:
+            f.write('[libvirt]\nsoft_reboot_timeout = soon\n')
+        error = self.failed(2, '--config-file', path, 'reboot', self.boot())
+        self.assertIn('soft_reboot_timeout in %s is not valid' % path,
+                      error)
+
+    def test_usage_errors_are_one_line(self):
+        for argv, message in (
+                ([], 'the following arguments are required: COMMAND'),
+                (['frobnicate'], "argument COMMAND: invalid choice: "
+                                 "'frobnicate'"),
+                (['show'], 'the following arguments are required: uuid'),
+                (['stop', 'u', '--hard'], 'unrecognized arguments: --hard'),
+                (['--timeout', 'abc', 'list'], "argument --timeout: "
+                                               "expected a whole number, "
+                                               "not 'abc'"),
+                (['list', '--timeout', '0'], 'argument --timeout: must be '
+                                             'at least 1, not 0'),
+                (['stop', 'u', '--timeout', '-1'], 'argument --timeout: '
+                                                   'must be at least 0')):
+            err = io.StringIO()
+            self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
             error = self.assertRaises(SystemExit, ctl.main, argv)
             self.assertEqual(2, error.code)
+            self.assertEqual(1, len(err.getvalue().splitlines()),
+                             err.getvalue())
+            self.assertIn(message, err.getvalue())
+            self.assertTrue(err.getvalue().startswith('computeagent-ctl'))
+            self.assertIn('--help)', err.getvalue())
+
+    def test_the_broker_refuses_the_login(self):
+        # The rabbit driver lets the AMQP library's own exception through;
+        # its reply code says what happened (403 ACCESS_REFUSED).
+        class AccessRefused(Exception):
+            reply_code = 403
+
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.list_instances',
+            side_effect=AccessRefused('(0, 0): (403) ACCESS_REFUSED')))
+        self.assertEqual('error: the message broker (transport fake) '
+                         'refused the login: check the user and password '
+                         'of the transport URL', self.failed(1, 'list'))
+
+
+class TestDeadlines(CtlTestCase):
+    """No request outlives its deadline, whatever the transport does."""
+
+    def hold(self, method):
+        """Make the client's ``method`` hang as a call to a dead broker."""
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.' + method,
+            side_effect=lambda *a, **k: gate.wait(60)))
+
+    def timed_failure(self, *argv, timeout='1', within=5):
+        started = time.monotonic()
+        error = self.failed(1, *argv, timeout=timeout)
+        self.assertLess(time.monotonic() - started, within)
+        return error
+
+    def test_a_request_that_never_ends(self):
+        self.hold('list_instances')
+        self.assertEqual("error: no answer from the agent of host "
+                         "'test-host' (topic '%s') within 1 s (is it "
+                         "running, and is the host right?)"
+                         % self.conf.rpc_topic, self.timed_failure('list'))
+
+    def test_a_broker_that_cannot_be_reached(self):
+        # What oslo.messaging's rabbit driver logs while it retries.
+        def unreachable(*args, **kwargs):
+            logging.getLogger('oslo.messaging._drivers.impl_rabbit').error(
+                'Connection failed: %s (retrying in %s seconds)',
+                '[Errno 111] Connection refused', 1.0)
+            threading.Event().wait(60)
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.list_instances',
+            side_effect=unreachable))
+        error = self.timed_failure('list')
+        self.assertEqual('error: cannot reach the message broker '
+                         '(transport fake) within 1 s: [Errno 111] '
+                         'Connection refused', error)
+
+    def test_a_change_given_up_on_may_still_happen(self):
+        uuid = self.boot()
+        self.hold('pause_instance')
+        self.assertIn('within 1 s; the pause of %s may still be under way '
+                      'there' % uuid, self.timed_failure('pause', uuid))
+
+    def test_stop_first_asks_within_the_quick_timeout(self):
+        # However long the guest may take, an agent that does not answer
+        # is reported within --timeout.
+        self.hold('get_instance')
+        error = self.timed_failure('stop', self.boot(), '--timeout', '600')
+        self.assertIn('no answer from the agent', error)
+
+    def test_boot_wait_first_asks_within_the_quick_timeout(self):
+        self.hold('render_instance')
+        error = self.timed_failure('boot', '--wait',
+                                   '--disk', 'image=cirros.qcow2')
+        self.assertIn('no answer from the agent', error)
+
+    def test_stop_waits_for_the_guest_on_top_of_the_timeout(self):
+        uuid = self.boot()
+        held = self.useFixture(agentfixtures.HeldCalls(self.agent.driver,
+                                                       'power_off'))
+        threading.Timer(2, held.gate.set).start()
+        code, out, err = self.ctl('--format', 'json', 'stop', uuid,
+                                  '--timeout', '5', timeout='1')
+        self.assertEqual(0, code, err)
+        self.assertEqual('shutoff', json.loads(out)['state'])
+        self.assertEqual('waiting up to 5 s for the guest to shut down '
+                         '(ACPI); --timeout 0 forces it off', err.strip())
+
+    def test_the_default_timeouts(self):
+        seen = []
+
+        def record_timeout(api, *args, **kwargs):
+            seen.append(api.client.timeout)
+            return []
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.list_instances',
+            autospec=True, side_effect=record_timeout))
+        out = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        self.assertEqual(0, ctl.main(['--transport-url', 'fake:/',
+                                      'list']))
+        self.assertEqual([ctl.DEFAULT_TIMEOUT], seen)
+        self.assertLessEqual(ctl.DEFAULT_TIMEOUT, 60)
 
 
 class TestCtlProcess(base.TestCase):
@@ -240,6 +492,7 @@ class TestCtlProcess(base.TestCase):
             cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                 os.path.abspath(__file__)))))
         self.assertEqual((1, ''), (result.returncode, result.stdout))
-        self.assertEqual('error: no answer from the agent within 1 s (is it '
-                         'running and is the host right?)',
-                         result.stderr.strip().splitlines()[-1])
+        self.assertEqual("computeagent-ctl: error: no answer from the agent "
+                         "of host 'nobody-here' (topic 'computeagent') "
+                         "within 1 s (is it running, and is the host "
+                         "right?)", result.stderr.strip())
