@@ -21,9 +21,9 @@ import hashlib
 import ipaddress
 import json
 import re
-import uuid as uuid_lib
 
 from computeagent.schema import disks as fields
+from computeagent.virt import layout
 
 SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
              'serial_ports', 'video', 'graphics', 'nics', 'metadata')
@@ -115,12 +115,13 @@ def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
     :param nics: the instance's normalized nics, whose boot indexes the
         disk may not reuse either
     :returns: the normalized disk, its target free on the instance
-    :raises: InvalidSpec naming the offending field
+    :raises: InvalidSpec naming the offending field, or ``field`` itself
+        when the instance already has ``[disk] max_disks`` disks
     """
     existing_disks = list(existing_disks or ())
     if len(existing_disks) >= conf.disk.max_disks:
-        fields.fail(field, 'the instance already has %d disks, the most '
-                    'allowed' % len(existing_disks))
+        fields.fail(field, 'the instance already has the most disks '
+                    'allowed ([disk] max_disks = %d)' % conf.disk.max_disks)
     new = fields.validate_one(disk, field, conf)
     used = {d.get('target'): 'disk %s' % d.get('target')
             for d in existing_disks}
@@ -143,9 +144,8 @@ def validate_uuid(value, field='uuid'):
     :raises: InvalidSpec otherwise
     """
     fields.string(value, field, 36)
-    try:
-        canonical = str(uuid_lib.UUID(value))
-    except ValueError:
+    canonical = layout.canonical_uuid(value)
+    if canonical is None:
         fields.fail(field, 'is not a UUID')
     if canonical != value:
         fields.fail(field, 'must be in canonical form (%s)' % canonical)
