@@ -24,6 +24,7 @@ import re
 
 from computeagent.schema import disks as fields
 from computeagent.virt import layout
+from computeagent.virt import macs
 
 SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
              'serial_ports', 'video', 'graphics', 'nics', 'metadata')
@@ -50,7 +51,6 @@ _SERIAL_EXTRAS = {'file': (), 'null': (), 'pty': ('log',),
                   'unix': ('log',), 'tcp': ('host', 'port', 'log')}
 _SERIAL_UNUSED = {'log': False, 'host': None, 'port': None}
 _WILDCARDS = ('0.0.0.0', '::')
-_MAC_RE = re.compile(r'52:54:00(:[0-9a-f]{2}){3}')
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.-]{1,15}')
 _LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 
@@ -334,8 +334,8 @@ def _bridge_name(value, field):
 
 def _mac(value, field):
     fields.string(value, field, 17)
-    if not _MAC_RE.fullmatch(value.lower()):
-        fields.fail(field, 'must be a 52:54:00:xx:xx:xx address')
+    if not macs.is_guest_mac(value.lower()):
+        fields.fail(field, 'must be a %s:xx:xx:xx address' % macs.PREFIX)
     return value.lower()
 
 

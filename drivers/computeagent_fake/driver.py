@@ -10,7 +10,6 @@ tests against it mean something.
 
 import copy
 import os
-import random
 import shutil
 import threading
 
@@ -22,6 +21,7 @@ from computeagent.virt import consolelog
 from computeagent.virt import diskmodes
 from computeagent.virt import driver
 from computeagent.virt import layout
+from computeagent.virt import macs
 
 LOG = logging.getLogger(__name__)
 
@@ -126,10 +126,11 @@ class FakeDriver(driver.ComputeDriver):
         os.makedirs(directory, exist_ok=True)
         disks = [self._disk_record(directory, index, disk)
                  for index, disk in enumerate(spec['disks'])]
+        taken = {nic['mac'] for nic in spec['nics'] if nic['mac']}
         nics = []
         for nic in spec['nics']:
-            mac = nic['mac'] or '52:54:00:%02x:%02x:%02x' % tuple(
-                random.randint(0, 255) for _ in range(3))
+            mac = nic['mac'] or macs.generate(taken)
+            taken.add(mac)
             nics.append(dict(nic, mac=mac))
         with self._lock:
             self._guests[uuid] = {'state': driver.RUNNING,

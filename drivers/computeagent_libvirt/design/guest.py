@@ -20,14 +20,12 @@ import os
 
 from computeagent import exception
 from computeagent.virt import layout
+from computeagent.virt import macs
 from computeagent_libvirt.config import devices as device_config
 from computeagent_libvirt.config import disks as disk_config
 from computeagent_libvirt.config import guest as guest_config
 from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt.design import disks as disk_design
-
-# QEMU's own OUI, locally administered by convention for guests.
-MAC_PREFIX = (0x52, 0x54, 0x00)
 
 
 def domain_name(uuid):
@@ -38,20 +36,6 @@ def domain_name(uuid):
     is kept in the domain's metadata instead.
     """
     return 'instance-%s' % uuid
-
-
-def generate_mac(taken=(), rand_bytes=os.urandom):
-    """A random MAC in 52:54:00:xx:xx:xx that is not in ``taken``.
-
-    :param taken: MACs (lower case) already used by this guest
-    :param rand_bytes: source of random bytes, os.urandom by default
-    :returns: str, lower-case colon-separated
-    """
-    while True:
-        octets = MAC_PREFIX + tuple(rand_bytes(3))
-        mac = ':'.join('%02x' % octet for octet in octets)
-        if mac not in taken:
-            return mac
 
 
 def design_nics(spec, rand_bytes=os.urandom):
@@ -74,7 +58,7 @@ def design_nics(spec, rand_bytes=os.urandom):
         if nic['mac'] is not None:
             iface.mac = nic['mac']
         else:
-            iface.mac = generate_mac(taken, rand_bytes)
+            iface.mac = macs.generate(taken, rand_bytes)
             taken.add(iface.mac)
         iface.model = nic['model']
         iface.boot_order = nic['boot_index']

@@ -169,16 +169,6 @@ class TestNics(designer_base.DesignerTestCase):
             ['52:54:00:00:00:02', '52:54:00:00:00:01'],
             [i.find('mac').get('address') for i in self._ifaces(dom)])
 
-    def test_generate_mac(self):
-        rand = utils.counter_bytes(0xabcdef)
-        self.assertEqual('52:54:00:ab:cd:ef', designer.generate_mac(
-            rand_bytes=rand))
-        rand = utils.counter_bytes(1)
-        self.assertEqual('52:54:00:00:00:03', designer.generate_mac(
-            taken={'52:54:00:00:00:01', '52:54:00:00:00:02'},
-            rand_bytes=rand))
-        self.assertTrue(MAC_RE.match(designer.generate_mac()))
-
     def test_boot_order(self):
         spec = utils.make_spec(
             disks=[utils.make_disk(boot_index=2)],
