@@ -46,6 +46,19 @@ def parse_cachemodes(entries):
     return modes
 
 
+def load_cachemodes(conf):
+    """``[disk] cachemodes`` parsed (:func:`parse_cachemodes`).
+
+    :param conf: the ConfigOpts
+    :raises: DriverError naming the malformed entry
+    """
+    try:
+        return parse_cachemodes(conf.disk.cachemodes)
+    except ValueError as e:
+        raise exception.DriverError(
+            reason='invalid [disk] cachemodes: %s' % e)
+
+
 def choose_cache(index, disk, source_type, cachemodes, direct_io):
     """The disk's cache mode and where it came from.
 

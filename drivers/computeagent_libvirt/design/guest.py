@@ -18,7 +18,6 @@ Nothing here talks to libvirt; the driver defines the result through
 
 import os
 
-from computeagent import exception
 from computeagent.virt import layout
 from computeagent.virt import macs
 from computeagent_libvirt.config import devices as device_config
@@ -91,11 +90,7 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
         DriverError when ``[disk] cachemodes`` is malformed or the disk
         plan does not cover every disk
     """
-    try:
-        cachemodes = disk_design.parse_cachemodes(conf.disk.cachemodes)
-    except ValueError as e:
-        raise exception.DriverError(
-            reason='invalid [disk] cachemodes: %s' % e)
+    cachemodes = disk_design.load_cachemodes(conf)
     host_caps = host_caps or {}
     machine_type = conf.libvirt.machine_type
 
