@@ -25,11 +25,6 @@ class DiskOperations(object):
     def attach_disk(self, ctxt, uuid, disk):
         def attach(record):
             spec = record['spec']
-            if len(spec['disks']) >= self.conf.disk.max_disks:
-                raise exception.InvalidSpec(
-                    field='disk', reason='the instance already has the '
-                    'most disks allowed ([disk] max_disks = %d)'
-                    % self.conf.disk.max_disks)
             new = instance.validate_disk(disk, spec['disks'], self.conf,
                                          nics=spec['nics'])
             # Claimed as a create's disks are, before anything is made;

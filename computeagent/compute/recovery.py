@@ -58,7 +58,6 @@ of it without asking.
 import collections
 import os
 import shutil
-import uuid as uuid_lib
 
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
@@ -66,6 +65,7 @@ from oslo_log import log as logging
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
 from computeagent.virt import driver as virt_driver
+from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
 
@@ -89,13 +89,6 @@ def recover(conf, driver, store, notifier):
     :raises: DriverError if the hypervisor cannot list its guests
     """
     return _Recovery(conf, driver, store, notifier).run()
-
-
-def _is_uuid(name):
-    try:
-        return str(uuid_lib.UUID(name)) == name
-    except ValueError:
-        return False
 
 
 class _Recovery(object):
@@ -224,8 +217,8 @@ class _Recovery(object):
             names = os.listdir(self.conf.instances_path)
         except FileNotFoundError:
             return set()
-        return {name for name in names if _is_uuid(name) and os.path.isdir(
-            os.path.join(self.conf.instances_path, name))}
+        return {name for name in names if layout.is_uuid(name) and
+                os.path.isdir(os.path.join(self.conf.instances_path, name))}
 
     def _directory(self, uuid):
         directory = self.store.instance_dir(uuid)

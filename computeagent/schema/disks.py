@@ -11,6 +11,7 @@ targets.
 import re
 
 from computeagent import exception
+from computeagent.virt import diskmodes
 
 DISK_KEYS = ('source', 'device', 'bus', 'target', 'format', 'size_mb',
              'boot_index', 'cache', 'aio', 'iothread', 'discard', 'iotune',
@@ -18,8 +19,8 @@ DISK_KEYS = ('source', 'device', 'bus', 'target', 'format', 'size_mb',
 DEVICES = ('disk', 'cdrom')
 BUSES = ('virtio', 'scsi', 'sata', 'ide')
 FORMATS = ('qcow2', 'raw')
-CACHE_MODES = ('none', 'writethrough', 'writeback', 'directsync', 'unsafe')
-AIO_MODES = ('native', 'threads', 'io_uring')
+CACHE_MODES = diskmodes.CACHE_MODES
+AIO_MODES = diskmodes.AIO_MODES
 DISCARD_MODES = ('unmap', 'ignore')
 IOTUNE_KEYS = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
                'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
@@ -35,8 +36,6 @@ TARGET_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'ide': 'hd'}
 IDE_TARGETS = ('hda', 'hdb', 'hdc', 'hdd')
 _TARGET_RE = re.compile(r'(vd|sd|hd)[a-z]{1,2}')
 _SERIAL_RE = re.compile(r'[A-Za-z0-9_-]{1,20}')
-# Native AIO needs O_DIRECT, which only these cache modes use.
-_NATIVE_AIO_CACHES = (None, 'none', 'directsync')
 
 
 # Field checkers.
@@ -247,7 +246,9 @@ def _check_consistency(disk, field):
         fail(field + '.size_mb', 'is required for a blank disk')
     if disk['iothread'] and bus != 'virtio':
         fail(field + '.iothread', 'needs the virtio bus, not %s' % bus)
-    if disk['aio'] == 'native' and disk['cache'] not in _NATIVE_AIO_CACHES:
+    # A cache mode the host chooses later is checked by the driver.
+    if (disk['aio'] == 'native' and disk['cache'] is not None and
+            not diskmodes.native_aio_allowed(disk['cache'])):
         fail(field + '.aio', 'native needs cache none or directsync, '
              'not %s' % disk['cache'])
     target = disk['target']

@@ -21,9 +21,10 @@ import hashlib
 import ipaddress
 import json
 import re
-import uuid as uuid_lib
 
 from computeagent.schema import disks as fields
+from computeagent.virt import layout
+from computeagent.virt import macs
 
 SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
              'serial_ports', 'video', 'graphics', 'nics', 'metadata')
@@ -50,7 +51,6 @@ _SERIAL_EXTRAS = {'file': (), 'null': (), 'pty': ('log',),
                   'unix': ('log',), 'tcp': ('host', 'port', 'log')}
 _SERIAL_UNUSED = {'log': False, 'host': None, 'port': None}
 _WILDCARDS = ('0.0.0.0', '::')
-_MAC_RE = re.compile(r'52:54:00(:[0-9a-f]{2}){3}')
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.-]{1,15}')
 _LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 
@@ -115,12 +115,13 @@ def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
     :param nics: the instance's normalized nics, whose boot indexes the
         disk may not reuse either
     :returns: the normalized disk, its target free on the instance
-    :raises: InvalidSpec naming the offending field
+    :raises: InvalidSpec naming the offending field, or ``field`` itself
+        when the instance already has ``[disk] max_disks`` disks
     """
     existing_disks = list(existing_disks or ())
     if len(existing_disks) >= conf.disk.max_disks:
-        fields.fail(field, 'the instance already has %d disks, the most '
-                    'allowed' % len(existing_disks))
+        fields.fail(field, 'the instance already has the most disks '
+                    'allowed ([disk] max_disks = %d)' % conf.disk.max_disks)
     new = fields.validate_one(disk, field, conf)
     used = {d.get('target'): 'disk %s' % d.get('target')
             for d in existing_disks}
@@ -143,9 +144,8 @@ def validate_uuid(value, field='uuid'):
     :raises: InvalidSpec otherwise
     """
     fields.string(value, field, 36)
-    try:
-        canonical = str(uuid_lib.UUID(value))
-    except ValueError:
+    canonical = layout.canonical_uuid(value)
+    if canonical is None:
         fields.fail(field, 'is not a UUID')
     if canonical != value:
         fields.fail(field, 'must be in canonical form (%s)' % canonical)
@@ -334,8 +334,8 @@ def _bridge_name(value, field):
 
 def _mac(value, field):
     fields.string(value, field, 17)
-    if not _MAC_RE.fullmatch(value.lower()):
-        fields.fail(field, 'must be a 52:54:00:xx:xx:xx address')
+    if not macs.is_guest_mac(value.lower()):
+        fields.fail(field, 'must be a %s:xx:xx:xx address' % macs.PREFIX)
     return value.lower()
 
 

@@ -1,29 +1,95 @@
 """Names of the files on a compute node (API.md, "Files on the compute
 node"), shared by every driver so they all lay instances out alike.
+
+This is the one place that says what an instance's uuid looks like (it
+names the instance's directory, so nothing but a canonical UUID may) and
+what every file in that directory is called.
 """
 
 import os
 import re
+import uuid as uuid_lib
+
+from computeagent import exception
+
+# What a disk target may be in a file name: looser than the request
+# schema's targets (computeagent.schema.disks), and never a path.
+_TARGET = r'[a-z]{2}[a-z]{1,4}'
+_TARGET_RE = re.compile(_TARGET)
 
 # Every name a driver makes in an instance directory: disks (a snapshot
 # disk's temporary overlay is ``disk.<target>.snapshot``), console logs
 # with the rotated copies virtlogd keeps (``console.log.0``, ...) and the
-# sockets of unix serial ports. Targets are as storage checks them.
+# sockets of unix serial ports.
 _INSTANCE_FILE_RE = re.compile(
-    r'^(disk'
-    r'|disk\.[a-z]{2}[a-z]{1,4}(\.snapshot)?'
+    r'(disk'
+    r'|disk\.' + _TARGET + r'(\.snapshot)?'
     r'|console(\.[0-9]+)?\.log(\.[0-9]+)?'
-    r'|serial[0-9]+\.sock)$')
+    r'|serial[0-9]+\.sock)')
+
+
+def canonical_uuid(value):
+    """The canonical form of a UUID given in any form ``uuid`` accepts.
+
+    :param value: anything
+    :returns: the lower-case hyphenated form, or None if ``value`` is not
+        a string naming a UUID
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid_lib.UUID(value))
+    except ValueError:
+        return None
+
+
+def is_uuid(value):
+    """Whether ``value`` is a UUID in canonical form, as instances are named.
+
+    :param value: anything, e.g. a directory name
+    """
+    return value is not None and canonical_uuid(value) == value
 
 
 def instance_dir(instances_path, uuid):
-    return os.path.join(instances_path, uuid)
+    """``<instances_path>/<uuid>``, an absolute path.
+
+    :param instances_path: ``[DEFAULT] instances_path``
+    :param uuid: the instance's uuid
+    :raises: InvalidSpec naming ``uuid`` if it is not a canonical UUID, so
+        no other name can make a path outside the instance's directory
+    """
+    if not is_uuid(uuid):
+        raise exception.InvalidSpec(field='uuid',
+                                    reason='not a canonical UUID')
+    return os.path.join(os.path.abspath(instances_path), uuid)
+
+
+def _check_target(target):
+    if not isinstance(target, str) or not _TARGET_RE.fullmatch(target):
+        raise exception.InvalidSpec(field='target',
+                                    reason='%r is not a disk target'
+                                           % (target,))
+    return target
 
 
 def disk_file(directory, index, target):
-    """The first disk is ``disk``; the others ``disk.<target>``."""
+    """The first disk is ``disk``; the others ``disk.<target>``.
+
+    :raises: InvalidSpec naming ``target`` if it cannot be a file name
+    """
+    _check_target(target)
     return os.path.join(directory,
                         'disk' if index == 0 else 'disk.%s' % target)
+
+
+def snapshot_file(directory, target):
+    """``disk.<target>.snapshot``: a snapshot disk's temporary overlay.
+
+    :raises: InvalidSpec naming ``target`` if it cannot be a file name
+    """
+    return os.path.join(directory,
+                        'disk.%s.snapshot' % _check_target(target))
 
 
 def console_log(directory, port):
@@ -37,6 +103,24 @@ def serial_socket(directory, port):
     return os.path.join(directory, 'serial%d.sock' % port)
 
 
+def serial_files(directory, index, port):
+    """The files a serial port uses, as API.md's records name them.
+
+    :param directory: the instance directory
+    :param index: the port's number, 0 for the console
+    :param port: the normalized serial port spec (only the types that
+        can log may have ``log``, :mod:`computeagent.schema.instance`)
+    :returns: dict with ``path`` (a file port's file, a unix port's
+        socket, else None) and ``log_file`` (the file a file port writes
+        or the log of a pty, unix or tcp port with ``log``, else None)
+    """
+    kind = port['type']
+    log = console_log(directory, index)
+    logged = kind == 'file' or port['log']
+    path = {'file': log, 'unix': serial_socket(directory, index)}.get(kind)
+    return {'path': path, 'log_file': log if logged else None}
+
+
 def is_instance_file(name):
     """Whether drivers make files of that name in instance directories.
 
@@ -45,7 +129,8 @@ def is_instance_file(name):
 
     :param name: a file name, not a path
     """
-    return bool(_INSTANCE_FILE_RE.match(name))
+    # fullmatch: "$" would take a name ending in a newline for one.
+    return bool(_INSTANCE_FILE_RE.fullmatch(name))
 
 
 def unknown_files(directory, ignore=()):

@@ -10,7 +10,6 @@ tests against it mean something.
 
 import copy
 import os
-import random
 import shutil
 import threading
 
@@ -19,14 +18,20 @@ from oslo_utils import units
 
 from computeagent import exception
 from computeagent.virt import consolelog
+from computeagent.virt import diskmodes
 from computeagent.virt import driver
 from computeagent.virt import layout
+from computeagent.virt import macs
 
 LOG = logging.getLogger(__name__)
 
 # What the fake host offers; generous so tests are not limited by it.
 FAKE_VCPUS = 64
 FAKE_MEMORY_MB = 256 * 1024
+# The fake host's instances path takes O_DIRECT, and its "hypervisor"
+# does no Linux native AIO of its own accord.
+FAKE_DIRECT_IO = True
+FAKE_NATIVE_AIO = False
 
 
 class FakeDriver(driver.ComputeDriver):
@@ -52,15 +57,10 @@ class FakeDriver(driver.ComputeDriver):
         directory = self._instance_dir(spec['uuid'])
         ports = []
         for index, port in enumerate(spec['serial_ports']):
-            log = layout.console_log(directory, index)
-            path = {'file': log,
-                    'unix': layout.serial_socket(directory, index)}.get(
-                        port['type'])
-            logged = port['type'] == 'file' or (
-                port['log'] and port['type'] != 'null')
+            files = layout.serial_files(directory, index, port)
             ports.append({'index': index, 'type': port['type'],
-                          'path': path,
-                          'log_file': log if logged else None,
+                          'path': files['path'],
+                          'log_file': files['log_file'],
                           'host': port['host'], 'port': port['port']})
         return ports
 
@@ -97,11 +97,13 @@ class FakeDriver(driver.ComputeDriver):
         path = self._disk_path(directory, index, disk)
         if disk['device'] == 'cdrom' and 'image' in disk['source']:
             path = 'fake://image/%s' % disk['source']['image']
+        cache = disk['cache'] or diskmodes.default_cache(FAKE_DIRECT_IO)
         return {'target': disk['target'], 'device': disk['device'],
                 'bus': disk['bus'], 'path': path, 'format': disk['format'],
                 'boot_index': disk['boot_index'],
-                'cache': disk['cache'] or 'none',
-                'aio': disk['aio'] or 'threads',
+                'cache': cache,
+                'aio': disk['aio'] or diskmodes.default_aio(
+                    cache, native=FAKE_NATIVE_AIO),
                 'snapshot': disk['snapshot']}
 
     # -- the contract ------------------------------------------------------
@@ -124,10 +126,11 @@ class FakeDriver(driver.ComputeDriver):
         os.makedirs(directory, exist_ok=True)
         disks = [self._disk_record(directory, index, disk)
                  for index, disk in enumerate(spec['disks'])]
+        taken = {nic['mac'] for nic in spec['nics'] if nic['mac']}
         nics = []
         for nic in spec['nics']:
-            mac = nic['mac'] or '52:54:00:%02x:%02x:%02x' % tuple(
-                random.randint(0, 255) for _ in range(3))
+            mac = nic['mac'] or macs.generate(taken)
+            taken.add(mac)
             nics.append(dict(nic, mac=mac))
         with self._lock:
             self._guests[uuid] = {'state': driver.RUNNING,

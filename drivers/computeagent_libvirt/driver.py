@@ -118,11 +118,7 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
 
         :raises: DriverError naming the malformed entry
         """
-        try:
-            return disk_design.parse_cachemodes(self.conf.disk.cachemodes)
-        except ValueError as e:
-            raise exception.DriverError(
-                reason='invalid [disk] cachemodes: %s' % e)
+        return disk_design.load_cachemodes(self.conf)
 
     def direct_io(self):
         """Whether the instances path supports O_DIRECT (probed once).

@@ -1,61 +1,40 @@
 """Serial port policy: chardev backends, their files and the console.
 
-Every file a serial port writes lives in the instance directory:
-``console.log`` for port 0 and ``console.<port>.log`` for the others,
-whether the port is a ``file`` chardev or a ``pty``/``unix``/``tcp`` one
-with ``log``. libvirt hands these files to virtlogd, which caps and
-rotates them; ``append='on'`` keeps the history across guest restarts.
+Every file a serial port writes lives in the instance directory, named
+by :func:`computeagent.virt.layout.serial_files`: ``console.log`` for
+port 0 and ``console.<port>.log`` for the others, whether the port is a
+``file`` chardev or a ``pty``/``unix``/``tcp`` one with ``log``. libvirt
+hands these files to virtlogd, which caps and rotates them;
+``append='on'`` keeps the history across guest restarts.
+
+The spec is a validated one (:mod:`computeagent.schema.instance`): its
+types are known and a tcp port has its host and port.
 """
 
-from computeagent import exception
 from computeagent.virt import layout
 from computeagent_libvirt.config import devices as device_config
-
-SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'null')
-#: the tcp chardev's listen address when the spec names none
-DEFAULT_TCP_HOST = '127.0.0.1'
-
-
-def log_path(instance_dir, port):
-    """The log file of serial port ``port``.
-
-    :returns: ``<instance_dir>/console.log`` for port 0, else
-        ``<instance_dir>/console.<port>.log``
-    """
-    return layout.console_log(instance_dir, port)
-
-
-def socket_path(instance_dir, port):
-    """The listening socket of a ``unix`` serial port."""
-    return layout.serial_socket(instance_dir, port)
 
 
 def _fill(dev, serial, port, instance_dir):
     kind = serial['type']
-    if kind not in SERIAL_TYPES:
-        raise exception.InvalidSpec(field='serial_ports[%d].type' % port,
-                                    reason='unknown type %r' % kind)
+    files = layout.serial_files(instance_dir, port, serial)
     dev.type = kind
     if kind == 'file':
-        dev.source_path = log_path(instance_dir, port)
+        dev.source_path = files['path']
         dev.source_append = True
     elif kind == 'unix':
         # bind: libvirt makes QEMU the server and never waits for a
         # client ("server,nowait"), so the guest boots unattended.
         dev.source_mode = 'bind'
-        dev.source_path = socket_path(instance_dir, port)
+        dev.source_path = files['path']
     elif kind == 'tcp':
-        if serial.get('port') is None:
-            raise exception.InvalidSpec(
-                field='serial_ports[%d].port' % port,
-                reason='a tcp serial port needs a port number')
         dev.source_mode = 'bind'
-        dev.source_host = serial.get('host') or DEFAULT_TCP_HOST
+        dev.source_host = serial['host']
         dev.source_service = str(serial['port'])
         # raw, not telnet: the byte stream is the guest's, unaltered.
         dev.protocol = 'raw'
-    if kind in ('pty', 'unix', 'tcp') and serial.get('log'):
-        dev.log_file = log_path(instance_dir, port)
+    if kind != 'file' and files['log_file'] is not None:
+        dev.log_file = files['log_file']
         dev.log_append = True
     return dev
 
@@ -70,7 +49,6 @@ def design_serials(spec, instance_dir):
     :param spec: the normalized instance spec
     :param instance_dir: the instance's directory
     :returns: list of device_config.Serial and Console, serials first
-    :raises: InvalidSpec for an unknown type or a tcp port without port
     """
     devices = []
     for port, serial in enumerate(spec['serial_ports']):

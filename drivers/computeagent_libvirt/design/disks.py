@@ -3,24 +3,19 @@
 Turns each normalized disk spec plus its storage plan entry into a
 :class:`computeagent_libvirt.config.disks.Disk`. The storage layer decides the
 files; this module decides how the guest sees them.
+
+The spec is a validated one (:mod:`computeagent.schema.instance`), so
+what a request may ask for is not checked again here; only what depends
+on this host is: the machine type's buses, O_DIRECT support and the
+cache mode ``[disk] cachemodes`` picks.
 """
 
 from computeagent import exception
+from computeagent.virt import diskmodes
 from computeagent_libvirt.config import disks as disk_config
 
-CACHE_MODES = ('none', 'writethrough', 'writeback', 'directsync', 'unsafe')
 #: disk source types that [disk] cachemodes may name (as in nova)
 CACHEMODE_TYPES = ('file', 'block', 'network')
-#: cache modes with which QEMU opens the image with O_DIRECT
-O_DIRECT_MODES = ('none', 'directsync')
-
-# The spec's bus name and the libvirt target bus it becomes.
-_BUSES = {'virtio': 'virtio', 'scsi': 'scsi', 'sata': 'sata', 'ide': 'ide'}
-
-_IOTUNE_EXCLUSIVE = (
-    ('total_bytes_sec', ('read_bytes_sec', 'write_bytes_sec')),
-    ('total_iops_sec', ('read_iops_sec', 'write_iops_sec')),
-)
 
 
 def parse_cachemodes(entries):
@@ -42,13 +37,26 @@ def parse_cachemodes(entries):
         if disk_type not in CACHEMODE_TYPES:
             raise ValueError('%r: unknown disk type %r (one of %s)' %
                              (entry, disk_type, ', '.join(CACHEMODE_TYPES)))
-        if mode not in CACHE_MODES:
+        if mode not in diskmodes.CACHE_MODES:
             raise ValueError('%r: unknown cache mode %r (one of %s)' %
-                             (entry, mode, ', '.join(CACHE_MODES)))
+                             (entry, mode, ', '.join(diskmodes.CACHE_MODES)))
         if disk_type in modes:
             raise ValueError('disk type %r is given twice' % disk_type)
         modes[disk_type] = mode
     return modes
+
+
+def load_cachemodes(conf):
+    """``[disk] cachemodes`` parsed (:func:`parse_cachemodes`).
+
+    :param conf: the ConfigOpts
+    :raises: DriverError naming the malformed entry
+    """
+    try:
+        return parse_cachemodes(conf.disk.cachemodes)
+    except ValueError as e:
+        raise exception.DriverError(
+            reason='invalid [disk] cachemodes: %s' % e)
 
 
 def choose_cache(index, disk, source_type, cachemodes, direct_io):
@@ -69,7 +77,7 @@ def choose_cache(index, disk, source_type, cachemodes, direct_io):
         path known not to support O_DIRECT (QEMU would fail to open it)
     """
     if disk['cache'] is not None:
-        if disk['cache'] in O_DIRECT_MODES and direct_io is False:
+        if disk['cache'] in diskmodes.O_DIRECT_MODES and direct_io is False:
             raise exception.InvalidSpec(
                 field='disks[%d].cache' % index,
                 reason="cache %r needs O_DIRECT, which the instances path "
@@ -77,50 +85,29 @@ def choose_cache(index, disk, source_type, cachemodes, direct_io):
         return disk['cache'], 'the spec'
     if source_type in cachemodes:
         return cachemodes[source_type], '[disk] cachemodes'
-    return ('none' if direct_io else 'writethrough'), 'the O_DIRECT probe'
+    return diskmodes.default_cache(direct_io), 'the O_DIRECT probe'
 
 
 def choose_aio(index, disk, cache, cache_origin):
     """The disk's aio mode (libvirt's ``io``) for the resolved cache mode.
 
-    The spec's ``aio`` if given, else 'native' when the cache mode uses
-    O_DIRECT (Linux AIO is only asynchronous then), else 'threads'.
+    The spec's ``aio`` if given, else
+    :func:`computeagent.virt.diskmodes.default_aio` of the cache mode.
 
-    :raises: InvalidSpec if the spec asks for 'native' with a cache mode
-        that does not use O_DIRECT; QEMU refuses that combination
+    :raises: InvalidSpec if the spec asks for 'native' and this host
+        chose a cache mode that does not use O_DIRECT (the schema refuses
+        a spec that names such a cache mode itself); QEMU refuses that
+        combination
     """
     aio = disk['aio']
     if aio is None:
-        return 'native' if cache in O_DIRECT_MODES else 'threads'
-    if aio == 'native' and cache not in O_DIRECT_MODES:
+        return diskmodes.default_aio(cache)
+    if aio == 'native' and not diskmodes.native_aio_allowed(cache):
         raise exception.InvalidSpec(
             field='disks[%d].aio' % index,
             reason="aio 'native' needs cache 'none' or 'directsync', but "
                    "the disk's cache is %r (from %s)" % (cache, cache_origin))
     return aio
-
-
-def check_iotune(index, iotune):
-    """Refuse throttling settings libvirt and QEMU cannot combine.
-
-    :raises: InvalidSpec for an unknown key, a negative value, or a total
-        limit set together with a read or write limit of the same kind
-    """
-    field = 'disks[%d].iotune' % index
-    for key, value in iotune.items():
-        if key not in disk_config.IOTUNE_KEYS:
-            raise exception.InvalidSpec(field=field,
-                                        reason='unknown key %r' % key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise exception.InvalidSpec(
-                field=field, reason='%s must be an int >= 0' % key)
-    for total, parts in _IOTUNE_EXCLUSIVE:
-        both = [p for p in parts if p in iotune]
-        if total in iotune and both:
-            raise exception.InvalidSpec(
-                field=field,
-                reason='%s cannot be combined with %s' %
-                       (total, ', '.join(both)))
 
 
 def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
@@ -136,21 +123,14 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     :param direct_io: the O_DIRECT probe result, or None if unknown
     :param machine_type: the guest's machine type (q35 has no IDE bus)
     :returns: a disk_config.Disk
-    :raises: InvalidSpec, DriverError (a plan without a path for a disk)
+    :raises: InvalidSpec (what this host cannot do), DriverError (a plan
+        without a path for a disk)
     """
-    bus = _BUSES.get(disk['bus'])
-    if bus is None:
-        raise exception.InvalidSpec(field='disks[%d].bus' % index,
-                                    reason='unknown bus %r' % disk['bus'])
+    bus = disk['bus']
     if bus == 'ide' and 'q35' in (machine_type or ''):
         raise exception.InvalidSpec(
             field='disks[%d].bus' % index,
             reason='machine type %s has no IDE bus' % machine_type)
-    if disk['iothread'] and bus != 'virtio':
-        raise exception.InvalidSpec(
-            field='disks[%d].iothread' % index,
-            reason='only virtio disks have an IOThread, this disk is on '
-                   'bus %s' % bus)
 
     conf = disk_config.Disk()
     conf.source_type = plan.get('type') or 'file'
@@ -169,9 +149,8 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     conf.target_dev = disk['target']
     conf.target_bus = bus
     if disk['iotune']:
-        check_iotune(index, disk['iotune'])
         conf.iotune = dict(disk['iotune'])
-    conf.readonly = bool(disk['readonly']) or conf.device == 'cdrom'
+    conf.readonly = disk['readonly']
     conf.serial = disk['serial']
     conf.boot_order = disk['boot_index']
     conf.snapshot = bool(plan.get('snapshot', disk['snapshot']))

@@ -7,22 +7,24 @@ video, graphics and NICs. The configuration objects of
 :mod:`computeagent_libvirt.config.guest` only render what is decided here; the
 storage layer decides the disk files (the "disk plan").
 
+The spec is a validated one (:mod:`computeagent.schema.instance` decides
+what a request may ask for); the designer only makes the choices that
+depend on this host: O_DIRECT, the machine type's buses, ``[disk]
+cachemodes``, the MACs it assigns.
+
 Nothing here talks to libvirt; the driver defines the result through
 :mod:`computeagent_libvirt.host`.
 """
 
 import os
 
-from computeagent import exception
 from computeagent.virt import layout
+from computeagent.virt import macs
 from computeagent_libvirt.config import devices as device_config
 from computeagent_libvirt.config import disks as disk_config
 from computeagent_libvirt.config import guest as guest_config
 from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt.design import disks as disk_design
-
-# QEMU's own OUI, locally administered by convention for guests.
-MAC_PREFIX = (0x52, 0x54, 0x00)
 
 
 def domain_name(uuid):
@@ -35,57 +37,27 @@ def domain_name(uuid):
     return 'instance-%s' % uuid
 
 
-def instance_dir(conf, uuid):
-    """``<[DEFAULT] instances_path>/<uuid>``."""
-    return layout.instance_dir(conf.instances_path, uuid)
-
-
-def generate_mac(taken=(), rand_bytes=os.urandom):
-    """A random MAC in 52:54:00:xx:xx:xx that is not in ``taken``.
-
-    :param taken: MACs (lower case) already used by this guest
-    :param rand_bytes: source of random bytes, os.urandom by default
-    :returns: str, lower-case colon-separated
-    """
-    while True:
-        octets = MAC_PREFIX + tuple(rand_bytes(3))
-        mac = ':'.join('%02x' % octet for octet in octets)
-        if mac not in taken:
-            return mac
-
-
 def design_nics(spec, rand_bytes=os.urandom):
     """The <interface> devices, with a MAC assigned where the spec has none.
 
+    The spec's MACs are lower case and unique, and a network or bridge
+    nic names its network or bridge (the schema sees to it).
+
     :returns: list of device_config.Interface
-    :raises: InvalidSpec for a nic without its network/bridge name, or two
-        nics with the same MAC
     """
-    taken = set()
-    for index, nic in enumerate(spec['nics']):
-        if nic['mac'] is not None:
-            mac = nic['mac'].lower()
-            if mac in taken:
-                raise exception.InvalidSpec(
-                    field='nics[%d].mac' % index,
-                    reason='%s is used by another nic' % mac)
-            taken.add(mac)
+    taken = {nic['mac'] for nic in spec['nics'] if nic['mac'] is not None}
     interfaces = []
-    for index, nic in enumerate(spec['nics']):
+    for nic in spec['nics']:
         iface = device_config.Interface()
         iface.type = nic['type']
-        if nic['type'] in ('network', 'bridge') and not nic.get(nic['type']):
-            raise exception.InvalidSpec(
-                field='nics[%d].%s' % (index, nic['type']),
-                reason='a %s nic needs its name' % nic['type'])
         if nic['type'] == 'network':
             iface.source_network = nic['network']
         elif nic['type'] == 'bridge':
             iface.source_bridge = nic['bridge']
         if nic['mac'] is not None:
-            iface.mac = nic['mac'].lower()
+            iface.mac = nic['mac']
         else:
-            iface.mac = generate_mac(taken, rand_bytes)
+            iface.mac = macs.generate(taken, rand_bytes)
             taken.add(iface.mac)
         iface.model = nic['model']
         iface.boot_order = nic['boot_index']
@@ -112,16 +84,13 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
     :param rand_bytes: random source of assigned MACs (tests)
     :returns: a guest_config.Guest; ``describe_disks``, ``describe_nics`` and
         ``describe_serial_ports`` read the decisions back from it
-    :raises: InvalidSpec when the spec contradicts itself or the host
-        (e.g. aio 'native' with a cache mode without O_DIRECT);
+    :raises: InvalidSpec when the validated spec asks for what this host
+        cannot do (e.g. aio 'native' with the cache mode the host chose,
+        an IDE disk on q35);
         DriverError when ``[disk] cachemodes`` is malformed or the disk
         plan does not cover every disk
     """
-    try:
-        cachemodes = disk_design.parse_cachemodes(conf.disk.cachemodes)
-    except ValueError as e:
-        raise exception.DriverError(
-            reason='invalid [disk] cachemodes: %s' % e)
+    cachemodes = disk_design.load_cachemodes(conf)
     host_caps = host_caps or {}
     machine_type = conf.libvirt.machine_type
 
@@ -148,12 +117,12 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
     for device in design_nics(spec, rand_bytes):
         guest.add_device(device)
     for device in chardev_design.design_serials(
-            spec, instance_dir(conf, spec['uuid'])):
+            spec, layout.instance_dir(conf.instances_path, spec['uuid'])):
         guest.add_device(device)
     graphics = spec['graphics']
     if graphics is not None:
         guest.add_device(device_config.Graphics(
-            graphics['type'], listen=graphics.get('listen') or '127.0.0.1'))
+            graphics['type'], listen=graphics['listen']))
     guest.add_device(device_config.Video(spec['video']))
     # No balloon: memory is not overcommitted and the device only adds a
     # guest driver and a host thread.

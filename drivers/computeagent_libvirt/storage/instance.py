@@ -31,9 +31,7 @@ A plan entry (what :meth:`InstanceStorage.plan` and
 """
 
 import os
-import re
 import shutil
-import uuid as uuid_lib
 
 from oslo_log import log as logging
 from oslo_utils import units
@@ -46,7 +44,6 @@ from computeagent_libvirt.storage import qemuimg
 
 LOG = logging.getLogger(__name__)
 
-_TARGET_RE = re.compile(r'^[a-z]{2}[a-z]{1,4}$')
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -80,24 +77,15 @@ class InstanceStorage:
 
     def instance_dir(self, uuid):
         """``<instances_path>/<uuid>``; refuses anything but a UUID."""
-        try:
-            canonical = str(uuid_lib.UUID(uuid))
-        except (TypeError, ValueError, AttributeError):
-            canonical = None
-        if canonical is None or canonical != uuid:
-            raise exception.InvalidSpec(field='uuid',
-                                        reason='not a canonical UUID')
-        return os.path.join(os.path.abspath(self.conf.instances_path), uuid)
+        return layout.instance_dir(self.conf.instances_path, uuid)
 
     def disk_path(self, uuid, target, index):
         """``<uuid>/disk`` for the first disk, else ``disk.<target>``."""
-        return layout.disk_file(self.instance_dir(uuid), index,
-                                _check_target(target))
+        return layout.disk_file(self.instance_dir(uuid), index, target)
 
     def snapshot_path(self, uuid, target):
         """``<uuid>/disk.<target>.snapshot``."""
-        return os.path.join(self.instance_dir(uuid),
-                            'disk.%s.snapshot' % _check_target(target))
+        return layout.snapshot_file(self.instance_dir(uuid), target)
 
     # -- planning -----------------------------------------------------
 
@@ -334,14 +322,6 @@ class InstanceStorage:
             raise exception.DriverError(
                 reason='cannot remove %s: %s' % (directory, error))
         LOG.info('Removed instance directory %s', directory)
-
-
-def _check_target(target):
-    if not isinstance(target, str) or not _TARGET_RE.match(target):
-        raise exception.InvalidSpec(field='target',
-                                    reason='%r is not a disk target'
-                                           % (target,))
-    return target
 
 
 def _size_bytes(disk, index, image):

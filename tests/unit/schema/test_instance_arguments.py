@@ -4,6 +4,7 @@ A disk to attach, the arguments of the instance methods, and the spec
 fingerprint that makes creates idempotent.
 """
 
+from computeagent import exception
 from computeagent.schema import instance
 from tests.unit.schema import test_instance as schema
 
@@ -65,6 +66,12 @@ class TestValidateDisk(schema.SchemaTestCase):
         self.flags(max_disks=3, group='disk')
         self.assertInvalid('disk', {'source': {'image': schema.IMG}},
                            self.attach)
+        # Counted before the disk is read: a full instance takes none.
+        error = self.assertRaises(exception.InvalidSpec, self.attach, None)
+        self.assertIn('[disk] max_disks = 3', str(error))
+        self.flags(max_disks=4, group='disk')
+        self.assertEqual('vdc', self.attach(
+            {'source': {'image': schema.IMG}})['target'])
 
     def test_no_ide_target_left(self):
         self.existing = self.validate(schema.disks(

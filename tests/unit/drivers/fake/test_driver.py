@@ -74,6 +74,42 @@ class TestSpawn(FakeDriverTestCase):
             serial_ports=[{'type': 'null'}]))
         self.assertIsNone(placement['console_log'])
 
+    def test_serial_ports(self):
+        directory = os.path.join(self.conf.instances_path, UUID)
+        placement = self.driver.spawn(self.spec(serial_ports=[
+            {'type': 'pty', 'log': True}, {'type': 'unix'},
+            {'type': 'tcp', 'port': 4000}, {'type': 'file'}]))
+        self.assertEqual(
+            [{'index': 0, 'type': 'pty', 'path': None,
+              'log_file': os.path.join(directory, 'console.log'),
+              'host': None, 'port': None},
+             {'index': 1, 'type': 'unix',
+              'path': os.path.join(directory, 'serial1.sock'),
+              'log_file': None, 'host': None, 'port': None},
+             {'index': 2, 'type': 'tcp', 'path': None, 'log_file': None,
+              'host': '127.0.0.1', 'port': 4000},
+             {'index': 3, 'type': 'file',
+              'path': os.path.join(directory, 'console.3.log'),
+              'log_file': os.path.join(directory, 'console.3.log'),
+              'host': None, 'port': None}],
+            placement['serial_ports'])
+        self.assertEqual(os.path.join(directory, 'console.log'),
+                         placement['console_log'])
+
+    def test_cache_and_aio(self):
+        disks = [{'source': {'blank': True}, 'size_mb': 1, 'cache': cache,
+                  'aio': aio}
+                 for cache, aio in ((None, None), ('directsync', None),
+                                    ('writeback', None), (None, 'native'),
+                                    ('unsafe', 'io_uring'))]
+        placement = self.driver.spawn(self.spec(disks=disks))
+        # The fake host takes O_DIRECT but does no native AIO unasked.
+        self.assertEqual(
+            [('none', 'threads'), ('directsync', 'threads'),
+             ('writeback', 'threads'), ('none', 'native'),
+             ('unsafe', 'io_uring')],
+            [(d['cache'], d['aio']) for d in placement['disks']])
+
     def test_render_creates_nothing(self):
         plan = self.driver.render(self.spec())
         self.assertIn('<uuid>%s</uuid>' % UUID, plan['domain_xml'])

@@ -122,8 +122,10 @@ class TestDesignAddedDisk(base.TestCase):
         libvirt.define(guest.to_xml())
 
     def test_invalid_disk(self):
-        disk = utils.make_disk(target='sdb', bus='sata', iothread=True)
-        self.assertRaises(exception.InvalidSpec, self.design, disk)
+        disk = utils.make_disk(target='vdb', cache='none')
+        self.assertRaises(exception.InvalidSpec, disk_design.design_added_disk,
+                          1, disk, {'path': '/i/disk.vdb', 'format': 'raw'},
+                          {}, False, 'pc')
 
 
 class TestDriverDiskOps(driver_base.DriverTestCase):

@@ -1,7 +1,13 @@
-"""Base class of the designer tests: every designed guest is defined."""
+"""Base class of the designer tests: every designed guest is defined.
+
+Every spec designed is first checked to be one the schema gives: the
+designer takes validated specs only, so a test of anything else would
+test what cannot happen.
+"""
 
 from xml.etree import ElementTree
 
+from computeagent.schema import instance as schema
 from computeagent_libvirt.design import guest as designer
 from tests import base
 from tests.unit.drivers.libvirt import testdriver
@@ -21,6 +27,8 @@ class DesignerTestCase(base.TestCase):
         :returns: (guest config, root Element parsed from the rendered XML)
         """
         spec = spec if spec is not None else utils.make_spec()
+        self.assertEqual(spec, schema.validate_spec(spec, self.conf),
+                         'not a normalized spec')
         plan = plan if plan is not None else utils.plan_for(spec)
         guest = designer.design_guest(spec, plan, self.conf,
                                       direct_io=direct_io, **kw)
