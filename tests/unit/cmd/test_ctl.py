@@ -490,7 +490,7 @@ class TestCtlProcess(base.TestCase):
              '--timeout', '1', 'list'],
             capture_output=True, text=True, timeout=60,
             cwd=os.path.dirname(os.path.dirname(os.path.dirname(
-                os.path.abspath(__file__)))))
+                os.path.dirname(os.path.abspath(__file__))))))
         self.assertEqual((1, ''), (result.returncode, result.stdout))
         self.assertEqual("computeagent-ctl: error: no answer from the agent "
                          "of host 'nobody-here' (topic 'computeagent') "

@@ -1,6 +1,7 @@
 """Tests of the command line's spec flags and output (cli.specargs, output).
 
-computeagent-ctl itself, end to end against an agent, is in test_ctl.
+computeagent-ctl itself, end to end against an agent, is in
+tests.unit.cmd.test_ctl.
 """
 
 import json
