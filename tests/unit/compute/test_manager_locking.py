@@ -14,6 +14,7 @@ import threading
 import fixtures
 from oslo_concurrency import lockutils
 
+from computeagent.compute import locks
 from computeagent import exception
 from tests.unit import agentfixtures
 
@@ -64,7 +65,9 @@ class LockingTestCase(agentfixtures.ManagerTestCase):
         self.gates = []
         self.threads = []
         self.addCleanup(self.finish_threads)
-        self.manager._locks = ObservedSemaphores(self.waited)
+        self.rebuild_manager(locks=locks.InstanceLocks(
+            self.conf.max_concurrent_builds,
+            semaphores=ObservedSemaphores(self.waited)))
 
     def finish_threads(self):
         for gate in self.gates:
