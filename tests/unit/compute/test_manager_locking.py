@@ -17,6 +17,7 @@ from oslo_concurrency import lockutils
 from computeagent.compute import locks
 from computeagent import exception
 from tests.unit import agentfixtures
+from tests.unit.compute import test_manager_concurrency
 
 
 class _ObservedSemaphore(threading.Semaphore):
@@ -55,25 +56,16 @@ class ObservedSemaphores(lockutils.Semaphores):
             return semaphore
 
 
-class LockingTestCase(agentfixtures.ManagerTestCase):
+class LockingTestCase(test_manager_concurrency.ConcurrencyTestCase):
 
     def setUp(self):
         super().setUp()
         self.cond = threading.Condition()
         # ('wait', lock name) and ('enter' | 'exit', driver method, uuid)
         self.log = []
-        self.gates = []
-        self.threads = []
-        self.addCleanup(self.finish_threads)
         self.rebuild_manager(locks=locks.InstanceLocks(
             self.conf.max_concurrent_builds,
             semaphores=ObservedSemaphores(self.waited)))
-
-    def finish_threads(self):
-        for gate in self.gates:
-            gate.set()
-        for thread in self.threads:
-            thread.join(agentfixtures.WAIT)
 
     def note(self, *event):
         with self.cond:
@@ -111,36 +103,25 @@ class LockingTestCase(agentfixtures.ManagerTestCase):
                 lambda: predicate(self.log), agentfixtures.WAIT),
                 self.log)
 
-    def in_thread(self, method, **kwargs):
-        """Call ``method`` on a thread of its own: (thread, outcome)."""
-        outcome = {}
-
-        def run():
-            try:
-                outcome['result'] = self.call(method, **kwargs)
-            except Exception as error:
-                outcome['error'] = error
-        thread = threading.Thread(target=run)
-        self.threads.append(thread)
-        thread.start()
-        return thread, outcome
-
-    def join(self, *threads):
-        for thread in threads:
-            thread.join(agentfixtures.WAIT)
-            self.assertFalse(thread.is_alive())
-
-    @staticmethod
-    def lock_name(uuid):
-        return 'instance-%s' % uuid
+    def wait_entered(self, name, uuid):
+        self.wait_for(lambda log: ('enter', name, uuid) in log)
 
     def waits(self):
         with self.cond:
             return [event[1] for event in self.log if event[0] == 'wait']
 
-    def entered(self, name, uuid):
+    def assertWaitsForTheLock(self, uuid, name):
+        """The operation just sent on ``uuid`` waits for the instance.
+
+        It either waits for the instance's lock or goes on into the
+        driver's ``name``; whichever it does first tells.
+        """
+        lock = 'instance-%s' % uuid
+        self.wait_for(lambda log: ('wait', lock) in log or
+                      ('enter', name, uuid) in log)
+        self.assertEqual([lock], self.waits())
         with self.cond:
-            return ('enter', name, uuid) in self.log
+            self.assertNotIn(('enter', name, uuid), self.log)
 
 
 class TestOperationsOfOneInstance(LockingTestCase):
@@ -151,20 +132,16 @@ class TestOperationsOfOneInstance(LockingTestCase):
         self.watch('pause')
         stopping, stopped = self.in_thread('stop_instance', uuid=uuid,
                                            timeout=0)
-        self.wait_for(lambda log: ('enter', 'power_off', uuid) in log)
+        self.wait_entered('power_off', uuid)
         pausing, paused = self.in_thread('pause_instance', uuid=uuid)
-        # Either it waits for the lock or it reaches the driver.
-        self.wait_for(lambda log: ('wait', self.lock_name(uuid)) in log or
-                      ('enter', 'pause', uuid) in log)
-        self.assertEqual([self.lock_name(uuid)], self.waits())
-        self.assertFalse(self.entered('pause', uuid))
+        self.assertWaitsForTheLock(uuid, 'pause')
         gate.set()
-        self.join(stopping, pausing)
-        self.assertEqual('shutoff', stopped['result']['state'])
+        self.join(stopping + pausing)
+        self.assertEqual('shutoff', stopped[0]['state'])
         # It went on once the stop was done, and found the guest stopped.
-        self.assertIsInstance(paused['error'], exception.InvalidState)
-        self.assertIn('shutoff', str(paused['error']))
-        self.assertFalse(self.entered('pause', uuid))
+        self.assertIsInstance(paused[0], exception.InvalidState)
+        self.assertIn('shutoff', str(paused[0]))
+        self.assertNotIn(('enter', 'pause', uuid), self.log)
         self.assertEqual('shutoff', self.store.get(uuid)['state'])
 
     def test_an_operation_on_another_instance_does_not_wait(self):
@@ -172,16 +149,17 @@ class TestOperationsOfOneInstance(LockingTestCase):
         gate = self.hold('power_off')
         stopping, stopped = self.in_thread('stop_instance', uuid=held,
                                            timeout=0)
-        self.wait_for(lambda log: ('enter', 'power_off', held) in log)
+        self.wait_entered('power_off', held)
         pausing, paused = self.in_thread('pause_instance', uuid=other)
         # Done while the stop is still held in the driver.
         self.join(pausing)
-        self.assertEqual('paused', paused['result']['state'])
+        self.assertEqual('paused', paused[0]['state'])
         self.assertEqual([], self.waits())
-        self.assertNotIn(('exit', 'power_off', held), self.log)
+        with self.cond:
+            self.assertNotIn(('exit', 'power_off', held), self.log)
         gate.set()
         self.join(stopping)
-        self.assertEqual('shutoff', stopped['result']['state'])
+        self.assertEqual('shutoff', stopped[0]['state'])
 
     def test_a_delete_during_a_spawn_waits_for_the_spawn(self):
         gate = self.hold('spawn')
@@ -189,16 +167,13 @@ class TestOperationsOfOneInstance(LockingTestCase):
         spec = agentfixtures.make_spec()
         uuid = spec['uuid']
         creating, created = self.in_thread('create_instance', spec=spec)
-        self.wait_for(lambda log: ('enter', 'spawn', uuid) in log)
+        self.wait_entered('spawn', uuid)
         deleting, deleted = self.in_thread('delete_instance', uuid=uuid)
-        self.wait_for(lambda log: ('wait', self.lock_name(uuid)) in log or
-                      ('enter', 'destroy', uuid) in log)
-        self.assertEqual([self.lock_name(uuid)], self.waits())
-        self.assertFalse(self.entered('destroy', uuid))
+        self.assertWaitsForTheLock(uuid, 'destroy')
         gate.set()
-        self.join(creating, deleting)
-        self.assertEqual('running', created['result']['state'])
-        self.assertEqual({'uuid': uuid, 'deleted': True}, deleted['result'])
+        self.join(creating + deleting)
+        self.assertEqual('running', created[0]['state'])
+        self.assertEqual({'uuid': uuid, 'deleted': True}, deleted[0])
         # The guest was spawned whole, then destroyed.
         self.assertEqual([('enter', 'spawn', uuid), ('exit', 'spawn', uuid),
                           ('enter', 'destroy', uuid),
