@@ -1,9 +1,13 @@
 """The agent process: transport, RPC server, notifier, periodic work.
 
-One :class:`Service` per process. It uses oslo.messaging's threading
+One :class:`Service` per process. It puts together the store, the
+notifier, the compute manager (:mod:`computeagent.compute.manager`) and
+the RPC endpoint that serves API.md with it
+(:mod:`computeagent.api.endpoint`). It uses oslo.messaging's threading
 executor (no eventlet monkey-patching anywhere), stops on request by
-letting requests in flight finish, and runs the periodic host report and
-power-state sync on plain threads.
+letting requests in flight finish, and runs the power-event thread and
+the periodic host report, power-state sync and image-cache sweep on
+plain threads.
 """
 
 import os
