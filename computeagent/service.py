@@ -1,9 +1,13 @@
 """The agent process: transport, RPC server, notifier, periodic work.
 
-One :class:`Service` per process. It uses oslo.messaging's threading
+One :class:`Service` per process. It puts together the store, the
+notifier, the compute manager (:mod:`computeagent.compute.manager`) and
+the RPC endpoint that serves API.md with it
+(:mod:`computeagent.api.endpoint`). It uses oslo.messaging's threading
 executor (no eventlet monkey-patching anywhere), stops on request by
-letting requests in flight finish, and runs the periodic host report and
-power-state sync on plain threads.
+letting requests in flight finish, and runs the power-event thread and
+the periodic host report, power-state sync and image-cache sweep on
+plain threads.
 """
 
 import os
@@ -14,6 +18,7 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from computeagent.api import context
+from computeagent.api import endpoint as endpoint_mod
 from computeagent.api import notifications
 from computeagent.api import rpcserver
 from computeagent.compute import manager as manager_mod
@@ -61,6 +66,7 @@ class Service(object):
             serializer=self.serializer)
         self.manager = manager_mod.ComputeManager(
             conf, self.driver, self.store, self.notifier)
+        self.endpoint = endpoint_mod.ComputeEndpoint(self.manager)
         self.server = None
         self._stop = threading.Event()
         self._threads = []
@@ -77,24 +83,24 @@ class Service(object):
         # Before the RPC server starts: no request may see what a
         # previous process left half done.
         recovery.recover(self.conf, self.driver, self.store, self.notifier)
-        self.driver.register_event_listener(
-            self.manager.handle_power_event)
+        power_sync = self.manager.power_sync
+        self.driver.register_event_listener(power_sync.handle_power_event)
         # Recovery read every state already; this second look catches a
         # change between it and the listener's registration, which no
         # event would report.
-        self.manager.sync_power_states()
+        power_sync.sync_power_states()
         target = oslo_messaging.Target(topic=self.conf.rpc_topic,
                                        server=self.conf.host)
         # Creates run on a build pool of their own, as many at once as
         # there are RPC workers, so that no number of them can hold up
         # the other requests (computeagent.api.rpcserver).
         self.server = rpcserver.get_server(
-            self.transport, target, [self.manager], self.serializer,
+            self.transport, target, [self.endpoint], self.serializer,
             build_pool_size=self.conf.rpc_workers)
         # The threading executor's pool is the server's to size; without
         # the override it would be oslo.messaging's own option.
         self.server.start(override_pool_size=self.conf.rpc_workers)
-        events = threading.Thread(target=self.manager.process_events,
+        events = threading.Thread(target=power_sync.process_events,
                                   args=(self._stop,), name='power-events',
                                   daemon=True)
         events.start()
@@ -103,10 +109,10 @@ class Service(object):
                              self._report_status)
         self._start_periodic('power-sync',
                              self.conf.sync_power_state_interval,
-                             self.manager.sync_power_states)
+                             power_sync.sync_power_states)
         self._start_periodic('image-cache',
                              self.conf.image.cache_sweep_interval,
-                             self.manager.sweep_image_cache)
+                             self.manager.cache_sweep.sweep)
         LOG.info('Serving topic %(topic)s as %(host)s with the %(driver)s '
                  'driver', {'topic': self.conf.rpc_topic,
                             'host': self.conf.host,

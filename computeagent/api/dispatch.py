@@ -1,4 +1,4 @@
-"""Decorating manager methods as RPC API methods.
+"""Decorating endpoint methods as RPC API methods.
 
 Every API method is exposed explicitly (the server uses oslo.messaging's
 ExplicitRPCAccessPolicy, so helpers can never be called remotely), binds

@@ -1,17 +1,14 @@
-"""The disk operations of the RPC endpoint (API.md).
+"""The disk operations of API.md on an instance's disks.
 
-attach_disk, detach_disk, change_media and commit_disk.
-
-A mixin of :class:`computeagent.compute.manager.ComputeManager`, kept apart so
-each module stays small; it relies on the manager's ``_operate`` for the
-lock, the state check, notifications and storing what changed, except
-that attach_disk stores its disk itself, within the disk's resource
-claim (:meth:`computeagent.compute.resources.ResourceTracker.claim_disk`).
+attach_disk, detach_disk, change_media and commit_disk each run through
+the :class:`computeagent.compute.operations.OperationRunner` (the lock,
+the state check, notifications and storing what changed), except that
+attach_disk stores its disk itself, within the disk's resource claim
+(:meth:`computeagent.compute.resources.ResourceTracker.claim_disk`).
 """
 
 from oslo_log import log as logging
 
-from computeagent.api import dispatch
 from computeagent import exception
 from computeagent.schema import instance
 
@@ -19,10 +16,29 @@ LOG = logging.getLogger(__name__)
 
 
 class DiskOperations(object):
-    """attach, detach, media change and commit of an instance's disks."""
+    """attach, detach, media change and commit of an instance's disks.
 
-    @dispatch.api_method
-    def attach_disk(self, ctxt, uuid, disk):
+    The uuid each method takes is checked by the runner; a ``target``
+    or ``image`` argument must have been validated by the caller
+    (:mod:`computeagent.api.endpoint`). Each returns the record once done.
+
+    :param conf: the ConfigOpts (``[disk] max_disks`` and what disk
+        specs are checked against)
+    :param driver: the virt driver
+    :param store: the InstanceStore
+    :param resources: the ResourceTracker that admits attached disks
+    :param runner: the OperationRunner
+    """
+
+    def __init__(self, conf, driver, store, resources, runner):
+        self.conf = conf
+        self.driver = driver
+        self.store = store
+        self.resources = resources
+        self.runner = runner
+
+    def attach(self, ctxt, uuid, disk):
+        """attach_disk; ``disk`` is checked against the instance's spec."""
         def attach(record):
             spec = record['spec']
             new = instance.validate_disk(disk, spec['disks'], self.conf,
@@ -45,8 +61,8 @@ class DiskOperations(object):
                     # guest's, on no account of the agent's: take it off.
                     self._undo_attach(attached, new['target'])
                     raise
-        return self._operate(ctxt, uuid, 'attach_disk', 'attach_disk',
-                             attach)
+        return self.runner.run(ctxt, uuid, 'attach_disk', 'attach_disk',
+                               attach)
 
     def _undo_attach(self, record, target):
         try:
@@ -64,10 +80,8 @@ class DiskOperations(object):
             field='target', reason='instance %s has no disk %s'
             % (record['uuid'], target))
 
-    @dispatch.api_method
-    def detach_disk(self, ctxt, uuid, target):
-        target = instance.validate_target(target)
-
+    def detach(self, ctxt, uuid, target):
+        """detach_disk of ``target``, never the instance's only disk."""
         def detach(record):
             self._find_disk(record, target)
             if len(record['disks']) == 1:
@@ -80,15 +94,11 @@ class DiskOperations(object):
                              if d['target'] != target]
             return {'disks': [d for d in record['disks']
                               if d['target'] != target], 'spec': spec}
-        return self._operate(ctxt, uuid, 'detach_disk', 'detach_disk',
-                             detach)
+        return self.runner.run(ctxt, uuid, 'detach_disk', 'detach_disk',
+                               detach)
 
-    @dispatch.api_method
     def change_media(self, ctxt, uuid, target, image=None):
-        target = instance.validate_target(target)
-        if image is not None:
-            image = instance.validate_image_ref(image)
-
+        """change_media: ``image`` into the cdrom ``target``; None ejects."""
         def change(record):
             if self._find_disk(record, target)['device'] != 'cdrom':
                 raise exception.InvalidSpec(
@@ -101,18 +111,16 @@ class DiskOperations(object):
                                       else {'blank': True})
             return {'disks': [disk_record if d['target'] == target else d
                               for d in record['disks']], 'spec': spec}
-        return self._operate(ctxt, uuid, 'change_media', 'change_media',
-                             change, notify=False)
+        return self.runner.run(ctxt, uuid, 'change_media', 'change_media',
+                               change, notify=False)
 
-    @dispatch.api_method
-    def commit_disk(self, ctxt, uuid, target):
-        target = instance.validate_target(target)
-
+    def commit(self, ctxt, uuid, target):
+        """commit_disk of the snapshot disk ``target``."""
         def commit(record):
             if not self._find_disk(record, target)['snapshot']:
                 raise exception.InvalidSpec(
                     field='target', reason='%s is not a snapshot disk'
                     % target)
             self.driver.commit_disk(record, target)
-        return self._operate(ctxt, uuid, 'commit_disk', 'commit_disk',
-                             commit, notify=False)
+        return self.runner.run(ctxt, uuid, 'commit_disk', 'commit_disk',
+                               commit, notify=False)

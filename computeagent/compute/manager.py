@@ -1,261 +1,100 @@
-"""The RPC endpoint: every method of API.md.
+"""The compute side of one host, put together from its parts.
 
-The manager validates requests before any driver sees them, serialises
-the requests of one instance with a per-uuid lock, bounds concurrent
-builds, keeps the instance records and sends the notifications. All
-hypervisor work is the driver's.
+:class:`ComputeManager` gives each part what it needs and answers the
+requests that only read. The parts:
+
+- ``locks`` (:mod:`computeagent.compute.locks`): per-instance locks and
+  build slots, shared by the parts below;
+- ``resources`` (:mod:`computeagent.compute.resources`): admission;
+- ``runner`` (:mod:`computeagent.compute.operations`): one operation on
+  one instance (lock, state check, notifications, storing the result);
+- ``builder`` (:mod:`computeagent.compute.builder`): creates;
+- ``lifecycle`` (:mod:`computeagent.compute.lifecycle`): delete and the
+  power operations;
+- ``disks`` (:mod:`computeagent.compute.disk_operations`): the disk
+  operations;
+- ``power_sync`` (:mod:`computeagent.compute.power_sync`): power events
+  and the periodic sync;
+- ``cache_sweep`` (:mod:`computeagent.compute.cache_sweep`): the periodic
+  image-cache sweep.
+
+The records are the store's (:mod:`computeagent.compute.store`);
+start-up recovery is :mod:`computeagent.compute.recovery`. All
+hypervisor work is the driver's. The RPC endpoint that serves API.md
+with these parts is :class:`computeagent.api.endpoint.ComputeEndpoint`;
+nothing here knows of RPC.
 """
 
-import queue
-import shutil
-import threading
-
-from oslo_concurrency import lockutils
-from oslo_log import log as logging
-import oslo_messaging
-
-from computeagent.api import dispatch
-from computeagent.compute import create
+from computeagent.compute import builder
+from computeagent.compute import cache_sweep
 from computeagent.compute import disk_operations
+from computeagent.compute import lifecycle
+from computeagent.compute import locks as locks_mod
+from computeagent.compute import operations
 from computeagent.compute import power_sync
-from computeagent.compute import recovery
 from computeagent.compute import resources
-from computeagent.compute import states
-from computeagent import exception
-from computeagent.schema import instance
 from computeagent import version
-from computeagent.virt import driver as virt_driver
-
-LOG = logging.getLogger(__name__)
-
-RPC_API_VERSION = '1.0'
-
-# Keys of the public record (API.md, "Instance record").
-RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
-               'disks', 'serial_ports', 'console_log', 'created_at',
-               'metadata', 'error')
 
 
-class ComputeManager(create.CreateOperations,
-                     disk_operations.DiskOperations,
-                     power_sync.PowerEvents):
-    """Serves API.md on one host."""
+class ComputeManager(object):
+    """The compute parts of one host, over one driver and one store.
 
-    target = oslo_messaging.Target(version=RPC_API_VERSION)
+    :param conf: the ConfigOpts
+    :param driver: the virt driver
+    :param store: the InstanceStore
+    :param notifier: the Notifier
+    :param locks: the InstanceLocks the parts share; by default new ones
+        with ``max_concurrent_builds`` build slots
+    """
 
-    def __init__(self, conf, driver, store, notifier):
+    def __init__(self, conf, driver, store, notifier, locks=None):
         self.conf = conf
         self.driver = driver
         self.store = store
         self.notifier = notifier
         self.host = conf.host
-        self._locks = lockutils.Semaphores()
-        self._build_slots = threading.BoundedSemaphore(
-            conf.max_concurrent_builds)
-        # uuid -> Event set when its create has ended; under its lock
-        self._builds = {}
+        if locks is None:
+            locks = locks_mod.InstanceLocks(conf.max_concurrent_builds)
+        self.locks = locks
         self.resources = resources.ResourceTracker(conf, driver, store)
-        self._events = queue.Queue()
+        self.runner = operations.OperationRunner(driver, store, notifier,
+                                                 locks)
+        self.builder = builder.Builder(conf, driver, store, notifier,
+                                       self.resources, locks, self.runner)
+        self.lifecycle = lifecycle.Lifecycle(driver, store, self.runner)
+        self.disks = disk_operations.DiskOperations(
+            conf, driver, store, self.resources, self.runner)
+        self.power_sync = power_sync.PowerSync(driver, store, notifier,
+                                               locks, self.runner)
+        self.cache_sweep = cache_sweep.ImageCacheSweep(driver, store, locks)
 
-    # -- internals -------------------------------------------------------
+    def get(self, uuid):
+        """The record of one instance.
 
-    def _lock(self, uuid):
-        return lockutils.lock('instance-%s' % uuid,
-                              semaphores=self._locks)
-
-    def _record(self, uuid):
-        record = self.store.get(uuid)
-        if record is None:
-            raise exception.InstanceNotFound(uuid=uuid)
-        return record
-
-    def _driver_view(self, record):
-        """The record as drivers get it: with the normalized spec.
-
-        :raises: InstanceNotFound if it was deleted meanwhile (callers
-            that do not hold the instance's lock may see that)
+        :returns: the record of ``uuid``
+        :raises: InstanceNotFound
         """
-        entry = self.store.get_entry(record['uuid'])
-        if entry is None:
-            raise exception.InstanceNotFound(uuid=record['uuid'])
-        return dict(record, spec=entry['spec'])
+        return self.runner.get(uuid)
 
-    def _refresh_state(self, record, recover=False):
-        """Bring the record's state in line with the hypervisor's.
-
-        :param recover: also a record in error: an operation on it (a
-            hard reboot, a stop) has just succeeded
-        """
-        if record['state'] == states.BUILDING or (
-                record['state'] == states.ERROR and not recover):
-            return record
-        power = self.driver.get_power_state(record)
-        if power is virt_driver.NOSTATE:
-            if record['state'] == states.ERROR:
-                return record
-            return self.store.update(
-                record['uuid'], state=states.ERROR,
-                error='the guest is gone from the hypervisor')
-        if power != record['state']:
-            LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
-                     {'uuid': record['uuid'], 'new': power,
-                      'old': record['state']})
-            return self.store.update(record['uuid'], state=power,
-                                     error=None)
-        return record
-
-    def _check_state(self, record, operation):
-        if record['state'] not in states.ALLOWED[operation]:
-            raise exception.InvalidState(
-                action=operation.replace('_', ' '), uuid=record['uuid'],
-                state=record['state'])
-
-    def _remove_instance_dir(self, uuid):
-        shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
-
-    def _notify_error(self, ctxt, action, payload, error):
-        """Send ``instance.<action>.error``.
-
-        The payload is the record as far as it is known, with what went
-        wrong: a cast's caller learns of a failure only this way.
-        """
-        self.notifier.instance(
-            ctxt, action, 'error',
-            dict(payload, error=str(error),
-                 error_type=type(error).__name__))
-
-    def _operate(self, ctxt, uuid, operation, action, call, notify=True):
-        """Run one operation on one instance.
-
-        Takes the instance's lock, checks the state allows ``operation``,
-        sends ``instance.<action>.*`` notifications when ``notify``, and
-        stores the fields ``call(driver_record)`` returns (``spec``
-        among them replaces the stored spec). A call that returns
-        nothing (it changed nothing, or stored its changes itself) does
-        not rewrite the record.
-        """
-        known = {'uuid': uuid}
-        try:
-            uuid = instance.validate_uuid(uuid)
-            with self._lock(uuid):
-                record = known = self._refresh_state(self._record(uuid))
-                self._check_state(record, operation)
-                if notify:
-                    self.notifier.instance(ctxt, action, 'start', record)
-                fields = call(self._driver_view(record))
-                stored = self.store.get(uuid)
-                if stored is None:
-                    record = dict(record, state='deleted')
-                else:
-                    if fields:
-                        stored = self.store.update(uuid, **fields)
-                    record = self._refresh_state(stored, recover=True)
-        except Exception as error:
-            if notify:
-                self._notify_error(ctxt, action, known, error)
-            raise
-        if notify:
-            self.notifier.instance(ctxt, action, 'end', record)
-        return record
-
-    # -- API.md ------------------------------------------------------------
-
-    @dispatch.api_method
-    def create_instance(self, ctxt, spec):
-        # The state is only "error" once a build of ours failed: a create
-        # refused up front (a bad spec, InstanceExists) must not make a
-        # listening controller think an existing instance broke.
-        known = {'uuid': spec.get('uuid') if isinstance(spec, dict)
-                 else None, 'state': None}
-        try:
-            return self._create(ctxt, spec, known)
-        except Exception as error:
-            self._notify_error(ctxt, 'create', known, error)
-            raise
-
-    @dispatch.api_method
-    def render_instance(self, ctxt, spec):
-        return self.driver.render(instance.validate_spec(spec, self.conf))
-
-    @dispatch.api_method
-    def delete_instance(self, ctxt, uuid):
-        def delete(record):
-            # Marked first, so that start-up recovery finishes a delete
-            # the agent died in (computeagent.compute.recovery).
-            self.store.set_task(record['uuid'], recovery.DELETING)
-            try:
-                self.driver.destroy(record)
-            except Exception:
-                self.store.set_task(record['uuid'], None)
-                raise
-            self.store.delete(record['uuid'])
-            self._remove_instance_dir(record['uuid'])
-        # Any state may be deleted; the record is gone once it is done.
-        self._operate(ctxt, uuid, 'delete', 'delete', delete)
-        return {'uuid': uuid, 'deleted': True}
-
-    @dispatch.api_method
-    def get_instance(self, ctxt, uuid):
-        return self._record(instance.validate_uuid(uuid))
-
-    @dispatch.api_method
-    def list_instances(self, ctxt):
+    def list(self):
+        """:returns: every record, oldest first"""
         return self.store.list()
 
-    @dispatch.api_method
-    def reboot_instance(self, ctxt, uuid, hard=False):
-        hard = instance.validate_bool(hard, 'hard')
-        return self._operate(
-            ctxt, uuid, 'reboot_hard' if hard else 'reboot', 'reboot',
-            lambda record: self.driver.reboot(record, hard=hard))
+    def render(self, spec):
+        """render_instance of a normalized ``spec``: nothing is made."""
+        return self.driver.render(spec)
 
-    @dispatch.api_method
-    def stop_instance(self, ctxt, uuid, timeout=60):
-        timeout = instance.validate_timeout(timeout)
-        return self._operate(
-            ctxt, uuid, 'stop', 'power_off',
-            lambda record: self.driver.power_off(record, timeout=timeout))
+    def console_output(self, uuid, tail_lines=None, max_bytes=102400):
+        """get_console_output: the end of the instance's serial log.
 
-    @dispatch.api_method
-    def start_instance(self, ctxt, uuid):
-        return self._operate(ctxt, uuid, 'start', 'power_on',
-                             self.driver.power_on)
-
-    @dispatch.api_method
-    def pause_instance(self, ctxt, uuid):
-        return self._operate(ctxt, uuid, 'pause', 'pause', self.driver.pause)
-
-    @dispatch.api_method
-    def unpause_instance(self, ctxt, uuid):
-        return self._operate(ctxt, uuid, 'unpause', 'unpause',
-                             self.driver.unpause)
-
-    @dispatch.api_method
-    def suspend_instance(self, ctxt, uuid):
-        return self._operate(ctxt, uuid, 'suspend', 'suspend',
-                             self.driver.suspend)
-
-    @dispatch.api_method
-    def resume_instance(self, ctxt, uuid):
-        return self._operate(ctxt, uuid, 'resume', 'resume',
-                             self.driver.resume)
-
-    @dispatch.api_method
-    def get_console_output(self, ctxt, uuid, tail_lines=None,
-                           max_bytes=102400):
-        tail_lines = instance.validate_tail_lines(tail_lines)
-        max_bytes = instance.validate_max_bytes(max_bytes)
-        record = self._driver_view(self._record(instance.validate_uuid(uuid)))
+        :raises: InstanceNotFound
+        """
+        record = self.runner.driver_view(self.runner.get(uuid))
         return self.driver.get_console_output(record, tail_lines=tail_lines,
                                               max_bytes=max_bytes)
 
-    @dispatch.api_method
-    def get_host_status(self, ctxt):
-        return self.host_status()
-
-    # -- service hooks (not exposed over RPC) ------------------------------
-
     def host_status(self):
+        """get_host_status, and the periodic ``compute.host.status``."""
         host = self.driver.get_host_resources()
         records = self.store.list()
         return {'host': self.host,

@@ -1,11 +1,8 @@
 """Power-state changes the agent did not make (service hooks).
 
-A mixin of :class:`computeagent.compute.manager.ComputeManager`, kept apart so
-each module stays small: drivers report power events, the service's
-event thread applies them and its periodic task syncs every record; a
-change found is sent as ``instance.power_state.update``. None of this
-is exposed over RPC. It relies on the manager's ``_lock``,
-``_refresh_state``, ``_events`` queue, store, driver and notifier.
+Drivers report power events, the service's event thread applies them
+and its periodic task syncs every record; a change found is sent as
+``instance.power_state.update``. None of this is exposed over RPC.
 """
 
 import queue
@@ -18,8 +15,23 @@ from computeagent.compute import states
 LOG = logging.getLogger(__name__)
 
 
-class PowerEvents(object):
-    """Applies power events and syncs power states."""
+class PowerSync(object):
+    """Applies power events and syncs power states.
+
+    :param driver: the virt driver
+    :param store: the InstanceStore
+    :param notifier: the Notifier
+    :param locks: the InstanceLocks shared with the other parts
+    :param runner: the OperationRunner, for its state refresh
+    """
+
+    def __init__(self, driver, store, notifier, locks, runner):
+        self.driver = driver
+        self.store = store
+        self.notifier = notifier
+        self.locks = locks
+        self.runner = runner
+        self._events = queue.Queue()
 
     def handle_power_event(self, uuid, state):
         """A driver saw a guest change state: queue it.
@@ -55,11 +67,11 @@ class PowerEvents(object):
         told with ``instance.power_state.update``: the record, plus
         ``old_state``.
         """
-        with self._lock(uuid):
+        with self.locks.lock(uuid):
             record = self.store.get(uuid)
             if record is None:
                 return
-            updated = self._refresh_state(record)
+            updated = self.runner.refresh_state(record)
         if updated['state'] != record['state']:
             self.notifier.instance(oslo_context.RequestContext(),
                                    'power_state', 'update', updated,

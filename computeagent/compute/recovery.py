@@ -4,11 +4,13 @@
 records are loaded and the driver is connected, before the RPC server
 takes a request, so no request ever sees what a previous process left
 half done. That process may have died anywhere (``kill -9``, power
-loss); the manager makes every point recoverable by writing an
-instance's record (``building``) before the driver makes anything, by
-replacing it with ``running`` only once the guest runs, and by marking a
-record ``task: deleting`` (kept in the store, never in the public
-record) before a delete removes anything.
+loss); every point is made recoverable: the builder
+(:mod:`computeagent.compute.builder`) writes an instance's record
+(``building``) before the driver makes anything and replaces it with
+``running`` only once the guest runs, and a delete
+(:mod:`computeagent.compute.lifecycle`) marks the record ``task:
+deleting`` (kept in the store, never in the public record) before it
+removes anything.
 
 Records:
 
@@ -57,14 +59,12 @@ of it without asking.
 
 import collections
 import os
-import shutil
 
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
-from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class _Recovery(object):
         for uuid in sorted(recorded):
             entry = self.store.get_entry(uuid)
             try:
-                self._record(entry, powers.get(uuid, virt_driver.NOSTATE))
+                self._record(entry, powers.get(uuid, states.NOSTATE))
             except Exception:
                 # One instance must not keep the agent from starting.
                 LOG.exception('Could not recover instance %s', uuid)
@@ -141,7 +141,7 @@ class _Recovery(object):
             LOG.info('Instance %(uuid)s stays in error: %(error)s',
                      {'uuid': record['uuid'], 'error': record['error']})
             self.done['kept in error'] += 1
-        elif power is virt_driver.NOSTATE:
+        elif power is states.NOSTATE:
             LOG.warning('Instance %(uuid)s was %(state)s but its domain '
                         'vanished from the hypervisor; it is now in error',
                         record)
@@ -166,7 +166,7 @@ class _Recovery(object):
         uuid = entry['record']['uuid']
         self.driver.destroy(dict(entry['record'], spec=entry.get('spec')))
         self.store.delete(uuid)
-        shutil.rmtree(self.store.instance_dir(uuid), ignore_errors=True)
+        self.store.remove_instance_dir(uuid)
 
     def _finish_delete(self, entry):
         record = entry['record']

@@ -1,4 +1,9 @@
-"""Instance states of API.md and which operations each one allows."""
+"""Instance states of API.md and which operations each one allows.
+
+The power states are also what a virt driver reports of a guest
+(:mod:`computeagent.virt.driver` names them from here): a record whose
+guest is there takes its guest's state.
+"""
 
 BUILDING = 'building'
 RUNNING = 'running'
@@ -9,6 +14,11 @@ CRASHED = 'crashed'
 ERROR = 'error'
 
 ALL = (BUILDING, RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED, ERROR)
+
+#: the states a driver reports of a guest it has
+POWER_STATES = (RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED)
+#: what a driver reports of a guest the hypervisor does not know
+NOSTATE = None
 
 # Operation -> states it may start from. A hard reboot is the operator's
 # way out of a stuck guest, so it is allowed from almost anywhere; a soft

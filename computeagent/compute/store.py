@@ -17,6 +17,7 @@ never part of the public record.
 import copy
 import json
 import os
+import shutil
 import tempfile
 import threading
 
@@ -46,6 +47,10 @@ class InstanceStore(object):
 
     def instance_dir(self, uuid):
         return os.path.join(self.instances_path, uuid)
+
+    def remove_instance_dir(self, uuid):
+        """Remove ``uuid``'s directory and all in it, if it is there."""
+        shutil.rmtree(self.instance_dir(uuid), ignore_errors=True)
 
     def _path(self, uuid):
         return os.path.join(self.instance_dir(uuid), RECORD_FILE)

@@ -4,6 +4,12 @@ oslo.messaging's ``fake:`` driver carries requests in memory between
 threads of one process, the way oslo.messaging's own tests use it. Its
 notifications go to the ``test`` notifier driver, which records them in
 ``oslo_messaging.notify._impl_test.NOTIFICATIONS``.
+
+Only three private modules of oslo.messaging are used, each for what no
+public API offers: the ``test`` notifier driver's record (a public
+notification listener would see notifications later, on a thread of its
+own, not as they are sent), and the fake driver's ``_send`` with the
+remote-exception serialization of the real drivers (:class:`WireFormat`).
 """
 
 import os
@@ -18,10 +24,10 @@ from oslo_messaging._drivers import common as rpc_common
 from oslo_messaging._drivers import impl_fake
 from oslo_messaging import conffixture
 from oslo_messaging.notify import _impl_test
-from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_serialization import jsonutils
 
 from computeagent.api import context as agent_context
+from computeagent.api import endpoint as endpoint_mod
 from computeagent.api import notifications
 from computeagent.compute import manager as manager_mod
 from computeagent.compute import store as store_mod
@@ -199,6 +205,7 @@ class AgentService(fixtures.Fixture):
         self.service.start()
         self.addCleanup(self.service.stop)
         self.manager = self.service.manager
+        self.endpoint = self.service.endpoint
         self.driver = self.service.driver
         self.store = self.service.store
 
@@ -251,13 +258,14 @@ def plain_client(conf, topic=None, server=None, timeout=CALL_TIMEOUT):
     return transport, client
 
 
-def build_manager(conf, driver=None):
+def build_manager(conf, driver=None, locks=None):
     """A ComputeManager with a driver, a store and a notifier.
 
     Needs :class:`FakeTransport` for the notification transport.
 
     :param driver: by default, the one ``[DEFAULT] virt_driver`` names,
         loaded by its entry point
+    :param locks: the InstanceLocks for the manager, by default its own
     """
     driver = driver or virt_driver.load_driver(conf)
     store = store_mod.InstanceStore(conf.instances_path)
@@ -265,7 +273,16 @@ def build_manager(conf, driver=None):
     notifier = notifications.Notifier(
         conf, transport, conf.host,
         serializer=agent_context.RequestContextSerializer())
-    return manager_mod.ComputeManager(conf, driver, store, notifier)
+    return manager_mod.ComputeManager(conf, driver, store, notifier,
+                                      locks=locks)
+
+
+def build_endpoint(conf, driver=None, locks=None):
+    """The RPC endpoint over a :func:`build_manager` manager.
+
+    Its ``manager`` attribute is that manager.
+    """
+    return endpoint_mod.ComputeEndpoint(build_manager(conf, driver, locks))
 
 
 def context(**kwargs):
@@ -276,7 +293,7 @@ def call_endpoint(method, ctxt, **kwargs):
     """Call an exposed endpoint method; raise what a caller would see."""
     try:
         return method(ctxt, **kwargs)
-    except rpc_dispatcher.ExpectedException as wrapped:
+    except oslo_messaging.ExpectedException as wrapped:
         raise wrapped.exc_info[1] from None
 
 
@@ -299,7 +316,11 @@ def set_guest_state(driver, uuid, state, emit=False):
 
 
 class ManagerTestCase(base.TestCase):
-    """A ComputeManager on the fake driver, called as the server would."""
+    """A ComputeManager on the fake driver, called as the server would.
+
+    ``endpoint`` is the RPC endpoint the server would dispatch to,
+    ``manager`` its ComputeManager.
+    """
 
     def setUp(self):
         super().setUp()
@@ -307,28 +328,35 @@ class ManagerTestCase(base.TestCase):
         self.notifications = self.transport.notifications
         self.flags(virt_driver='fake')
         os.makedirs(self.conf.instances_path)
-        self.manager = build_manager(self.conf)
+        self.endpoint = build_endpoint(self.conf)
+        self.manager = self.endpoint.manager
         self.driver = self.manager.driver
         self.store = self.manager.store
         self.ctxt = context()
 
-    def rebuild_manager(self):
-        """A new manager and store (for options read at start-up)."""
-        self.manager = build_manager(self.conf, self.driver)
+    def rebuild_manager(self, locks=None):
+        """A new manager and store (for options read at start-up).
+
+        :param locks: the InstanceLocks for the manager, by default its own
+        """
+        self.endpoint = build_endpoint(self.conf, self.driver, locks)
+        self.manager = self.endpoint.manager
         self.store = self.manager.store
 
     def create(self, uuid=None, **extra):
         return self.call('create_instance', spec=make_spec(uuid, **extra))
 
-    def call(self, method, manager=None, **kwargs):
+    def call(self, method, endpoint=None, **kwargs):
         """Call an API method as the RPC dispatcher does.
 
         API.md's errors leave the method wrapped in oslo.messaging's
         ExpectedException (so the server does not log them as failures);
         the dispatcher replies with the error inside, and so does this.
+
+        :param endpoint: by default, the test's
         """
-        manager = manager or self.manager
-        return call_endpoint(getattr(manager, method), self.ctxt, **kwargs)
+        endpoint = endpoint or self.endpoint
+        return call_endpoint(getattr(endpoint, method), self.ctxt, **kwargs)
 
     def instance_dir(self, uuid):
         return os.path.join(self.conf.instances_path, uuid)

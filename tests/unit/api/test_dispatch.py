@@ -1,7 +1,7 @@
 """Tests of the RPC method wrapper (computeagent.api.dispatch) on its own."""
 
 from oslo_context import context as oslo_context
-from oslo_messaging.rpc import dispatcher
+import oslo_messaging
 
 from computeagent.api import dispatch
 from computeagent import exception
@@ -38,7 +38,7 @@ class TestApiMethod(base.TestCase):
     def call(self, method, **kwargs):
         try:
             return getattr(self.endpoint, method)(self.ctxt, **kwargs)
-        except dispatcher.ExpectedException as wrapped:
+        except oslo_messaging.ExpectedException as wrapped:
             raise wrapped.exc_info[1] from None
 
     def test_arguments_are_passed(self):
@@ -67,7 +67,7 @@ class TestApiMethod(base.TestCase):
     def test_api_errors_pass_as_expected_exceptions(self):
         for error in agentfixtures.api_error_samples():
             # Wrapped so the server does not log them as its failures.
-            wrapped = self.assertRaises(dispatcher.ExpectedException,
+            wrapped = self.assertRaises(oslo_messaging.ExpectedException,
                                         self.endpoint.fail, self.ctxt,
                                         error=error)
             self.assertIs(error, wrapped.exc_info[1])
@@ -83,7 +83,7 @@ class TestApiMethod(base.TestCase):
             self.assertIn(text, str(raised))
 
     def test_only_api_methods_are_exposed(self):
-        policy = dispatcher.ExplicitRPCAccessPolicy()
+        policy = oslo_messaging.ExplicitRPCAccessPolicy()
         self.assertTrue(policy.is_allowed(self.endpoint, 'echo'))
         self.assertTrue(policy.is_allowed(self.endpoint, 'fail'))
         self.assertFalse(policy.is_allowed(self.endpoint, 'helper'))

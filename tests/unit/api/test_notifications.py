@@ -12,7 +12,7 @@ from oslo_messaging.notify import _impl_test
 
 from computeagent.api import context
 from computeagent.api import notifications
-from computeagent.compute import manager
+from computeagent.compute import builder
 from computeagent import exception
 from tests import base
 from tests.unit import agentfixtures
@@ -27,7 +27,7 @@ class NotificationsTestCase(agentfixtures.ManagerTestCase):
         self.ctxt = agentfixtures.context(request_id='req-42')
 
     def assertRecordPayload(self, payload, uuid, state):
-        self.assertTrue(set(manager.RECORD_KEYS).issubset(payload),
+        self.assertTrue(set(builder.RECORD_KEYS).issubset(payload),
                         payload)
         self.assertEqual((uuid, state), (payload['uuid'],
                                          payload['state']))
@@ -221,7 +221,7 @@ class TestHostStatus(base.TestCase):
     def test_sent_at_start_and_every_report_interval(self):
         agent = self.useFixture(agentfixtures.AgentService(
             self.conf, report_interval=1))
-        agent.manager.create_instance(
+        agent.endpoint.create_instance(
             agentfixtures.context(), spec=agentfixtures.make_spec())
         first = self.notifications.messages('compute.host.status')[0]
         self.assertEqual(PUBLISHER, first['publisher_id'])

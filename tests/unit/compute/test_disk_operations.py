@@ -58,8 +58,8 @@ class TestAttachDisk(DiskTestCase):
         self.assertEqual((8, 2, 'writeback'),
                          (disk['size_mb'], disk['boot_index'],
                           disk['cache']))
-        restarted = agentfixtures.build_manager(self.conf, self.driver)
-        restarted.store.load_all()
+        restarted = agentfixtures.build_endpoint(self.conf, self.driver)
+        restarted.manager.store.load_all()
         self.assertEqual(['vda', 'vdb'], [
             d['target'] for d in self.call('get_instance', restarted,
                                            uuid=uuid)['disks']])

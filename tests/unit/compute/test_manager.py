@@ -1,4 +1,4 @@
-"""Tests of the RPC endpoint (computeagent.compute.manager) on the fake driver.
+"""Tests of the RPC endpoint (computeagent.api.endpoint) on the fake driver.
 
 Creating, deleting and reading instances, the errors of API.md, the
 rules of the RPC wrapper, restarts, resources and concurrent builds.
@@ -12,7 +12,7 @@ import os
 
 import fixtures
 
-from computeagent.compute import manager
+from computeagent.compute import builder
 from computeagent.compute import store as store_mod
 from computeagent import exception
 from computeagent import version
@@ -33,7 +33,7 @@ class TestCreate(agentfixtures.ManagerTestCase):
         uuid = agentfixtures.new_uuid()
         record = self.create(uuid, name='web-1', vcpus=2, memory_mb=256,
                              metadata={'owner': 'me'})
-        self.assertEqual(set(manager.RECORD_KEYS), set(record))
+        self.assertEqual(set(builder.RECORD_KEYS), set(record))
         self.assertEqual(uuid, record['uuid'])
         self.assertEqual('web-1', record['name'])
         self.assertEqual('test-host', record['host'])
@@ -320,8 +320,8 @@ class TestArguments(agentfixtures.ManagerTestCase):
                           'create_instance')
 
     def test_every_api_method_is_exposed_and_nothing_else(self):
-        exposed = sorted(name for name in dir(self.manager)
-                         if getattr(getattr(self.manager, name), 'exposed',
+        exposed = sorted(name for name in dir(self.endpoint)
+                         if getattr(getattr(self.endpoint, name), 'exposed',
                                     False))
         self.assertEqual(sorted(
             ['create_instance', 'render_instance', 'delete_instance',
@@ -351,15 +351,15 @@ class TestRestart(agentfixtures.ManagerTestCase):
         self.call('stop_instance', uuid=second['uuid'])
         # A new agent process: a new store and manager, the same disks
         # and the same (still running) hypervisor.
-        restarted = agentfixtures.build_manager(self.conf, self.driver)
-        self.assertEqual(2, restarted.store.load_all())
+        restarted = agentfixtures.build_endpoint(self.conf, self.driver)
+        self.assertEqual(2, restarted.manager.store.load_all())
         listed = self.call('list_instances', restarted)
         self.assertEqual([first['uuid'], second['uuid']],
                          [r['uuid'] for r in listed])
         self.assertEqual(['running', 'shutoff'],
                          [r['state'] for r in listed])
         self.assertEqual(self.store.get_entry(first['uuid']),
-                         restarted.store.get_entry(first['uuid']))
+                         restarted.manager.store.get_entry(first['uuid']))
         # The restarted agent operates on what it loaded...
         self.assertEqual('running', self.call(
             'start_instance', restarted, uuid=second['uuid'])['state'])

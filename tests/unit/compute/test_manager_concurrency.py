@@ -1,4 +1,4 @@
-"""Tests of concurrent requests to the manager (computeagent.compute.manager).
+"""Tests of concurrent requests to the compute parts (computeagent.compute).
 
 Threads stand in for the RPC server's workers. Nothing sleeps: a build is
 held inside the fake driver's spawn by an Event, and conditions say when
@@ -79,7 +79,7 @@ class ConcurrencyTestCase(agentfixtures.ManagerTestCase):
 
     def waiting_for_slots(self):
         """Count creates waiting for a build slot."""
-        slots = self.manager._build_slots
+        slots = self.manager.locks.build_slots
         waiting = {'count': 0}
         cond = threading.Condition()
 
@@ -96,7 +96,7 @@ class ConcurrencyTestCase(agentfixtures.ManagerTestCase):
 
             def release(self):
                 return slots.release()
-        self.manager._build_slots = Slots()
+        self.manager.locks.build_slots = Slots()
         return waiting, cond
 
 
@@ -334,7 +334,7 @@ class TestImageCacheSweep(ConcurrencyTestCase):
             self.assertTrue(spawn_cond.wait_for(
                 lambda: spawns['inside'] == 1, agentfixtures.WAIT))
         waiting, wait_cond = self.waiting_for_slots()
-        sweeps, swept = self.run_threads(self.manager.sweep_image_cache,
+        sweeps, swept = self.run_threads(self.manager.cache_sweep.sweep,
                                          [()])
         # It took the free slot and waits for the one the build holds.
         with wait_cond:
@@ -346,7 +346,7 @@ class TestImageCacheSweep(ConcurrencyTestCase):
         self.assertEqual(['k'], swept[0])
         self.assertEqual('running', results[0]['state'])
         # Every slot is free again.
-        self.assertEqual(['k'], self.manager.sweep_image_cache(timeout=0))
+        self.assertEqual(['k'], self.manager.cache_sweep.sweep(timeout=0))
 
     def test_a_sweep_gives_up_while_builds_run(self):
         spawns, spawn_cond, gate = self.blocked_spawns()
@@ -358,7 +358,7 @@ class TestImageCacheSweep(ConcurrencyTestCase):
         with spawn_cond:
             self.assertTrue(spawn_cond.wait_for(
                 lambda: spawns['inside'] == 1, agentfixtures.WAIT))
-        self.assertEqual([], self.manager.sweep_image_cache(timeout=0))
+        self.assertEqual([], self.manager.cache_sweep.sweep(timeout=0))
         cleanup.assert_not_called()
         gate.set()
         self.join(builds)

@@ -54,7 +54,7 @@ class StatesTestCase(agentfixtures.ManagerTestCase):
             self.call('stop_instance', uuid=uuid)
         elif state == 'crashed':
             agentfixtures.set_guest_state(self.driver, uuid, 'crashed')
-            self.manager.sync_power_states()
+            self.manager.power_sync.sync_power_states()
         elif state in ('error', 'building'):
             self.store.update(uuid, state=state,
                               error='lost' if state == 'error' else None)
@@ -195,7 +195,8 @@ class TestPowerEvents(StatesTestCase):
     def setUp(self):
         super().setUp()
         self.applied = threading.Semaphore(0)
-        real_apply = self.manager._apply_power_event
+        power_sync = self.manager.power_sync
+        real_apply = power_sync._apply_power_event
 
         def apply(uuid):
             try:
@@ -203,10 +204,10 @@ class TestPowerEvents(StatesTestCase):
             finally:
                 self.applied.release()
         self.useFixture(fixtures.MockPatchObject(
-            self.manager, '_apply_power_event', side_effect=apply))
-        self.driver.register_event_listener(self.manager.handle_power_event)
+            power_sync, '_apply_power_event', side_effect=apply))
+        self.driver.register_event_listener(power_sync.handle_power_event)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.manager.process_events,
+        self.thread = threading.Thread(target=power_sync.process_events,
                                        args=(self.stop, 0.05))
         self.thread.start()
         self.addCleanup(self.thread.join, agentfixtures.WAIT)
@@ -292,7 +293,7 @@ class TestSyncPowerStates(StatesTestCase):
         agentfixtures.set_guest_state(self.driver, gone, None)
         agentfixtures.set_guest_state(self.driver, building, 'paused')
         agentfixtures.set_guest_state(self.driver, error, 'paused')
-        self.manager.sync_power_states()
+        self.manager.power_sync.sync_power_states()
         self.assertEqual(
             ['running', 'crashed', 'shutoff', 'error', 'building', 'error'],
             [self.store.get(u)['state']
@@ -313,7 +314,7 @@ class TestSyncPowerStates(StatesTestCase):
         single = self.useFixture(fixtures.MockPatchObject(
             self.driver, 'get_power_state',
             wraps=self.driver.get_power_state)).mock
-        self.manager.sync_power_states()
+        self.manager.power_sync.sync_power_states()
         self.assertEqual(1, listing.call_count)
         # Only records that disagree are looked at one by one.
         self.assertEqual(0, single.call_count)

@@ -96,7 +96,7 @@ class TestCreateInATakenPlace(agentfixtures.ManagerTestCase):
         # of: building would fail, and its rollback destroy the guest.
         uuid = self.create()['uuid']
         self.store.delete(uuid)
-        self.manager._remove_instance_dir(uuid)
+        self.store.remove_instance_dir(uuid)
         error = self.assertRaises(exception.DriverError, self.create, uuid)
         self.assertIn('already has a domain with uuid %s' % uuid,
                       str(error))

@@ -117,7 +117,7 @@ class TestRecords(RecoveryTestCase):
         uuid = agentfixtures.new_uuid()
         spec = instance.validate_spec(agentfixtures.make_spec(uuid),
                                       self.conf)
-        self.store.save(self.manager._new_record(spec), spec=spec)
+        self.store.save(self.manager.builder.new_record(spec), spec=spec)
         self.assertEqual(['instance.json'],
                          os.listdir(self.instance_dir(uuid)))
         self.restart()
@@ -274,7 +274,7 @@ class TestDirectories(RecoveryTestCase):
     def test_guests_without_a_record_are_left_alone(self):
         uuid = self.create()['uuid']
         self.store.delete(uuid)
-        self.manager._remove_instance_dir(uuid)
+        self.store.remove_instance_dir(uuid)
         self.assertEqual({}, dict(self.restart()))
         self.assertEqual('running', self.guest_state(uuid))
         self.assertEqual([], self.call('list_instances'))

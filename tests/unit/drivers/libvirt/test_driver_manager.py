@@ -23,10 +23,11 @@ class ManagerTestCase(driver_base.DriverTestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(agentfixtures.FakeTransport(self.conf))
-        self.manager = agentfixtures.build_manager(self.conf, self.driver)
+        self.endpoint = agentfixtures.build_endpoint(self.conf, self.driver)
+        self.manager = self.endpoint.manager
 
     def call(self, method, **kwargs):
-        return agentfixtures.call_endpoint(getattr(self.manager, method),
+        return agentfixtures.call_endpoint(getattr(self.endpoint, method),
                                            agentfixtures.context(), **kwargs)
 
     def create(self):

@@ -1,10 +1,12 @@
 """Creates: accepted, queued for a build slot, built or rolled back.
 
-A mixin of :class:`computeagent.compute.manager.ComputeManager`, kept apart so
-each module stays small; ``create_instance`` itself is the manager's.
-It relies on the manager's ``_lock``, ``_builds``, ``_build_slots``,
-``_refresh_state``, ``_remove_instance_dir``, resources, store, driver
-and notifier.
+:class:`Builder` serves ``create_instance``. A create is accepted under
+the instance's lock (its resources claimed, its record saved
+``building``, ``instance.create.start`` sent), waits for one of the
+build slots of :class:`computeagent.compute.locks.InstanceLocks`, lets
+the driver prepare (fetch images) without the lock and spawns under it
+again. A create that fails after it was accepted is rolled back: what
+the driver made is destroyed, the record and directory removed.
 """
 
 import os
@@ -17,17 +19,44 @@ from computeagent.compute import states
 from computeagent.compute import store as store_mod
 from computeagent import exception
 from computeagent.schema import instance
-from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
 
+# Keys of the public record (API.md, "Instance record").
+RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
+               'disks', 'serial_ports', 'console_log', 'created_at',
+               'metadata', 'error')
 
-class CreateOperations(object):
-    """Builds instances for ``create_instance``."""
 
-    def _create(self, ctxt, spec, known):
-        """create_instance; ``known`` is filled with the record so far.
+class Builder(object):
+    """Builds instances for ``create_instance``.
+
+    :param conf: the ConfigOpts (``host`` and what specs are checked
+        against)
+    :param driver: the virt driver
+    :param store: the InstanceStore
+    :param notifier: the Notifier
+    :param resources: the ResourceTracker that admits creates
+    :param locks: the InstanceLocks shared with the other parts
+    :param runner: the OperationRunner, for its state refresh and error
+        notifications
+    """
+
+    def __init__(self, conf, driver, store, notifier, resources, locks,
+                 runner):
+        self.conf = conf
+        self.driver = driver
+        self.store = store
+        self.notifier = notifier
+        self.resources = resources
+        self.locks = locks
+        self.runner = runner
+        # uuid -> Event set when its create has ended; under its lock
+        self._builds = {}
+
+    def create(self, ctxt, spec):
+        """create_instance: build ``spec`` and return its running record.
 
         The instance's lock is held to accept the create and again to
         spawn it, but not while it waits for a build slot nor while the
@@ -35,12 +64,34 @@ class CreateOperations(object):
         ``building``, a delete takes it away at once (the build then ends
         without making anything of the instance) and other operations are
         refused with InvalidState instead of waiting for the build.
+
+        A create of a spec already built (or being built) answers with
+        that instance's record. Any failure is sent as
+        ``instance.create.error``.
+
+        :param spec: the spec as the caller sent it
+        :raises: InvalidSpec, InstanceExists, InsufficientResources,
+            InstanceNotFound if it was deleted before it was built, the
+            driver's errors
         """
+        # The state is only "error" once a build of ours failed: a create
+        # refused up front (a bad spec, InstanceExists) must not make a
+        # listening controller think an existing instance broke.
+        known = {'uuid': spec.get('uuid') if isinstance(spec, dict)
+                 else None, 'state': None}
+        try:
+            return self._create(ctxt, spec, known)
+        except Exception as error:
+            self.runner.notify_error(ctxt, 'create', known, error)
+            raise
+
+    def _create(self, ctxt, spec, known):
+        """:meth:`create`; ``known`` is filled with the record so far."""
         normalized = instance.validate_spec(spec, self.conf)
         fingerprint = instance.spec_fingerprint(spec)
         uuid = normalized['uuid']
         while True:
-            with self._lock(uuid):
+            with self.locks.lock(uuid):
                 existing = self.store.get_entry(uuid)
                 if existing is not None and (
                         existing.get('fingerprint') != fingerprint):
@@ -49,8 +100,8 @@ class CreateOperations(object):
                 if in_flight is None:
                     if existing is not None:
                         return existing['record']
-                    record = self._accept_create(ctxt, normalized,
-                                                 fingerprint, known)
+                    record = self._accept(ctxt, normalized, fingerprint,
+                                          known)
                     done = self._builds[uuid] = threading.Event()
                     break
             # The same create is being built (sent twice, or again after
@@ -60,7 +111,7 @@ class CreateOperations(object):
         try:
             record, timings = self._build(record, normalized, known)
         finally:
-            with self._lock(uuid):
+            with self.locks.lock(uuid):
                 del self._builds[uuid]
             done.set()
         self.notifier.instance(ctxt, 'create', 'end', record,
@@ -68,12 +119,12 @@ class CreateOperations(object):
         LOG.info('Instance %s is running', uuid)
         return record
 
-    def _accept_create(self, ctxt, spec, fingerprint, known):
+    def _accept(self, ctxt, spec, fingerprint, known):
         """Claim, record (building) and announce a create; under its lock.
 
         :returns: the record
         """
-        record = self._new_record(spec)
+        record = self.new_record(spec)
         self._refuse_taken_uuid(record, spec)
         # The record is saved (building) within the claim, before waiting
         # for a build slot: it claims its resources from the creates after
@@ -82,7 +133,7 @@ class CreateOperations(object):
             try:
                 self.store.save(record, spec=spec, fingerprint=fingerprint)
             except Exception:
-                self._remove_instance_dir(record['uuid'])
+                self.store.remove_instance_dir(record['uuid'])
                 raise
         known.update(record, state=states.ERROR)
         self.notifier.instance(ctxt, 'create', 'start', record)
@@ -100,8 +151,9 @@ class CreateOperations(object):
         """
         uuid = record['uuid']
         timings = {}
+        slots = self.locks.build_slots
         with timeutils.StopWatch() as wait:
-            self._build_slots.acquire()
+            slots.acquire()
         timings['queued'] = wait.elapsed()
         try:
             failure = None
@@ -109,7 +161,7 @@ class CreateOperations(object):
                 self.driver.prepare(spec, timings)
             except Exception as error:
                 failure = error
-            with self._lock(uuid):
+            with self.locks.lock(uuid):
                 if self.store.get(uuid) is None:
                     known.update(state='deleted')
                     raise exception.InstanceNotFound(
@@ -122,7 +174,7 @@ class CreateOperations(object):
                 except Exception as error:
                     LOG.error('Create of %(uuid)s failed: %(error)s',
                               {'uuid': uuid, 'error': error})
-                    self._rollback_create(record, spec)
+                    self._roll_back(record, spec)
                     raise
                 if placement.get('nics'):
                     spec['nics'] = placement['nics']
@@ -131,43 +183,14 @@ class CreateOperations(object):
                               serial_ports=placement['serial_ports'],
                               console_log=placement['console_log'])
                 record = self.store.save(record, spec=spec)
-                return self._refresh_state(record), timings
+                return self.runner.refresh_state(record), timings
         finally:
-            self._build_slots.release()
+            slots.release()
 
-    def sweep_image_cache(self, timeout=60):
-        """Let the driver remove cached images no instance uses.
-
-        A service hook, not exposed over RPC. It runs holding every build
-        slot: a build prepares (fetches its images) and spawns holding
-        one, so no build can pick a base that the sweep then removes.
-        Creates waiting for a slot have not fetched anything yet.
-
-        :param timeout: seconds to wait for the builds running to end;
-            if they do not, this round is skipped
-        :returns: what the driver removed
-        """
-        deadline = timeutils.StopWatch(duration=timeout).start()
-        taken = 0
-        try:
-            for _ in range(self.conf.max_concurrent_builds):
-                if not self._build_slots.acquire(
-                        timeout=deadline.leftover()):
-                    LOG.info('Image cache sweep skipped: builds still '
-                             'running after %d s', timeout)
-                    return []
-                taken += 1
-            removed = self.driver.cleanup_image_cache(self.store.list())
-        finally:
-            for _ in range(taken):
-                self._build_slots.release()
-        if removed:
-            LOG.info('Removed %d unused cached images', len(removed))
-        return removed
-
-    def _new_record(self, spec):
+    def new_record(self, spec):
+        """The record of a create of ``spec`` just accepted (building)."""
         return {'uuid': spec['uuid'], 'name': spec['name'],
-                'host': self.host, 'state': states.BUILDING,
+                'host': self.conf.host, 'state': states.BUILDING,
                 'vcpus': spec['vcpus'], 'memory_mb': spec['memory_mb'],
                 'disks': [], 'serial_ports': spec['serial_ports'],
                 'console_log': None,
@@ -178,8 +201,8 @@ class CreateOperations(object):
         """Refuse, before anything is made, a create in what is not ours.
 
         A failed create removes the uuid's directory whole and destroys
-        the uuid's guest (:meth:`_rollback_create`), so it may start
-        only where that removes nothing the agent did not make.
+        the uuid's guest (:meth:`_roll_back`), so it may start only
+        where that removes nothing the agent did not make.
 
         :raises: InstanceExists naming the directory and what is in it;
             DriverError if the hypervisor has a guest of that uuid
@@ -195,13 +218,13 @@ class CreateOperations(object):
                 'Instance %s cannot be created here: %s; it is left as it '
                 'is.' % (record['uuid'], reason), uuid=record['uuid'])
         if self.driver.get_power_state(
-                dict(record, spec=spec)) is not virt_driver.NOSTATE:
+                dict(record, spec=spec)) is not states.NOSTATE:
             raise exception.DriverError(
                 reason='the hypervisor already has a domain with uuid %s '
                 'that this agent has no record of; it is left alone'
                 % record['uuid'])
 
-    def _rollback_create(self, record, spec):
+    def _roll_back(self, record, spec):
         """Remove every trace of a create that failed part-way."""
         try:
             self.driver.destroy(dict(record, spec=spec))
@@ -209,4 +232,4 @@ class CreateOperations(object):
             LOG.exception('Rolling back %s: the driver could not clean up',
                           record['uuid'])
         self.store.delete(record['uuid'])
-        self._remove_instance_dir(record['uuid'])
+        self.store.remove_instance_dir(record['uuid'])

@@ -1,0 +1,74 @@
+"""Delete and the power operations of API.md.
+
+Each runs through the :class:`computeagent.compute.operations.OperationRunner`
+(the lock, the state check, notifications, storing what changed) and
+returns the record once done.
+"""
+
+from computeagent.compute import recovery
+
+
+class Lifecycle(object):
+    """delete, reboot, stop, start, pause, unpause, suspend, resume.
+
+    The uuid each method takes is checked by the runner; other arguments
+    must have been validated by the caller (:mod:`computeagent.api.endpoint`).
+
+    :param driver: the virt driver
+    :param store: the InstanceStore
+    :param runner: the OperationRunner
+    """
+
+    def __init__(self, driver, store, runner):
+        self.driver = driver
+        self.store = store
+        self.runner = runner
+
+    def delete(self, ctxt, uuid):
+        """Delete in any state; the record is gone once it is done.
+
+        :returns: ``{"uuid": uuid, "deleted": True}``
+        """
+        def delete(record):
+            # Marked first, so that start-up recovery finishes a delete
+            # the agent died in (computeagent.compute.recovery).
+            self.store.set_task(record['uuid'], recovery.DELETING)
+            try:
+                self.driver.destroy(record)
+            except Exception:
+                self.store.set_task(record['uuid'], None)
+                raise
+            self.store.delete(record['uuid'])
+            self.store.remove_instance_dir(record['uuid'])
+        self.runner.run(ctxt, uuid, 'delete', 'delete', delete)
+        return {'uuid': uuid, 'deleted': True}
+
+    def reboot(self, ctxt, uuid, hard=False):
+        return self.runner.run(
+            ctxt, uuid, 'reboot_hard' if hard else 'reboot', 'reboot',
+            lambda record: self.driver.reboot(record, hard=hard))
+
+    def stop(self, ctxt, uuid, timeout=60):
+        return self.runner.run(
+            ctxt, uuid, 'stop', 'power_off',
+            lambda record: self.driver.power_off(record, timeout=timeout))
+
+    def start(self, ctxt, uuid):
+        return self.runner.run(ctxt, uuid, 'start', 'power_on',
+                               self.driver.power_on)
+
+    def pause(self, ctxt, uuid):
+        return self.runner.run(ctxt, uuid, 'pause', 'pause',
+                               self.driver.pause)
+
+    def unpause(self, ctxt, uuid):
+        return self.runner.run(ctxt, uuid, 'unpause', 'unpause',
+                               self.driver.unpause)
+
+    def suspend(self, ctxt, uuid):
+        return self.runner.run(ctxt, uuid, 'suspend', 'suspend',
+                               self.driver.suspend)
+
+    def resume(self, ctxt, uuid):
+        return self.runner.run(ctxt, uuid, 'resume', 'resume',
+                               self.driver.resume)
