@@ -3,7 +3,8 @@
 Each fixture writes a node description into a private temp dir and opens
 ``test:///<dir>/node.xml``, so every test starts from an empty host and
 no state leaks between tests (``test:///default`` lives as long as the
-process). Only tests import libvirt outside drivers/computeagent_libvirt/host.py.
+process). Only tests import libvirt outside
+drivers/computeagent_libvirt/host.py.
 """
 
 import os
