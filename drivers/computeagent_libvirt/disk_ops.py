@@ -17,7 +17,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent_libvirt.config import disks as disk_config
-from computeagent_libvirt.config import snapshot as snapshot_config_mod
+from computeagent_libvirt.config import snapshot as snapshot_config
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import domain
@@ -69,7 +69,7 @@ def _guest_facts(guest):
     return last, controllers
 
 
-def snapshot_config(guest, target, overlay):
+def overlay_snapshot(guest, target, overlay):
     """A disk-only snapshot of one disk onto ``overlay``, no other disk.
 
     Every other disk is named with snapshot='no': libvirt would otherwise
@@ -78,13 +78,13 @@ def snapshot_config(guest, target, overlay):
     :param guest: the running domain's config.guest.Guest
     :returns: a config.snapshot.DomainSnapshot
     """
-    snapshot = snapshot_config_mod.DomainSnapshot()
+    snapshot = snapshot_config.DomainSnapshot()
     for disk in guest.find_devices(disk_config.Disk):
         if disk.target_dev != target:
-            snapshot.disks.append(snapshot_config_mod.SnapshotDisk(
+            snapshot.disks.append(snapshot_config.SnapshotDisk(
                 disk.target_dev, 'no'))
         else:
-            snapshot.disks.append(snapshot_config_mod.SnapshotDisk(
+            snapshot.disks.append(snapshot_config.SnapshotDisk(
                 disk.target_dev, 'external', 'qcow2', overlay))
     return snapshot
 
@@ -253,7 +253,7 @@ class DiskOps(object):
             # The guest now writes to the disk file; give it a new
             # temporary overlay. The old one is out of the chain.
             self.storage.discard_snapshot_overlay(entry)
-            dom.snapshot_disks(snapshot_config(
+            dom.snapshot_disks(overlay_snapshot(
                 dom.guest(), target, entry['path']).to_xml())
         except exception.DriverError as e:
             error = exception.DriverError(

@@ -86,7 +86,11 @@ class Domain(object):
         return self._call('XMLDesc', FLAGS.XML_INACTIVE if inactive else 0)
 
     def guest(self, inactive=False):
-        """:meth:`xml` read: a config.guest.Guest, to read, never define."""
+        """The domain XML read: every read of it goes through this.
+
+        :param inactive: the persistent definition, not the live XML
+        :returns: a config.guest.Guest, to read (never to define again)
+        """
         return guest_config.Guest.parse_str(self.xml(inactive))
 
     def has_managed_save(self):

@@ -108,12 +108,20 @@ class Guest(base.ConfigObject):
         self.devices.append(device)
 
     def find_devices(self, cls):
-        """The devices of one class, in order."""
+        """The devices of one class, in order.
+
+        :param cls: a configuration class, e.g. disks.Disk
+        :returns: list of its instances among ``devices``
+        """
         return [device for device in self.devices
                 if isinstance(device, cls)]
 
     def disk(self, target):
-        """The disk (or cdrom) at ``target``, or None."""
+        """The disk (or cdrom) at a target.
+
+        :param target: the target device name, e.g. 'vda'
+        :returns: a disks.Disk, or None if no disk has that target
+        """
         for disk in self.find_devices(disk_config.Disk):
             if disk.target_dev == target:
                 return disk

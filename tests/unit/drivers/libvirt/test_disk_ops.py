@@ -59,7 +59,7 @@ class TestHelpers(base.TestCase):
             guest_config.Guest.parse_str(with_ids))[0])
 
     def test_snapshot_xml(self):
-        root = ElementTree.fromstring(disk_ops.snapshot_config(
+        root = ElementTree.fromstring(disk_ops.overlay_snapshot(
             guest_config.Guest.parse_str(DOMAIN), 'vda',
             '/i/new.snapshot').to_xml())
         self.assertEqual('domainsnapshot', root.tag)
