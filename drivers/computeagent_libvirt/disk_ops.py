@@ -1,4 +1,4 @@
-"""Disk operations of the libvirt driver (a mixin of LibvirtDriver).
+"""Disk operations of the libvirt driver: :class:`DiskOps`.
 
 attach_disk, detach_disk, change_media and commit_disk, plus the helpers
 that turn the manager's disk records back into storage entries. Devices
@@ -13,13 +13,14 @@ same path, which libvirt creates) so that later writes are temporary
 again, as with QEMU's own ``-snapshot`` and ``commit``.
 """
 
-from xml.etree import ElementTree
-
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent_libvirt.config import disks as disk_config
+from computeagent_libvirt.config import snapshot as snapshot_config
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt.design import guest as designer
+from computeagent_libvirt import domain
 
 LOG = logging.getLogger(__name__)
 
@@ -56,47 +57,36 @@ def _files_entry(storage, uuid, disk):
     return {'path': disk['path'], 'backing': []}
 
 
-def find_disk(xml, target):
-    """The <disk> element with this target in a domain XML, or None."""
-    for disk in ElementTree.fromstring(xml).findall('devices/disk'):
-        if disk.find("target[@dev='%s']" % target) is not None:
-            return disk
-    return None
+def _guest_facts(guest):
+    """(highest IOThread id, {(type, index)} of controllers) of a domain.
 
-
-def _source_file(disk):
-    source = disk.find('source')
-    return source.get('file') if source is not None else None
-
-
-def _guest_facts(xml):
-    """(highest IOThread id, {(type, index)} of controllers) of a domain."""
-    root = ElementTree.fromstring(xml)
-    ids = [int(t.get('id')) for t in root.findall('iothreadids/iothread')]
-    last = max(ids) if ids else int(root.findtext('iothreads') or 0)
-    controllers = {(c.get('type'), int(c.get('index', 0)))
-                   for c in root.findall('devices/controller')}
+    :param guest: a config.guest.Guest read from libvirt
+    """
+    ids = guest.iothread_ids
+    last = max(ids) if ids else guest.iothreads
+    controllers = {(c.type, c.index)
+                   for c in guest.find_devices(disk_config.Controller)}
     return last, controllers
 
 
-def snapshot_xml(xml, target, overlay):
+def overlay_snapshot(guest, target, overlay):
     """A disk-only snapshot of one disk onto ``overlay``, no other disk.
 
     Every other disk is named with snapshot='no': libvirt would otherwise
     give each an external snapshot of its own.
+
+    :param guest: the running domain's config.guest.Guest
+    :returns: a config.snapshot.DomainSnapshot
     """
-    root = ElementTree.Element('domainsnapshot')
-    disks = ElementTree.SubElement(root, 'disks')
-    for disk in ElementTree.fromstring(xml).findall('devices/disk'):
-        name = disk.find('target').get('dev')
-        if name != target:
-            ElementTree.SubElement(disks, 'disk', name=name, snapshot='no')
-            continue
-        elem = ElementTree.SubElement(disks, 'disk', name=name,
-                                      snapshot='external')
-        ElementTree.SubElement(elem, 'driver', type='qcow2')
-        ElementTree.SubElement(elem, 'source', file=overlay)
-    return ElementTree.tostring(root, encoding='unicode')
+    snapshot = snapshot_config.DomainSnapshot()
+    for disk in guest.find_devices(disk_config.Disk):
+        if disk.target_dev != target:
+            snapshot.disks.append(snapshot_config.SnapshotDisk(
+                disk.target_dev, 'no'))
+        else:
+            snapshot.disks.append(snapshot_config.SnapshotDisk(
+                disk.target_dev, 'external', 'qcow2', overlay))
+    return snapshot
 
 
 def _spec_disk(record, target):
@@ -116,13 +106,34 @@ def _record_disk(record, target):
 
 
 class DiskOps(object):
-    """attach_disk, detach_disk, change_media, commit_disk."""
+    """attach_disk, detach_disk, change_media, commit_disk.
 
-    def _design_disk(self, index, disk, entry, xml):
-        last_iothread, controllers = _guest_facts(xml)
+    :param conf: the ConfigOpts (``[libvirt] machine_type`` and the
+        block job's timeout and poll interval)
+    :param host: the computeagent_libvirt.host.Host of the guests
+    :param storage: the driver's storage.instance.InstanceStorage
+    :param waiter: the driver's events.StateWaiter
+    :param cache_inputs: the driver's cacheinputs.CacheInputs, from which
+        devices are designed as at spawn
+    """
+
+    def __init__(self, conf, host, storage, waiter, cache_inputs):
+        self.conf = conf
+        self.host = host
+        self.storage = storage
+        self.waiter = waiter
+        self.cache_inputs = cache_inputs
+
+    def _domain(self, record):
+        """The record's domain; DriverError if libvirt has none."""
+        return domain.get(self.host, record['uuid'])
+
+    def _design_disk(self, index, disk, entry, guest):
+        last_iothread, controllers = _guest_facts(guest)
         return disk_design.design_added_disk(
-            index, disk, entry, self.cachemodes(), self.direct_io(),
-            self.conf.libvirt.machine_type, last_iothread, controllers)
+            index, disk, entry, self.cache_inputs.cachemodes(),
+            self.cache_inputs.direct_io(), self.conf.libvirt.machine_type,
+            last_iothread, controllers)
 
     def attach_disk(self, record, disk):
         """Create the disk and add it (hot-plugged if the guest runs).
@@ -138,7 +149,7 @@ class DiskOps(object):
         uuid = record['uuid']
         dom = self._domain(record)
         live = dom.is_active()
-        if live and find_disk(dom.xml(), disk['target']) is not None:
+        if live and dom.guest().disk(disk['target']) is not None:
             # libvirt would refuse with "target duplicated"; say why.
             raise exception.DriverError(
                 reason='the guest of %s has not released the disk detached '
@@ -150,7 +161,7 @@ class DiskOps(object):
         iothread = None
         try:
             conf, controllers, iothread = self._design_disk(
-                index, disk, entry, dom.xml())
+                index, disk, entry, dom.guest())
             if iothread is not None:
                 dom.add_iothread(iothread, live)
             for controller in controllers:
@@ -187,13 +198,12 @@ class DiskOps(object):
         files = _files_entry(self.storage, uuid, _record_disk(record, target))
         dom = self._domain(record)
         live = dom.is_active()
-        elem = find_disk(dom.xml(), target)
-        if elem is None:
+        conf = dom.guest().disk(target)
+        if conf is None:
             raise exception.DriverError(
                 reason='domain %s has no disk %s' % (uuid, target))
-        dom.detach_device(ElementTree.tostring(elem, encoding='unicode'),
-                          live)
-        if live and find_disk(dom.xml(), target) is not None:
+        dom.detach_device(conf.to_xml(), live)
+        if live and dom.guest().disk(target) is not None:
             LOG.warning('The guest of %(uuid)s has not released disk '
                         '%(target)s yet; it goes when the guest stops',
                         {'uuid': uuid, 'target': target})
@@ -214,8 +224,8 @@ class DiskOps(object):
         # no file in the instance directory.
         entry = self.storage.create_disk(record['uuid'], disk, index)
         conf = disk_design.design_disk(
-            index, disk, entry, self.cachemodes(), self.direct_io(),
-            self.conf.libvirt.machine_type)
+            index, disk, entry, self.cache_inputs.cachemodes(),
+            self.cache_inputs.direct_io(), self.conf.libvirt.machine_type)
         dom.update_device(conf.to_xml(), dom.is_active())
         return disk_record(designer.describe_disk(conf), entry)
 
@@ -233,7 +243,7 @@ class DiskOps(object):
             raise exception.DriverError(
                 reason='domain %s is not running: its snapshot overlays '
                        'are gone' % uuid)
-        config_disk = find_disk(dom.xml(inactive=True), target)
+        config_disk = dom.guest(inactive=True).disk(target)
         dom.commit_top(target)
         self._finish_commit(dom, target)
         LOG.info('Committed the snapshot overlay of %(target)s of %(uuid)s',
@@ -243,8 +253,8 @@ class DiskOps(object):
             # The guest now writes to the disk file; give it a new
             # temporary overlay. The old one is out of the chain.
             self.storage.discard_snapshot_overlay(entry)
-            dom.snapshot_disks(snapshot_xml(dom.xml(), target,
-                                            entry['path']))
+            dom.snapshot_disks(overlay_snapshot(
+                dom.guest(), target, entry['path']).to_xml())
         except exception.DriverError as e:
             error = exception.DriverError(
                 reason='the overlay of %s was merged, but a new one could '
@@ -284,14 +294,11 @@ class DiskOps(object):
         after the pivot; the definition from before the commit is put
         back, so the next start runs on an overlay again.
         """
-        current = find_disk(dom.xml(inactive=True), target)
+        current = dom.guest(inactive=True).disk(target)
         if (config_disk is None or current is None
-                or _source_file(current) == overlay):
+                or current.source_path == overlay):
             return
         LOG.info('Restoring the overlay of %s in the persistent definition',
                  target)
-        dom.detach_device(ElementTree.tostring(current, encoding='unicode'),
-                          live=False)
-        dom.attach_device(ElementTree.tostring(config_disk,
-                                               encoding='unicode'),
-                          live=False)
+        dom.detach_device(current.to_xml(), live=False)
+        dom.attach_device(config_disk.to_xml(), live=False)

@@ -7,6 +7,7 @@ from :class:`computeagent_libvirt.host.Flags`.
 """
 
 from computeagent import exception
+from computeagent_libvirt.config import guest as guest_config
 from computeagent_libvirt import host as host_mod
 
 FLAGS = host_mod.Flags
@@ -84,6 +85,14 @@ class Domain(object):
         """The live domain XML, or the persistent one if ``inactive``."""
         return self._call('XMLDesc', FLAGS.XML_INACTIVE if inactive else 0)
 
+    def guest(self, inactive=False):
+        """The domain XML read: every read of it goes through this.
+
+        :param inactive: the persistent definition, not the live XML
+        :returns: a config.guest.Guest, to read (never to define again)
+        """
+        return guest_config.Guest.parse_str(self.xml(inactive))
+
     def has_managed_save(self):
         return bool(self._call('hasManagedSaveImage', 0))
 
@@ -108,7 +117,7 @@ class Domain(object):
         flags = FLAGS.UNDEFINE
         # Only asked for when there is an NVRAM: drivers without UEFI
         # support (the test driver) refuse the flag.
-        if '<nvram' in self.xml(inactive=True):
+        if self.guest(inactive=True).os_nvram is not None:
             flags |= FLAGS.UNDEFINE_NVRAM
         self._call('undefineFlags', flags)
 

@@ -5,8 +5,10 @@ designs the guest (:mod:`computeagent_libvirt.design.guest`), defines it
 persistently and starts it (:mod:`computeagent_libvirt.host`,
 :mod:`computeagent_libvirt.domain`);
 a failure at any step removes the domain and every file made. Power
-operations are in :mod:`computeagent_libvirt.guest_ops` and disk operations in
-:mod:`computeagent_libvirt.disk_ops`.
+operations are in :mod:`computeagent_libvirt.power_ops`, disk operations in
+:mod:`computeagent_libvirt.disk_ops` and the image cache's in
+:mod:`computeagent_libvirt.cache_ops`: the driver hands those on, and lets
+only typed errors out of every method of the contract (:func:`typed_errors`).
 
 libvirt is the source of truth for the guest; what the driver needs
 beyond it comes from the record the manager passes (its ``spec`` and
@@ -20,8 +22,6 @@ Instance records show the disk file itself with ``snapshot: true``.
 
 import functools
 import os
-import threading
-from xml.etree import ElementTree
 
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -32,23 +32,30 @@ from computeagent import exception
 from computeagent.virt import consolelog
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
-from computeagent_libvirt.config import guest as guest_config
-from computeagent_libvirt.design import disks as disk_design
+from computeagent_libvirt import cache_ops
+from computeagent_libvirt import cacheinputs
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
 from computeagent_libvirt import events
-from computeagent_libvirt import guest_ops
 from computeagent_libvirt import host as host_mod
-from computeagent_libvirt.storage import directio
+from computeagent_libvirt import node as node_mod
+from computeagent_libvirt import power_ops
 from computeagent_libvirt.storage import imagecache
 from computeagent_libvirt.storage import instance as storage_mod
 
 LOG = logging.getLogger(__name__)
 
 
-def _typed_errors(method):
-    """Let only the API's typed errors out of a driver method."""
+def typed_errors(method):
+    """Let only the API's typed errors out of a method of the contract.
+
+    Every method of :class:`~computeagent.virt.driver.ComputeDriver` that
+    :class:`LibvirtDriver` implements carries this decorator: an error
+    of the layers below that is not one of :mod:`computeagent.exception`
+    (a bug, an OSError nobody expected) is logged with its traceback and
+    leaves as a DriverError naming it.
+    """
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
@@ -62,18 +69,14 @@ def _typed_errors(method):
     return wrapper
 
 
-def _with_typed_errors(cls):
-    # Every method of the contract, so none can be forgotten.
-    names = set(virt_driver.ComputeDriver.__abstractmethods__)
-    for name in names | {'init_host'}:
-        setattr(cls, name, _typed_errors(getattr(cls, name)))
-    return cls
+class LibvirtDriver(virt_driver.ComputeDriver):
+    """Instances as libvirt domains (``[libvirt] connection_uri``).
 
-
-@_with_typed_errors
-class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
-                    virt_driver.ComputeDriver):
-    """Instances as libvirt domains (``[libvirt] connection_uri``)."""
+    Made of parts, each given what it uses: ``power`` (a
+    power_ops.PowerOps), ``disks`` (a disk_ops.DiskOps) and ``images`` (a
+    cache_ops.CacheOps) do the operations on a guest's power, on its
+    disks and on the image cache, which the driver hands on.
+    """
 
     name = 'libvirt'
 
@@ -90,12 +93,17 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         self.host = host_mod.Host(conf.libvirt.connection_uri,
                                   lifecycle_handler=self._on_lifecycle,
                                   reboot_handler=self.waiter.note_reboot)
-        self._probe_lock = threading.Lock()
-        self._direct_io = None
-        self._probed = False
+        self.node = node_mod.Node(self.host)
+        self.cache_inputs = cacheinputs.CacheInputs(conf)
+        self.power = power_ops.PowerOps(conf, self.host, self.storage,
+                                        self.waiter)
+        self.disks = disk_ops.DiskOps(conf, self.host, self.storage,
+                                      self.waiter, self.cache_inputs)
+        self.images = cache_ops.CacheOps(conf, self.host, self.storage)
 
     # -- set-up --------------------------------------------------------
 
+    @typed_errors
     def init_host(self, host):
         """Check the options, probe O_DIRECT, connect and start events.
 
@@ -104,68 +112,30 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         :raises: DriverError for a malformed ``[disk] cachemodes``, an
             unusable instances path or an unreachable libvirt
         """
-        self.cachemodes()
-        self.direct_io()
+        self.cache_inputs.cachemodes()
+        self.cache_inputs.direct_io()
         self.host.connect()
         # The image source is not needed for that, so it is not loaded.
         imagecache.ImageCache(self.conf, None).remove_interrupted_fetches()
 
+    @typed_errors
     def cleanup_host(self):
         self.host.close()
-
-    def cachemodes(self):
-        """``[disk] cachemodes`` parsed.
-
-        :raises: DriverError naming the malformed entry
-        """
-        return disk_design.load_cachemodes(self.conf)
-
-    def direct_io(self):
-        """Whether the instances path supports O_DIRECT (probed once).
-
-        Creates ``[DEFAULT] instances_path`` if it does not exist.
-
-        :raises: DriverError if the path cannot be created or written
-        """
-        with self._probe_lock:
-            if self._probed:
-                return self._direct_io
-            path = self.conf.instances_path
-            try:
-                os.makedirs(path, mode=0o755, exist_ok=True)
-                self._direct_io = directio.probe_o_direct(path)
-            except OSError as e:
-                raise exception.DriverError(
-                    reason='cannot use instances path %s: %s' % (path, e))
-            self._probed = True
-            mode, origin = disk_design.choose_cache(
-                0, {'cache': None}, 'file', self.cachemodes(),
-                self._direct_io)
-            LOG.info('Instances path %(path)s %(does)s O_DIRECT: file '
-                     'disks without a cache mode get %(mode)s (from '
-                     '%(origin)s)',
-                     {'path': path, 'mode': mode, 'origin': origin,
-                      'does': 'supports' if self._direct_io
-                      else 'does not support'})
-            return self._direct_io
 
     def _on_lifecycle(self, uuid, state):
         # On libvirt's event thread: both calls only queue or notify.
         self.waiter.notify(uuid)
         self.emit_event(uuid, state)
 
-    def _domain(self, record):
-        """The record's domain; DriverError if libvirt has none."""
-        return domain.get(self.host, record['uuid'])
-
     def _design(self, spec, entries):
         plan = {entry['target']: entry for entry in entries}
-        return designer.design_guest(spec, plan, self.conf,
-                                     host_caps={'arch': self.host.arch()},
-                                     direct_io=self.direct_io())
+        return designer.design_guest(
+            spec, plan, self.conf, host_caps={'arch': self.node.arch()},
+            direct_io=self.cache_inputs.direct_io())
 
     # -- the contract ----------------------------------------------------
 
+    @typed_errors
     def render(self, spec):
         """The domain XML and disks ``spec`` would get; nothing is made.
 
@@ -183,6 +153,7 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
                                        else None)}
                           for e in entries]}
 
+    @typed_errors
     def prepare(self, spec, timings=None):
         """Fetch and verify every image of ``spec`` into the cache."""
         timings = timings if timings is not None else {}
@@ -190,6 +161,7 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             self.storage.fetch_images(spec)
         timings['images'] = watch.elapsed()
 
+    @typed_errors
     def spawn(self, spec, timings=None):
         """Create the disks, define the domain persistently and start it.
 
@@ -243,6 +215,7 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             LOG.error('Could not remove the files of %(uuid)s: %(error)s',
                       {'uuid': uuid, 'error': e})
 
+    @typed_errors
     def destroy(self, record):
         """Destroy and undefine the domain, remove the instance's files.
 
@@ -279,21 +252,14 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         agent with another instances path on the same libvirtd (the
         functional tests run several) makes domains just like it.
         """
-        root = ElementTree.fromstring(dom.xml(inactive=True))
-        if (root.findtext('name') != designer.domain_name(dom.uuid)
-                or root.find('metadata/{%s}instance'
-                             % guest_config.METADATA_NS) is None):
+        guest = dom.guest(inactive=True)
+        if (guest.name != designer.domain_name(dom.uuid)
+                or guest.instance_metadata() is None):
             return False
         top = os.path.abspath(self.conf.instances_path) + os.sep
-        for element in root.iter():
-            if element.tag not in ('source', 'log'):
-                continue
-            for name in ('file', 'path'):
-                value = element.get(name)
-                if value and not value.startswith(top):
-                    return False
-        return True
+        return all(path.startswith(top) for path in guest.named_files())
 
+    @typed_errors
     def cleanup_orphan(self, uuid, ignore=()):
         """Remove the directory of an unrecorded uuid, if all of it is ours.
 
@@ -309,53 +275,19 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
         self.storage.delete_instance_files(uuid)
         return None
 
+    @typed_errors
     def get_power_state(self, record):
         dom = domain.find(self.host, record['uuid'])
         if dom is None:
             return virt_driver.NOSTATE
         return dom.power_state()
 
-    def cleanup_image_cache(self, records):
-        """Remove the bases no guest has named for [image] unused_base_min_age.
-
-        What is in use is read from each instance's domain (its
-        definition and, when running, its live XML, which name every
-        base as a backing file or a cdrom's medium), not from specs: an
-        image replaced in the source since a guest was built has a new
-        cache key, while the guest still runs on the old base.
-
-        An instance without a domain is either waiting to be built (the
-        manager calls this while no build runs, so none is between
-        fetching its images and defining its domain) or lost its domain
-        behind the agent's back; its disk files, if any, still name
-        their bases, and those are kept. If a disk file cannot be read,
-        nothing is removed this time.
-        """
-        in_use = set()
-        cache = self.storage.cache
-        for record in records:
-            dom = domain.find(self.host, record['uuid'])
-            if dom is not None:
-                for inactive in (True, False):
-                    in_use |= _bases_in(dom.xml(inactive=inactive), cache)
-                continue
-            try:
-                in_use |= self.storage.bases_named_by_files(
-                    record['uuid'], record['disks'])
-            except exception.DriverError as error:
-                LOG.warning('Image cache: cannot tell which images '
-                            'instance %(uuid)s uses, which has no domain: '
-                            '%(error)s; nothing removed this time',
-                            {'uuid': record['uuid'], 'error': error})
-                return []
-        self.storage.cache.mark_used(in_use)
-        return self.storage.cache.remove_unused(
-            in_use, min_age=self.conf.image.unused_base_min_age)
-
+    @typed_errors
     def list_power_states(self):
         """Every domain libvirt has, ours or not (the manager filters)."""
-        return self.host.power_states()
+        return self.node.power_states()
 
+    @typed_errors
     def get_console_output(self, record, tail_lines=None, max_bytes=102400):
         """The end of serial port 0's log; empty if nothing logs it."""
         path = record.get('console_log')
@@ -363,8 +295,9 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             return {'output': '', 'truncated': False, 'size': 0}
         return consolelog.read_tail(path, tail_lines, max_bytes)
 
+    @typed_errors
     def get_host_resources(self):
-        resources = self.host.resources()
+        resources = self.node.resources()
         try:
             stat = os.statvfs(self.conf.instances_path)
         except OSError as e:
@@ -375,33 +308,56 @@ class LibvirtDriver(guest_ops.GuestOps, disk_ops.DiskOps,
             disk_gb_free=stat.f_bavail * stat.f_frsize // units.Gi)
         return resources
 
-    @_typed_errors
+    # -- handed on to the parts ------------------------------------------
+
+    @typed_errors
+    def cleanup_image_cache(self, records):
+        return self.images.cleanup_image_cache(records)
+
+    @typed_errors
     def disk_sizes_mb(self, spec):
-        """Image-sized disks whose image size is known without a fetch.
+        return self.images.disk_sizes_mb(spec)
 
-        That is an image in the cache, or one the source holds in place
-        (inspected where it lies); nothing is fetched for this, so the
-        other disks are left out (see :mod:`computeagent.compute.resources`).
-        """
-        sizes = {}
-        for disk in spec['disks']:
-            if disk['device'] == 'cdrom' or 'image' not in disk['source']:
-                continue
-            try:
-                image = self.storage.cache.peek(disk['source']['image'])
-            except exception.ComputeAgentException:
-                continue  # the create reports what is wrong with it
-            if image.virtual_size is not None:
-                sizes[disk['target']] = -(-image.virtual_size // units.Mi)
-        return sizes
+    @typed_errors
+    def reboot(self, record, hard=False):
+        return self.power.reboot(record, hard)
 
+    @typed_errors
+    def power_off(self, record, timeout=60):
+        return self.power.power_off(record, timeout)
 
-def _bases_in(xml, cache):
-    """The names in ``cache`` of the bases that ``xml`` names.
+    @typed_errors
+    def power_on(self, record):
+        return self.power.power_on(record)
 
-    :param xml: domain XML; every ``<source file=...>`` counts, backing
-        chains and cdrom media included
-    """
-    names = (cache.key_at(source.get('file') or '')
-             for source in ElementTree.fromstring(xml).iter('source'))
-    return {name for name in names if name is not None}
+    @typed_errors
+    def pause(self, record):
+        return self.power.pause(record)
+
+    @typed_errors
+    def unpause(self, record):
+        return self.power.unpause(record)
+
+    @typed_errors
+    def suspend(self, record):
+        return self.power.suspend(record)
+
+    @typed_errors
+    def resume(self, record):
+        return self.power.resume(record)
+
+    @typed_errors
+    def attach_disk(self, record, disk):
+        return self.disks.attach_disk(record, disk)
+
+    @typed_errors
+    def detach_disk(self, record, target):
+        return self.disks.detach_disk(record, target)
+
+    @typed_errors
+    def change_media(self, record, target, image=None):
+        return self.disks.change_media(record, target, image)
+
+    @typed_errors
+    def commit_disk(self, record, target):
+        return self.disks.commit_disk(record, target)

@@ -13,14 +13,13 @@ be registered before the connection is opened
 once per process (:func:`start_event_loop`). Callbacks run on that
 thread and must not block; they hand over to the driver's handlers.
 
-The operations on one domain are in :mod:`computeagent_libvirt.domain`, which
-calls libvirt through :meth:`Host.call` and takes its flags from
-:class:`Flags`, so that this module stays the only one importing libvirt.
+The operations on one domain are in :mod:`computeagent_libvirt.domain`, the
+host-wide reads in :mod:`computeagent_libvirt.node`; both call libvirt
+through :meth:`Host.call` and take their flags from :class:`Flags`, so
+that this module stays the only one importing libvirt.
 """
 
 import threading
-import time
-from xml.etree import ElementTree
 
 import libvirt
 from oslo_log import log as logging
@@ -32,9 +31,6 @@ LOG = logging.getLogger(__name__)
 
 _LOOP_LOCK = threading.Lock()
 _loop_thread = None
-
-#: Seconds :meth:`Host.resources` reuses what it read (see there).
-RESOURCES_TTL = 60
 
 # Codes of errors that mean the connection itself is gone (libvirtd
 # restarted, socket closed) rather than a refused request; the RPC and
@@ -73,10 +69,11 @@ def start_event_loop():
 
 
 class Flags(object):
-    """The libvirt flags :mod:`computeagent_libvirt.domain` passes, by name.
+    """The libvirt flags of the modules that call libvirt, by name.
 
-    Only this module imports libvirt; the domain wrapper takes the
-    constants it needs from here.
+    Only this module imports libvirt: :mod:`computeagent_libvirt.domain`
+    and :mod:`computeagent_libvirt.node` take the constants they need
+    from here.
     """
 
     XML_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
@@ -94,6 +91,8 @@ class Flags(object):
                       | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC)
     SAVE_RUNNING = libvirt.VIR_DOMAIN_SAVE_RUNNING
     SHUTOFF = libvirt.VIR_DOMAIN_SHUTOFF
+    LIST_MANAGED_SAVE = libvirt.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE
+    STATS_STATE = libvirt.VIR_DOMAIN_STATS_STATE
 
 
 def driver_error(error, what=None):
@@ -170,13 +169,7 @@ def event_state(event, detail):
     return False, None
 
 
-def format_version(number):
-    """libvirt's version integer (major * 10^6 + minor * 10^3 + micro)."""
-    return '%d.%d.%d' % (number // 1000000, number // 1000 % 1000,
-                         number % 1000)
-
-
-def _memory_mb(conn, info):
+def memory_mb(conn, info):
     """The host's memory in MiB.
 
     getInfo()'s figure is the memory of the NUMA cells libvirt found at
@@ -211,9 +204,6 @@ class Host(object):
         self._conn = None
         self._callback_ids = []
         self._closed_conn = None
-        self._arch = None
-        # (connection, time.monotonic() when read, resources)
-        self._resources = None
 
     # -- connection ----------------------------------------------------
 
@@ -353,60 +343,3 @@ class Host(object):
             self._reboot_handler(dom.UUIDString())
         except Exception:
             LOG.exception('Reboot event handler failed')
-
-    # -- host-wide ----------------------------------------------------
-
-    def power_states(self):
-        """The power state of every domain, in two libvirt calls.
-
-        :returns: dict of uuid to a POWER_STATES value
-        """
-        def states(conn):
-            saved = {d.UUIDString() for d in conn.listAllDomains(
-                libvirt.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE)}
-            stats = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE,
-                                           0)
-            return {dom.UUIDString(): power_state(
-                        values.get('state.state'),
-                        values.get('state.reason'),
-                        dom.UUIDString() in saved)
-                    for dom, values in stats}
-        return self.call('listing domains', states)
-
-    def arch(self):
-        """The host's CPU architecture, from its capabilities."""
-        if self._arch is None:
-            caps = ElementTree.fromstring(self.call(
-                'reading capabilities', lambda conn: conn.getCapabilities()))
-            self._arch = caps.findtext('host/cpu/arch')
-        return self._arch
-
-    def resources(self):
-        """:returns: dict with hypervisor (str), vcpus, memory_mb
-
-        Every create's admission asks for these. Reading them is five
-        calls to libvirtd (2.3 ms inside a busy agent, measured), for
-        figures that change only when memory is ballooned or hot-plugged
-        or CPUs go on- or offline, and versions that change only with a
-        new libvirtd. So what was read is reused for
-        :data:`RESOURCES_TTL` seconds on the same connection, and read
-        again after a reconnection: admission sees a change within a
-        minute, as often as nova's periodic resource update would.
-        """
-        conn = self.connection()
-        cached = self._resources
-        if (cached is not None and cached[0] is conn
-                and time.monotonic() - cached[1] < RESOURCES_TTL):
-            return dict(cached[2])
-
-        def read(conn):
-            info = conn.getInfo()
-            return conn, {
-                'hypervisor': '%s %s (libvirt %s)' % (
-                    conn.getType(), format_version(conn.getVersion()),
-                    format_version(conn.getLibVersion())),
-                'vcpus': info[2], 'memory_mb': _memory_mb(conn, info)}
-        when = time.monotonic()
-        conn, resources = self.call('reading host info', read)
-        self._resources = (conn, when, resources)
-        return dict(resources)

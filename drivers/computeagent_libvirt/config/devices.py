@@ -1,14 +1,17 @@
 """Configuration objects of the non-storage devices.
 
 Character devices (serial ports and the console), video, graphics,
-network interfaces and the memory balloon. Fields in, XML out; no policy
-(see :mod:`computeagent_libvirt.config.guest`).
+network interfaces and the memory balloon. Fields in, XML out and back;
+no policy (see :mod:`computeagent_libvirt.config.base`).
 """
 
-from computeagent_libvirt.config import guest as guest_config
+from computeagent_libvirt.config import base
+
+#: chardev types whose <source> has fields here; another's is kept whole
+_SOURCE_TYPES = ('file', 'unix', 'tcp')
 
 
-class CharDevice(guest_config.ConfigObject):
+class CharDevice(base.ConfigObject):
     """Base of <serial> and <console>: a chardev backend and its target.
 
     Which fields are rendered follows ``type``:
@@ -24,6 +27,7 @@ class CharDevice(guest_config.ConfigObject):
     """
 
     def __init__(self):
+        super().__init__()
         self.type = 'pty'
         self.source_path = None
         #: True/False renders append='on'/'off' on a file source
@@ -43,29 +47,48 @@ class CharDevice(guest_config.ConfigObject):
         root = super().format_dom()
         root.set('type', self.type)
         if self.type == 'file':
-            guest_config.sub_element(root, 'source', path=self.source_path,
-                                     append=_on_off(self.source_append))
+            base.sub_element(root, 'source', path=self.source_path,
+                             append=base.on_off(self.source_append))
         elif self.type == 'unix':
-            guest_config.sub_element(root, 'source', mode=self.source_mode,
-                                     path=self.source_path)
+            base.sub_element(root, 'source', mode=self.source_mode,
+                             path=self.source_path)
         elif self.type == 'tcp':
-            guest_config.sub_element(root, 'source', mode=self.source_mode,
-                                     host=self.source_host,
-                                     service=self.source_service)
+            base.sub_element(root, 'source', mode=self.source_mode,
+                             host=self.source_host,
+                             service=self.source_service)
             if self.protocol is not None:
-                guest_config.sub_element(root, 'protocol', type=self.protocol)
+                base.sub_element(root, 'protocol', type=self.protocol)
         if self.log_file is not None:
-            guest_config.sub_element(root, 'log', file=self.log_file,
-                                     append=_on_off(self.log_append))
-        guest_config.sub_element(root, 'target', type=self.target_type,
-                                 port=self.target_port)
+            base.sub_element(root, 'log', file=self.log_file,
+                             append=base.on_off(self.log_append))
+        base.sub_element(root, 'target', type=self.target_type,
+                         port=self.target_port)
+        self.format_extra(root)
         return root
 
-
-def _on_off(flag):
-    if flag is None:
-        return None
-    return 'on' if flag else 'off'
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        children = base.Children(element)
+        self.type = element.get('type')
+        source = (children.take('source') if self.type in _SOURCE_TYPES
+                  else None)
+        if source is not None:
+            self.source_path = source.get('path')
+            self.source_append = base.parse_flag(source.get('append'))
+            self.source_mode = source.get('mode')
+            self.source_host = source.get('host')
+            self.source_service = source.get('service')
+        if self.type == 'tcp':
+            self.protocol = base.attr_of(children.take('protocol'), 'type')
+        log = children.take('log')
+        if log is not None:
+            self.log_file = log.get('file')
+            self.log_append = base.parse_flag(log.get('append'))
+        target = children.take('target')
+        if target is not None:
+            self.target_type = target.get('type')
+            self.target_port = base.parse_int(target.get('port'))
+        self.extra = children.rest()
 
 
 class Serial(CharDevice):
@@ -80,27 +103,36 @@ class Console(CharDevice):
     root_name = 'console'
 
 
-class Video(guest_config.ConfigObject):
+class Video(base.ConfigObject):
     """<video><model type=.../></video>; type 'none' means no adapter."""
 
     root_name = 'video'
 
     def __init__(self, model='none'):
+        super().__init__()
         self.model = model
 
     def format_dom(self):
         root = super().format_dom()
-        guest_config.sub_element(root, 'model', type=self.model)
+        base.sub_element(root, 'model', type=self.model)
+        self.format_extra(root)
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        children = base.Children(element)
+        self.model = base.attr_of(children.take('model'), 'type')
+        self.extra = children.rest()
 
-class Graphics(guest_config.ConfigObject):
+
+class Graphics(base.ConfigObject):
     """<graphics>: a VNC server listening on an address."""
 
     root_name = 'graphics'
 
     def __init__(self, graphics_type='vnc', listen=None, autoport=True,
                  port=None):
+        super().__init__()
         self.type = graphics_type
         self.listen = listen
         self.autoport = autoport
@@ -108,21 +140,33 @@ class Graphics(guest_config.ConfigObject):
 
     def format_dom(self):
         root = super().format_dom()
-        root.attrib.update(guest_config.attributes({
+        root.attrib.update(base.attributes({
             'type': self.type, 'port': self.port,
-            'autoport': guest_config.yes_no(self.autoport)}))
+            'autoport': base.yes_no(self.autoport)}))
         if self.listen is not None:
-            guest_config.sub_element(root, 'listen', type='address',
-                                     address=self.listen)
+            base.sub_element(root, 'listen', type='address',
+                             address=self.listen)
+        self.format_extra(root)
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        children = base.Children(element)
+        self.type = element.get('type')
+        self.port = base.parse_int(element.get('port'))
+        self.autoport = base.parse_flag(element.get('autoport'))
+        self.listen = base.attr_of(children.take(
+            'listen', lambda e: e.get('type') == 'address'), 'address')
+        self.extra = children.rest()
 
-class Interface(guest_config.ConfigObject):
+
+class Interface(base.ConfigObject):
     """<interface>: a NIC of type user, network or bridge."""
 
     root_name = 'interface'
 
     def __init__(self):
+        super().__init__()
         #: 'user', 'network' or 'bridge'
         self.type = 'user'
         self.mac = None
@@ -137,28 +181,51 @@ class Interface(guest_config.ConfigObject):
         root = super().format_dom()
         root.set('type', self.type)
         if self.mac is not None:
-            guest_config.sub_element(root, 'mac', address=self.mac)
+            base.sub_element(root, 'mac', address=self.mac)
         if self.source_network is not None:
-            guest_config.sub_element(root, 'source',
-                                     network=self.source_network)
+            base.sub_element(root, 'source', network=self.source_network)
         elif self.source_bridge is not None:
-            guest_config.sub_element(root, 'source', bridge=self.source_bridge)
+            base.sub_element(root, 'source', bridge=self.source_bridge)
         if self.model is not None:
-            guest_config.sub_element(root, 'model', type=self.model)
+            base.sub_element(root, 'model', type=self.model)
         if self.boot_order is not None:
-            guest_config.sub_element(root, 'boot', order=self.boot_order)
+            base.sub_element(root, 'boot', order=self.boot_order)
+        self.format_extra(root)
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        children = base.Children(element)
+        self.type = element.get('type')
+        self.mac = base.attr_of(children.take('mac'), 'address')
+        if self.type in ('network', 'bridge'):
+            source = children.take('source')
+            self.source_network = (base.attr_of(source, 'network')
+                                   if self.type == 'network' else None)
+            self.source_bridge = (base.attr_of(source, 'bridge')
+                                  if self.type == 'bridge' else None)
+        self.model = base.attr_of(children.take('model'), 'type')
+        self.boot_order = base.parse_int(
+            base.attr_of(children.take('boot'), 'order'))
+        self.extra = children.rest()
 
-class MemBalloon(guest_config.ConfigObject):
+
+class MemBalloon(base.ConfigObject):
     """<memballoon model=.../>; model 'none' means no balloon device."""
 
     root_name = 'memballoon'
 
     def __init__(self, model='none'):
+        super().__init__()
         self.model = model
 
     def format_dom(self):
         root = super().format_dom()
         root.set('model', self.model)
+        self.format_extra(root)
         return root
+
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        self.model = element.get('model')
+        self.extra = base.Children(element).rest()

@@ -1,21 +1,26 @@
 """Configuration objects of the storage side: disks, controllers, addresses.
 
-Fields in, XML out; no policy (see :mod:`computeagent_libvirt.config.guest`).
+Fields in, XML out and back; no policy (see
+:mod:`computeagent_libvirt.config.base`).
 """
 
-from computeagent_libvirt.config import guest as guest_config
+from computeagent_libvirt.config import base
 
 #: the <iotune> children, in the order libvirt formats them
 IOTUNE_KEYS = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
                'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
 
+#: disk types whose <source> has a field here; another's is kept whole
+_SOURCE_ATTRS = {'file': 'file', 'block': 'dev'}
 
-class DriveAddress(guest_config.ConfigObject):
+
+class DriveAddress(base.ConfigObject):
     """<address type='drive'>: a slot on a SCSI/SATA/IDE controller."""
 
     root_name = 'address'
 
     def __init__(self, controller=0, bus=0, target=0, unit=0):
+        super().__init__()
         self.controller = controller
         self.bus = bus
         self.target = target
@@ -23,18 +28,24 @@ class DriveAddress(guest_config.ConfigObject):
 
     def format_dom(self):
         root = super().format_dom()
-        root.attrib.update(guest_config.attributes({
+        root.attrib.update(base.attributes({
             'type': 'drive', 'controller': self.controller,
             'bus': self.bus, 'target': self.target, 'unit': self.unit}))
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        for name in ('controller', 'bus', 'target', 'unit'):
+            setattr(self, name, base.parse_int(element.get(name)))
 
-class PciAddress(guest_config.ConfigObject):
+
+class PciAddress(base.ConfigObject):
     """<address type='pci'>: a PCI slot."""
 
     root_name = 'address'
 
     def __init__(self, domain=0, bus=0, slot=0, function=0):
+        super().__init__()
         self.domain = domain
         self.bus = bus
         self.slot = slot
@@ -50,30 +61,78 @@ class PciAddress(guest_config.ConfigObject):
             'function': '0x%x' % self.function})
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        for name in ('domain', 'bus', 'slot', 'function'):
+            setattr(self, name, int(element.get(name, '0'), 16))
 
-class Controller(guest_config.ConfigObject):
+
+#: address type -> class; an address of another type is kept whole
+ADDRESSES = {'drive': DriveAddress, 'pci': PciAddress}
+
+
+def _take_address(children):
+    """The <address> of a known type among ``children``, parsed, or None."""
+    element = children.take('address', lambda e: e.get('type') in ADDRESSES)
+    if element is None:
+        return None
+    address = ADDRESSES[element.get('type')]()
+    address.parse_dom(element)
+    return address
+
+
+class Controller(base.ConfigObject):
     """<controller>, e.g. type 'scsi' with model 'virtio-scsi'."""
 
     root_name = 'controller'
 
     def __init__(self, controller_type=None, index=0, model=None):
+        super().__init__()
         self.type = controller_type
         self.index = index
         self.model = model
 
     def format_dom(self):
         root = super().format_dom()
-        root.attrib.update(guest_config.attributes({
+        root.attrib.update(base.attributes({
             'type': self.type, 'index': self.index, 'model': self.model}))
+        self.format_extra(root)
         return root
 
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        self.type = element.get('type')
+        # libvirt's default index is 0.
+        self.index = int(element.get('index', '0'))
+        self.model = element.get('model')
+        self.extra = base.Children(element).rest()
 
-class Disk(guest_config.ConfigObject):
+
+def _backing_chain(top):
+    """[(path, format)] of a <backingStore> chain, top first.
+
+    :returns: None unless every image in it is a file with a format
+    """
+    chain = []
+    node = top
+    while node is not None and len(node):
+        source = node.find('source')
+        fmt = node.find('format')
+        if (node.get('type') != 'file' or fmt is None
+                or base.attr_of(source, 'file') is None):
+            return None
+        chain.append((source.get('file'), fmt.get('type')))
+        node = node.find('backingStore')
+    return chain
+
+
+class Disk(base.ConfigObject):
     """<disk>: one disk or cdrom drive."""
 
     root_name = 'disk'
 
     def __init__(self):
+        super().__init__()
         #: 'file' (<source file=...>) or 'block' (<source dev=...>)
         self.source_type = 'file'
         #: 'disk' or 'cdrom'
@@ -104,39 +163,45 @@ class Disk(guest_config.ConfigObject):
         #: the driver commits or drops (kept for the instance record)
         self.snapshot = False
 
+    def _driver_attrs(self):
+        return base.attributes({
+            'name': self.driver_name, 'type': self.driver_format,
+            'cache': self.driver_cache, 'io': self.driver_io,
+            'discard': self.driver_discard,
+            'iothread': self.driver_iothread})
+
     def format_dom(self):
         root = super().format_dom()
         root.attrib.update({'type': self.source_type,
                             'device': self.device})
-        guest_config.sub_element(
-            root, 'driver', name=self.driver_name, type=self.driver_format,
-            cache=self.driver_cache, io=self.driver_io,
-            discard=self.driver_discard, iothread=self.driver_iothread)
+        if self._driver_attrs():
+            base.sub_element(root, 'driver', **self._driver_attrs())
         if self.source_path is not None:
             self._format_source(root, self.source_type, self.source_path)
             if self.backing is not None:
                 self._format_backing(root)
-        guest_config.sub_element(root, 'target', dev=self.target_dev,
-                                 bus=self.target_bus)
+        base.sub_element(root, 'target', dev=self.target_dev,
+                         bus=self.target_bus)
         if self.iotune:
-            iotune = guest_config.sub_element(root, 'iotune')
+            iotune = base.sub_element(root, 'iotune')
             for key in IOTUNE_KEYS:
                 if self.iotune.get(key) is not None:
-                    guest_config.sub_element(iotune, key, self.iotune[key])
+                    base.sub_element(iotune, key, self.iotune[key])
         if self.readonly:
-            guest_config.sub_element(root, 'readonly')
+            base.sub_element(root, 'readonly')
         if self.serial is not None:
-            guest_config.sub_element(root, 'serial', self.serial)
+            base.sub_element(root, 'serial', self.serial)
         if self.boot_order is not None:
-            guest_config.sub_element(root, 'boot', order=self.boot_order)
+            base.sub_element(root, 'boot', order=self.boot_order)
         if self.address is not None:
             root.append(self.address.format_dom())
+        self.format_extra(root)
         return root
 
     @staticmethod
     def _format_source(parent, source_type, path):
-        attr = 'dev' if source_type == 'block' else 'file'
-        guest_config.sub_element(parent, 'source', **{attr: path})
+        base.sub_element(parent, 'source',
+                         **{_SOURCE_ATTRS.get(source_type, 'file'): path})
 
     def _format_backing(self, root):
         parent = root
@@ -144,9 +209,44 @@ class Disk(guest_config.ConfigObject):
             # The chain is given by the storage layer, which inspected
             # every image in it; libvirt would otherwise probe the images
             # itself, trusting what their headers claim.
-            parent = guest_config.sub_element(parent, 'backingStore',
-                                              type='file')
-            guest_config.sub_element(parent, 'format', type=fmt)
+            parent = base.sub_element(parent, 'backingStore', type='file')
+            base.sub_element(parent, 'format', type=fmt)
             self._format_source(parent, 'file', path)
         # An empty element says "self-contained": nothing more to probe.
-        guest_config.sub_element(parent, 'backingStore')
+        base.sub_element(parent, 'backingStore')
+
+    def parse_dom(self, element):
+        super().parse_dom(element)
+        children = base.Children(element)
+        kept = []
+        self.source_type = element.get('type')
+        self.device = element.get('device', 'disk')
+        driver = children.take('driver')
+        self.driver_name = base.attr_of(driver, 'name')
+        self.driver_format = base.attr_of(driver, 'type')
+        self.driver_cache = base.attr_of(driver, 'cache')
+        self.driver_io = base.attr_of(driver, 'io')
+        self.driver_discard = base.attr_of(driver, 'discard')
+        self.driver_iothread = base.parse_int(base.attr_of(driver,
+                                                           'iothread'))
+        attr = _SOURCE_ATTRS.get(self.source_type)
+        source = children.take('source', lambda e: e.get(attr) is not None)
+        if source is not None:
+            self.source_path = source.get(attr)
+            top = children.take('backingStore')
+            self.backing = _backing_chain(top) if top is not None else None
+            if self.backing is None and top is not None:
+                kept.append(top)
+        target = children.take('target')
+        self.target_dev = base.attr_of(target, 'dev')
+        self.target_bus = base.attr_of(target, 'bus')
+        iotune = children.take(
+            'iotune', lambda e: all(c.tag in IOTUNE_KEYS for c in e))
+        if iotune is not None:
+            self.iotune = {c.tag: int(c.text) for c in iotune}
+        self.readonly = children.take('readonly') is not None
+        self.serial = base.text_of(children.take('serial'))
+        self.boot_order = base.parse_int(
+            base.attr_of(children.take('boot'), 'order'))
+        self.address = _take_address(children)
+        self.extra = kept + children.rest()

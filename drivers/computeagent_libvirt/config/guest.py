@@ -1,81 +1,44 @@
-"""libvirt guest configuration objects: fields in, domain XML out.
+"""libvirt guest configuration objects: a whole domain, XML out and back.
 
-Each class holds the fields of one libvirt XML element and renders them;
-none of them decides anything (which bus, which cache mode, which boot
-order): that policy lives in :mod:`computeagent_libvirt.design.guest`.
-The device classes are in :mod:`computeagent_libvirt.config.devices` and
-:mod:`computeagent_libvirt.config.disks`.
+:class:`Guest` holds the fields of a ``<domain>`` and its list of
+devices; none of them decides anything (which bus, which cache mode,
+which boot order): that policy lives in
+:mod:`computeagent_libvirt.design.guest`. The device classes are in
+:mod:`computeagent_libvirt.config.devices` and
+:mod:`computeagent_libvirt.config.disks`; what every class shares, in
+:mod:`computeagent_libvirt.config.base`.
 
-Every object offers ``format_dom()``, returning a fresh
-``xml.etree.ElementTree.Element``, and ``to_xml()``, returning the text.
+A domain read from libvirt (``Guest.parse_str(dom.xml())``) keeps what
+it has no fields for: devices of other kinds as
+:class:`~computeagent_libvirt.config.base.Unparsed`, other top-level
+elements in ``extra``.
 """
 
 from xml.etree import ElementTree
+
+from computeagent_libvirt.config import base
+from computeagent_libvirt.config import devices as device_config
+from computeagent_libvirt.config import disks as disk_config
 
 #: XML namespace of the agent's own element in the domain's <metadata>.
 METADATA_NS = 'http://computeagent.org/xmlns/libvirt/instance/1.0'
 #: Prefix used for that namespace in the rendered XML.
 METADATA_PREFIX = 'computeagent'
 
-
-def sub_element(parent, tag, text=None, **attrs):
-    """Append a child element, dropping attributes whose value is None.
-
-    :param parent: the parent Element
-    :param tag: the child's tag
-    :param text: the child's text, or None
-    :param attrs: attribute values; None means "leave the attribute out"
-    :returns: the new Element
-    """
-    child = ElementTree.SubElement(parent, tag, attributes(attrs))
-    if text is not None:
-        child.text = str(text)
-    return child
+#: <devices> children with a class; any other is kept Unparsed
+DEVICES = {cls.root_name: cls for cls in (
+    disk_config.Disk, disk_config.Controller, device_config.Serial,
+    device_config.Console, device_config.Video, device_config.Graphics,
+    device_config.Interface, device_config.MemBalloon)}
 
 
-def attributes(attrs):
-    """The given attributes as strings, without those whose value is None.
-
-    :param attrs: dict of attribute name to value or None
-    :returns: dict of str to str
-    """
-    return {key: str(value) for key, value in attrs.items()
-            if value is not None}
+def _parse(cls, element):
+    obj = cls()
+    obj.parse_dom(element)
+    return obj
 
 
-def yes_no(flag):
-    """libvirt's spelling of a boolean attribute, None for unset."""
-    if flag is None:
-        return None
-    return 'yes' if flag else 'no'
-
-
-class ConfigObject(object):
-    """Base of every configuration object."""
-
-    #: the tag of the element this object renders
-    root_name = None
-
-    def format_dom(self):
-        """Build the element for this object's fields.
-
-        :returns: a new xml.etree.ElementTree.Element
-        """
-        return ElementTree.Element(self.root_name)
-
-    def to_xml(self, pretty=True):
-        """Render this object as XML text.
-
-        :param pretty: indent the output (two spaces per level)
-        :returns: str, without an XML declaration
-        """
-        root = self.format_dom()
-        if pretty:
-            ElementTree.indent(root)
-        return ElementTree.tostring(root, encoding='unicode')
-
-
-class InstanceMetadata(ConfigObject):
+class InstanceMetadata(base.ConfigObject):
     """The agent's element inside the domain's <metadata>.
 
     The libvirt domain name is derived from the uuid, so the display name
@@ -85,24 +48,35 @@ class InstanceMetadata(ConfigObject):
     # A literal prefix, not ElementTree.register_namespace(), because that
     # registry is process-wide state.
     root_name = METADATA_PREFIX + ':instance'
+    #: the tag as ElementTree reads it back
+    parsed_name = '{%s}instance' % METADATA_NS
 
     def __init__(self, display_name=None):
+        super().__init__()
         self.display_name = display_name
 
     def format_dom(self):
         root = ElementTree.Element(
             self.root_name, {'xmlns:' + METADATA_PREFIX: METADATA_NS})
         if self.display_name is not None:
-            sub_element(root, METADATA_PREFIX + ':name', self.display_name)
+            base.sub_element(root, METADATA_PREFIX + ':name',
+                             self.display_name)
         return root
 
+    def parse_dom(self, element):
+        if element.tag != self.parsed_name:
+            raise ValueError('expected %s, not %s'
+                             % (self.parsed_name, element.tag))
+        self.display_name = element.findtext('{%s}name' % METADATA_NS)
 
-class Guest(ConfigObject):
+
+class Guest(base.ConfigObject):
     """A <domain>: the guest's top level and its list of devices."""
 
     root_name = 'domain'
 
     def __init__(self):
+        super().__init__()
         self.virt_type = 'kvm'
         self.name = None
         self.uuid = None
@@ -110,11 +84,15 @@ class Guest(ConfigObject):
         self.vcpus = 1
         #: number of IOThreads; 0 leaves out <iothreads>
         self.iothreads = 0
+        #: the ids of <iothreadids>, when libvirt lists them
+        self.iothread_ids = []
         self.os_type = 'hvm'
         self.os_arch = None
         self.os_machine = None
         #: True/False renders <bootmenu enable=...>; None leaves it out
         self.os_bootmenu = None
+        #: the UEFI variables file of <nvram> ('' if libvirt picks it)
+        self.os_nvram = None
         self.features = ['acpi', 'apic']
         self.clock_offset = 'utc'
         self.on_poweroff = 'destroy'
@@ -129,38 +107,125 @@ class Guest(ConfigObject):
     def add_device(self, device):
         self.devices.append(device)
 
+    def find_devices(self, cls):
+        """The devices of one class, in order.
+
+        :param cls: a configuration class, e.g. disks.Disk
+        :returns: list of its instances among ``devices``
+        """
+        return [device for device in self.devices
+                if isinstance(device, cls)]
+
+    def disk(self, target):
+        """The disk (or cdrom) at a target.
+
+        :param target: the target device name, e.g. 'vda'
+        :returns: a disks.Disk, or None if no disk has that target
+        """
+        for disk in self.find_devices(disk_config.Disk):
+            if disk.target_dev == target:
+                return disk
+        return None
+
+    def instance_metadata(self):
+        """The agent's element of <metadata>, or None."""
+        found = [item for item in self.metadata
+                 if isinstance(item, InstanceMetadata)]
+        return found[0] if found else None
+
     def format_dom(self):
         root = ElementTree.Element(self.root_name, {'type': self.virt_type})
-        sub_element(root, 'name', self.name)
-        sub_element(root, 'uuid', self.uuid)
+        base.sub_element(root, 'name', self.name)
+        base.sub_element(root, 'uuid', self.uuid)
         if self.metadata:
-            meta = sub_element(root, 'metadata')
+            meta = base.sub_element(root, 'metadata')
             for item in self.metadata:
                 meta.append(item.format_dom())
-        sub_element(root, 'memory', self.memory_kib, unit='KiB')
-        sub_element(root, 'vcpu', self.vcpus)
+        base.sub_element(root, 'memory', self.memory_kib, unit='KiB')
+        base.sub_element(root, 'vcpu', self.vcpus)
         if self.iothreads:
-            sub_element(root, 'iothreads', self.iothreads)
+            base.sub_element(root, 'iothreads', self.iothreads)
+        if self.iothread_ids:
+            ids = base.sub_element(root, 'iothreadids')
+            for number in self.iothread_ids:
+                base.sub_element(ids, 'iothread', id=number)
         self._format_os(root)
         if self.features:
-            features = sub_element(root, 'features')
+            features = base.sub_element(root, 'features')
             for feature in self.features:
-                sub_element(features, feature)
-        sub_element(root, 'clock', offset=self.clock_offset)
-        sub_element(root, 'on_poweroff', self.on_poweroff)
-        sub_element(root, 'on_reboot', self.on_reboot)
-        sub_element(root, 'on_crash', self.on_crash)
-        devices = sub_element(root, 'devices')
+                base.sub_element(features, feature)
+        base.sub_element(root, 'clock', offset=self.clock_offset)
+        for event in ('on_poweroff', 'on_reboot', 'on_crash'):
+            base.sub_element(root, event, getattr(self, event))
+        devices = base.sub_element(root, 'devices')
         if self.emulator:
-            sub_element(devices, 'emulator', self.emulator)
+            base.sub_element(devices, 'emulator', self.emulator)
         for device in self.devices:
             devices.append(device.format_dom())
+        self.format_extra(root)
         return root
 
     def _format_os(self, root):
-        os_elem = sub_element(root, 'os')
-        sub_element(os_elem, 'type', self.os_type, arch=self.os_arch,
-                    machine=self.os_machine)
+        os_elem = base.sub_element(root, 'os')
+        base.sub_element(os_elem, 'type', self.os_type, arch=self.os_arch,
+                         machine=self.os_machine)
         if self.os_bootmenu is not None:
-            sub_element(os_elem, 'bootmenu',
-                        enable=yes_no(self.os_bootmenu))
+            base.sub_element(os_elem, 'bootmenu',
+                             enable=base.yes_no(self.os_bootmenu))
+        if self.os_nvram is not None:
+            base.sub_element(os_elem, 'nvram', self.os_nvram)
+
+    def parse_dom(self, element):
+        """Read a <domain>, from this agent or from libvirt.
+
+        Its memory is taken to be in KiB, as libvirt formats it. Of
+        <os>, <features> and <clock>, only the fields here are read.
+
+        :param element: the <domain> Element
+        :raises: ValueError if it is not a <domain>
+        """
+        super().parse_dom(element)
+        children = base.Children(element)
+        self.virt_type = element.get('type')
+        self.name = base.text_of(children.take('name'))
+        self.uuid = base.text_of(children.take('uuid'))
+        meta = children.take('metadata')
+        self.metadata = [
+            _parse(InstanceMetadata if item.tag == InstanceMetadata.parsed_name
+                   else base.Unparsed, item)
+            for item in (meta if meta is not None else ())]
+        self.memory_kib = base.parse_int(base.text_of(children.take('memory')))
+        self.vcpus = base.parse_int(base.text_of(children.take('vcpu')))
+        self.iothreads = int(base.text_of(children.take('iothreads')) or 0)
+        ids = children.take('iothreadids')
+        self.iothread_ids = [int(t.get('id')) for t in (
+            ids.findall('iothread') if ids is not None else ())]
+        self._parse_os(children.take('os'))
+        features = children.take('features')
+        self.features = [f.tag for f in (features if features is not None
+                                         else ())]
+        self.clock_offset = base.attr_of(children.take('clock'), 'offset')
+        for event in ('on_poweroff', 'on_reboot', 'on_crash'):
+            setattr(self, event, base.text_of(children.take(event)))
+        devices = children.take('devices')
+        devices = list(devices) if devices is not None else []
+        self.emulator = None
+        self.devices = []
+        for device in devices:
+            if device.tag == 'emulator':
+                self.emulator = device.text
+            else:
+                self.devices.append(_parse(
+                    DEVICES.get(device.tag, base.Unparsed), device))
+        self.extra = children.rest()
+
+    def _parse_os(self, os_elem):
+        os_type = os_elem.find('type') if os_elem is not None else None
+        self.os_type = base.text_of(os_type)
+        self.os_arch = base.attr_of(os_type, 'arch')
+        self.os_machine = base.attr_of(os_type, 'machine')
+        self.os_bootmenu = base.parse_flag(base.attr_of(
+            os_elem.find('bootmenu') if os_elem is not None else None,
+            'enable'))
+        nvram = os_elem.find('nvram') if os_elem is not None else None
+        self.os_nvram = (nvram.text or '') if nvram is not None else None

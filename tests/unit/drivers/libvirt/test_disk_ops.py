@@ -41,24 +41,27 @@ DOMAIN = """<domain type='qemu'>
 class TestHelpers(base.TestCase):
 
     def test_find_disk(self):
-        self.assertEqual('/i/disk.vda.snapshot', disk_ops.find_disk(
-            DOMAIN, 'vda').find('source').get('file'))
-        self.assertEqual('cdrom', disk_ops.find_disk(DOMAIN, 'sda').get(
-            'device'))
-        self.assertIsNone(disk_ops.find_disk(DOMAIN, 'vdb'))
+        guest = guest_config.Guest.parse_str(DOMAIN)
+        self.assertEqual('/i/disk.vda.snapshot',
+                         guest.disk('vda').source_path)
+        self.assertEqual('cdrom', guest.disk('sda').device)
+        self.assertIsNone(guest.disk('vdb'))
 
     def test_guest_facts(self):
         self.assertEqual((2, {('sata', 0), ('pci', 0)}),
-                         disk_ops._guest_facts(DOMAIN))
+                         disk_ops._guest_facts(
+                             guest_config.Guest.parse_str(DOMAIN)))
         with_ids = DOMAIN.replace(
             '<iothreads>2</iothreads>', '<iothreads>2</iothreads>'
             '<iothreadids><iothread id="1"/><iothread id="5"/>'
             '</iothreadids>')
-        self.assertEqual(5, disk_ops._guest_facts(with_ids)[0])
+        self.assertEqual(5, disk_ops._guest_facts(
+            guest_config.Guest.parse_str(with_ids))[0])
 
     def test_snapshot_xml(self):
-        root = ElementTree.fromstring(
-            disk_ops.snapshot_xml(DOMAIN, 'vda', '/i/new.snapshot'))
+        root = ElementTree.fromstring(disk_ops.overlay_snapshot(
+            guest_config.Guest.parse_str(DOMAIN), 'vda',
+            '/i/new.snapshot').to_xml())
         self.assertEqual('domainsnapshot', root.tag)
         vda, sda = root.findall('disks/disk')
         self.assertEqual({'name': 'vda', 'snapshot': 'external'}, vda.attrib)

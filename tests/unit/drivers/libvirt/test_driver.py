@@ -10,7 +10,10 @@ import libvirt
 
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
+from computeagent_images import directory
 from computeagent_libvirt import domain
+from computeagent_libvirt import driver
+from tests import base
 from tests.unit.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
@@ -36,10 +39,10 @@ class TestInitHost(driver_base.DriverTestCase):
         fresh.init_host('test-host')
         self.assertTrue(os.path.isdir(self.conf.instances_path))
         self.assertEqual([], os.listdir(self.conf.instances_path))
-        mode = 'none' if fresh.direct_io() else 'writethrough'
+        mode = 'none' if fresh.cache_inputs.direct_io() else 'writethrough'
         message = 'file disks without a cache mode get %s' % mode
         self.assertIn(message, logger.output)
-        fresh.direct_io()
+        fresh.cache_inputs.direct_io()
         self.assertEqual(1, logger.output.count(message))
 
     def test_unreachable_libvirt(self):
@@ -325,3 +328,63 @@ class TestConsoleAndHost(driver_base.DriverTestCase):
         self.assertEqual(
             ElementTree.fromstring(rendered).findtext('name'),
             ElementTree.fromstring(defined).findtext('name'))
+
+
+class Unexpected(Exception):
+    """An error of a layer below the driver that no one raises on purpose."""
+
+
+class Broken(object):
+    """A part of the driver whose every use fails unexpectedly."""
+
+    def __init__(self, part):
+        self.part = part
+
+    def __getattr__(self, name):
+        raise Unexpected('%s.%s' % (self.part, name))
+
+
+class TestTypedErrors(base.TestCase):
+    """Every method of the contract lets only the API's typed errors out."""
+
+    #: the arguments each method of the contract is called with here
+    CALLS = {
+        'init_host': ('test-host',), 'cleanup_host': (),
+        'render': (utils.make_spec(),), 'prepare': (utils.make_spec(),),
+        'spawn': (utils.make_spec(),), 'destroy': ({'uuid': UUID},),
+        'cleanup_orphan': (UUID,), 'get_power_state': ({'uuid': UUID},),
+        'list_power_states': (),
+        'reboot': ({'uuid': UUID},), 'power_off': ({'uuid': UUID},),
+        'power_on': ({'uuid': UUID},), 'pause': ({'uuid': UUID},),
+        'unpause': ({'uuid': UUID},), 'suspend': ({'uuid': UUID},),
+        'resume': ({'uuid': UUID},),
+        'get_console_output': ({'uuid': UUID, 'console_log': '/c.log'},),
+        'attach_disk': ({'uuid': UUID}, utils.make_disk(target='vdb')),
+        'detach_disk': ({'uuid': UUID}, 'vdb'),
+        'change_media': ({'uuid': UUID}, 'sda', 'cd.iso'),
+        'commit_disk': ({'uuid': UUID}, 'vda'),
+        'get_host_resources': (),
+        'cleanup_image_cache': ([{'uuid': UUID, 'disks': []}],),
+        'disk_sizes_mb': (utils.make_spec(),),
+    }
+
+    def test_the_calls_are_the_whole_contract(self):
+        # The driver's own event plumbing is the base class's.
+        contract = {name for name, value in
+                    vars(virt_driver.ComputeDriver).items()
+                    if callable(value) and not name.startswith('_')}
+        self.assertEqual(contract - {'register_event_listener',
+                                     'emit_event'}, set(self.CALLS))
+
+    def test_unexpected_errors_leave_as_driver_errors(self):
+        self.useFixture(fixtures.MockPatchObject(
+            driver, 'consolelog', Broken('consolelog')))
+        for name, args in sorted(self.CALLS.items()):
+            fresh = driver.LibvirtDriver(
+                self.conf, directory.DirectoryImageSource(self.conf))
+            for part in ('host', 'node', 'storage', 'cache_inputs',
+                         'power', 'disks', 'images', 'waiter'):
+                setattr(fresh, part, Broken(part))
+            error = self.assertRaises(exception.DriverError,
+                                      getattr(fresh, name), *args)
+            self.assertIn('Unexpected: ', str(error), name)

@@ -1,8 +1,9 @@
-"""Power operations of the libvirt driver (a mixin of LibvirtDriver).
+"""Power operations of the libvirt driver: :class:`PowerOps`.
 
-Uses the driver's ``host``, ``storage``, ``waiter`` and ``_domain``.
-Waits (graceful shutdown, soft reboot) re-check the guest after every
-lifecycle event and at least every ``[libvirt] power_poll_interval``.
+The driver gives it the libvirt host, the instance storage and the
+state waiter it shares with the disk operations. Waits (graceful
+shutdown, soft reboot) re-check the guest after every lifecycle event
+and at least every ``[libvirt] power_poll_interval``.
 
 Snapshot disks: every fresh start (power_on, a hard reboot of a stopped
 guest) first replaces the temporary overlay with an empty one, so
@@ -16,12 +17,30 @@ from oslo_log import log as logging
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
 from computeagent_libvirt import disk_ops
+from computeagent_libvirt import domain
 
 LOG = logging.getLogger(__name__)
 
 
-class GuestOps(object):
-    """reboot, power_off, power_on, pause, unpause, suspend, resume."""
+class PowerOps(object):
+    """reboot, power_off, power_on, pause, unpause, suspend, resume.
+
+    :param conf: the ConfigOpts (``[libvirt]`` timeouts and poll interval)
+    :param host: the computeagent_libvirt.host.Host of the guests
+    :param storage: the driver's storage.instance.InstanceStorage
+    :param waiter: the driver's events.StateWaiter, which libvirt's
+        events wake
+    """
+
+    def __init__(self, conf, host, storage, waiter):
+        self.conf = conf
+        self.host = host
+        self.storage = storage
+        self.waiter = waiter
+
+    def _domain(self, record):
+        """The record's domain; DriverError if libvirt has none."""
+        return domain.get(self.host, record['uuid'])
 
     def _wait(self, predicate, timeout):
         return self.waiter.wait_for(predicate, timeout,
