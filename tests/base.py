@@ -46,8 +46,7 @@ class NoProcesses(fixtures.Fixture):
     and oslo.messaging's ``fake:`` transport run in-process.
 
     The attempt is also remembered and reported at clean-up, so code
-    that catches the exception (qemu-img's wrapper turns failures into
-    DriverError) cannot hide it.
+    that catches every exception cannot hide it.
     """
 
     def _setUp(self):
@@ -57,7 +56,7 @@ class NoProcesses(fixtures.Fixture):
             'oslo_concurrency.processutils.execute':
                 self._forbid('processutils.execute'),
             'subprocess.Popen._execute_child':
-                self._forbid('subprocess.Popen', skip_self=True),
+                self._forbid('subprocess.Popen', popen=True),
             'multiprocessing.util.spawnv_passfds':
                 self._forbid('multiprocessing spawn'),
         }
@@ -67,11 +66,11 @@ class NoProcesses(fixtures.Fixture):
         for target, replacement in patches.items():
             self.useFixture(fixtures.MonkeyPatch(target, replacement))
 
-    def _forbid(self, entry, skip_self=False):
+    def _forbid(self, entry, popen=False):
         def forbidden(*args, **kwargs):
-            if skip_self:
-                args = args[1:]
-            command = args[0] if args else kwargs
+            # Popen._execute_child(self, args, ...); the others take the
+            # program and its arguments first.
+            command = args[1] if popen else args
             message = ('unit test tried to start a process through %s: %r. '
                        'Unit tests run no processes; a test that needs '
                        'host tools (qemu-img, qemu-io, nasm, xorriso) '
@@ -99,7 +98,7 @@ class TestCase(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.Timeout(120, gentle=True))
         if not type(self).__module__.startswith(HOST_TIER + '.'):
-            self.useFixture(NoProcesses())
+            self.no_processes = self.useFixture(NoProcesses())
         self.conf = conf.CONF
         conf.register_opts(self.conf)
         self.config = self.useFixture(config_fixture.Config(self.conf))
