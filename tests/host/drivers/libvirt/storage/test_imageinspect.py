@@ -13,27 +13,16 @@ import subprocess
 from oslo_utils.imageutils import format_inspector
 from oslo_utils import units
 
-from computeagent import exception
-from computeagent_libvirt.storage import imageinspect
-from tests import base
 from tests import images
+from tests.unit.drivers.libvirt.storage import test_imageinspect as \
+    unit_inspect
 
 
 def qemu_img_create(*args):
     subprocess.run(('qemu-img', 'create', '-q') + args, check=True)
 
 
-class TestInspect(base.TestCase):
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def inspect(self, path, declared=None):
-        return imageinspect.inspect_image(self.conf, path, 'the-ref', declared)
-
-    def unsafe(self, path, declared=None):
-        return self.assertRaises(exception.ImageUnsafe, self.inspect, path,
-                                 declared)
+class TestInspect(unit_inspect.InspectTestCase):
 
     def test_raw_with_mbr(self):
         path = images.write_raw_image(self.path('d'), b'R', size_mb=2)
