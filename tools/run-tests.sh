@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: host packages, services, tox, then
-# pep8, unit and functional tests. Ends with one line "N passed, N failed,
+# pep8, unit, host and functional tests. Ends with one line "N passed, N failed,
 # N skipped" for the whole run, and exits non-zero when anything failed.
 set -uo pipefail
 
@@ -20,7 +20,7 @@ bash tools/install-agent.sh venv || exit 1
 # failure to install tox stops the run before any test env.
 tools/tox --version >/dev/null || exit 1
 
-envs=${COMPUTEAGENT_TOX_ENVS:-pep8,unit,functional}
+envs=${COMPUTEAGENT_TOX_ENVS:-pep8,unit,host,functional}
 status=0
 IFS=, read -ra env_list <<<"$envs"
 for env in "${env_list[@]}"; do

@@ -36,6 +36,11 @@ def probe_o_direct(path):
                      0o600)
     except OSError as e:
         if e.errno == errno.EINVAL:
+            # Linux creates the file before it refuses O_DIRECT (ramfs).
+            try:
+                os.unlink(test_file)
+            except FileNotFoundError:
+                pass
             LOG.info('%s does not support O_DIRECT (open: %s)', path, e)
             return False
         raise

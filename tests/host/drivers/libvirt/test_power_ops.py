@@ -14,7 +14,7 @@ import libvirt
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
 from computeagent_libvirt import domain
-from tests.unit.drivers.libvirt import driver_base
+from tests.host.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import utils
 
 UUID = utils.UUID

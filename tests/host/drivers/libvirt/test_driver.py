@@ -14,7 +14,7 @@ from computeagent_images import directory
 from computeagent_libvirt import domain
 from computeagent_libvirt import driver
 from tests import base
-from tests.unit.drivers.libvirt import driver_base
+from tests.host.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
 

@@ -9,7 +9,7 @@ guest.
 import os
 
 from computeagent import exception
-from tests.unit.drivers.libvirt import driver_base
+from tests.host.drivers.libvirt import driver_base
 
 UUID = driver_base.UUID
 OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'

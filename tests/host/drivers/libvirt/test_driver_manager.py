@@ -12,8 +12,8 @@ import fixtures
 
 from computeagent import exception
 from computeagent_libvirt import domain
+from tests.host.drivers.libvirt import driver_base
 from tests.unit import agentfixtures
-from tests.unit.drivers.libvirt import driver_base
 
 UUID = driver_base.UUID
 

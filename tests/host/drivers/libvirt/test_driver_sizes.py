@@ -2,7 +2,7 @@
 
 import os
 
-from tests.unit.drivers.libvirt import driver_base
+from tests.host.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import utils
 
 
