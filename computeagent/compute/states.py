@@ -1,24 +1,23 @@
 """Instance states of API.md and which operations each one allows.
 
-The power states are also what a virt driver reports of a guest
-(:mod:`computeagent.virt.driver` names them from here): a record whose
-guest is there takes its guest's state.
+A record whose guest is there takes its guest's power state
+(:mod:`computeagent.virt.power`, what drivers report); the agent adds
+its own two, ``building`` and ``error``.
 """
 
+from computeagent.virt import power
+
 BUILDING = 'building'
-RUNNING = 'running'
-PAUSED = 'paused'
-SUSPENDED = 'suspended'
-SHUTOFF = 'shutoff'
-CRASHED = 'crashed'
 ERROR = 'error'
-
-ALL = (BUILDING, RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED, ERROR)
-
-#: the states a driver reports of a guest it has
-POWER_STATES = (RUNNING, PAUSED, SUSPENDED, SHUTOFF, CRASHED)
+RUNNING = power.RUNNING
+PAUSED = power.PAUSED
+SUSPENDED = power.SUSPENDED
+SHUTOFF = power.SHUTOFF
+CRASHED = power.CRASHED
 #: what a driver reports of a guest the hypervisor does not know
-NOSTATE = None
+NOSTATE = power.NOSTATE
+
+ALL = (BUILDING,) + power.POWER_STATES + (ERROR,)
 
 # Operation -> states it may start from. A hard reboot is the operator's
 # way out of a stuck guest, so it is allowed from almost anywhere; a soft

@@ -15,21 +15,9 @@ Drivers raise only the typed errors of :mod:`computeagent.exception`.
 
 import abc
 
-from computeagent.compute import states
 from computeagent import plugins
 
 NAMESPACE = 'computeagent.virt_drivers'
-
-# Power states a driver reports: the instance states of API.md, defined
-# in computeagent.compute.states and named here for drivers.
-RUNNING = states.RUNNING
-PAUSED = states.PAUSED
-SUSPENDED = states.SUSPENDED
-SHUTOFF = states.SHUTOFF
-CRASHED = states.CRASHED
-NOSTATE = states.NOSTATE  # the hypervisor knows no such instance
-
-POWER_STATES = states.POWER_STATES
 
 
 class ComputeDriver(metaclass=abc.ABCMeta):

@@ -22,6 +22,7 @@ from computeagent.virt import diskmodes
 from computeagent.virt import driver
 from computeagent.virt import layout
 from computeagent.virt import macs
+from computeagent.virt import power
 
 LOG = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class FakeDriver(driver.ComputeDriver):
             taken.add(mac)
             nics.append(dict(nic, mac=mac))
         with self._lock:
-            self._guests[uuid] = {'state': driver.RUNNING,
+            self._guests[uuid] = {'state': power.RUNNING,
                                   'spec': copy.deepcopy(spec),
                                   'disks': disks}
         serial_ports = self._serial_ports(spec)
@@ -165,45 +166,45 @@ class FakeDriver(driver.ComputeDriver):
     def get_power_state(self, record):
         with self._lock:
             guest = self._guests.get(record['uuid'])
-            return guest['state'] if guest else driver.NOSTATE
+            return guest['state'] if guest else power.NOSTATE
 
     def list_power_states(self):
         with self._lock:
             return {uuid: g['state'] for uuid, g in self._guests.items()}
 
     def reboot(self, record, hard=False):
-        allowed = (driver.RUNNING,) if not hard else (
-            driver.RUNNING, driver.PAUSED, driver.SHUTOFF, driver.CRASHED)
-        self._set_state(record, driver.RUNNING, allowed, 'reboot')
+        allowed = (power.RUNNING,) if not hard else (
+            power.RUNNING, power.PAUSED, power.SHUTOFF, power.CRASHED)
+        self._set_state(record, power.RUNNING, allowed, 'reboot')
         if record.get('console_log'):
             self._log(record['uuid'], 'fake guest %s rebooting (%s)'
                       % (record['uuid'], 'hard' if hard else 'soft'))
 
     def power_off(self, record, timeout=60):
-        self._set_state(record, driver.SHUTOFF,
-                        (driver.RUNNING, driver.PAUSED, driver.CRASHED),
+        self._set_state(record, power.SHUTOFF,
+                        (power.RUNNING, power.PAUSED, power.CRASHED),
                         'stop')
 
     def power_on(self, record):
-        self._set_state(record, driver.RUNNING,
-                        (driver.SHUTOFF, driver.CRASHED), 'start')
+        self._set_state(record, power.RUNNING,
+                        (power.SHUTOFF, power.CRASHED), 'start')
         if record.get('console_log'):
             self._log(record['uuid'], 'fake guest %s booting'
                       % record['uuid'])
 
     def pause(self, record):
-        self._set_state(record, driver.PAUSED, (driver.RUNNING,), 'pause')
+        self._set_state(record, power.PAUSED, (power.RUNNING,), 'pause')
 
     def unpause(self, record):
-        self._set_state(record, driver.RUNNING, (driver.PAUSED,),
+        self._set_state(record, power.RUNNING, (power.PAUSED,),
                         'unpause')
 
     def suspend(self, record):
-        self._set_state(record, driver.SUSPENDED,
-                        (driver.RUNNING, driver.PAUSED), 'suspend')
+        self._set_state(record, power.SUSPENDED,
+                        (power.RUNNING, power.PAUSED), 'suspend')
 
     def resume(self, record):
-        self._set_state(record, driver.RUNNING, (driver.SUSPENDED,),
+        self._set_state(record, power.RUNNING, (power.SUSPENDED,),
                         'resume')
 
     def get_console_output(self, record, tail_lines=None, max_bytes=102400):

@@ -68,7 +68,7 @@ class Domain(object):
     # -- state ---------------------------------------------------------
 
     def power_state(self):
-        """:returns: one of virt.driver.POWER_STATES"""
+        """:returns: one of computeagent.virt.power.POWER_STATES"""
         state, reason = self._call('state')
         saved = (state == FLAGS.SHUTOFF
                  and bool(self._call('hasManagedSaveImage', 0)))

@@ -32,6 +32,7 @@ from computeagent import exception
 from computeagent.virt import consolelog
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
+from computeagent.virt import power
 from computeagent_libvirt import cache_ops
 from computeagent_libvirt import cacheinputs
 from computeagent_libvirt.design import guest as designer
@@ -279,7 +280,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
     def get_power_state(self, record):
         dom = domain.find(self.host, record['uuid'])
         if dom is None:
-            return virt_driver.NOSTATE
+            return power.NOSTATE
         return dom.power_state()
 
     @typed_errors

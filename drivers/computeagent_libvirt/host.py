@@ -25,7 +25,7 @@ import libvirt
 from oslo_log import log as logging
 
 from computeagent import exception
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 
 LOG = logging.getLogger(__name__)
 
@@ -121,38 +121,38 @@ def power_state(state, reason, managed_save):
     restores it); a domain destroyed by ``on_crash`` is shut off with
     reason "crashed", which is reported as crashed.
 
-    :returns: one of virt.driver.POWER_STATES
+    :returns: one of computeagent.virt.power.POWER_STATES
     """
     if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
                  libvirt.VIR_DOMAIN_NOSTATE):
-        return virt_driver.RUNNING
+        return power.RUNNING
     if state == libvirt.VIR_DOMAIN_PAUSED:
-        return virt_driver.PAUSED
+        return power.PAUSED
     if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
-        return virt_driver.SUSPENDED
+        return power.SUSPENDED
     if state == libvirt.VIR_DOMAIN_CRASHED:
-        return virt_driver.CRASHED
+        return power.CRASHED
     if managed_save:
-        return virt_driver.SUSPENDED
+        return power.SUSPENDED
     if (state == libvirt.VIR_DOMAIN_SHUTOFF
             and reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED):
-        return virt_driver.CRASHED
-    return virt_driver.SHUTOFF
+        return power.CRASHED
+    return power.SHUTOFF
 
 
 # Lifecycle event -> power state; events not listed change nothing
 # (DEFINED, and SHUTDOWN, which a STOPPED follows).
 _EVENT_STATES = {
-    libvirt.VIR_DOMAIN_EVENT_STARTED: virt_driver.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_RESUMED: virt_driver.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: virt_driver.PAUSED,
-    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: virt_driver.SUSPENDED,
-    libvirt.VIR_DOMAIN_EVENT_CRASHED: virt_driver.CRASHED,
-    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: virt_driver.NOSTATE,
+    libvirt.VIR_DOMAIN_EVENT_STARTED: power.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: power.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: power.PAUSED,
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: power.SUSPENDED,
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: power.CRASHED,
+    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: power.NOSTATE,
 }
 _STOPPED_STATES = {
-    libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED: virt_driver.SUSPENDED,
-    libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED: virt_driver.CRASHED,
+    libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED: power.SUSPENDED,
+    libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED: power.CRASHED,
 }
 
 
@@ -163,7 +163,7 @@ def event_state(event, detail):
         change the power state; state may be NOSTATE (undefined)
     """
     if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
-        return True, _STOPPED_STATES.get(detail, virt_driver.SHUTOFF)
+        return True, _STOPPED_STATES.get(detail, power.SHUTOFF)
     if event in _EVENT_STATES:
         return True, _EVENT_STATES[event]
     return False, None

@@ -15,7 +15,7 @@ keeps it: the saved memory belongs with those disk contents.
 from oslo_log import log as logging
 
 from computeagent import exception
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
 
@@ -74,7 +74,7 @@ class PowerOps(object):
         of a stopped one (a managed save image is discarded).
         """
         dom = self._domain(record)
-        if not hard and dom.power_state() == virt_driver.RUNNING:
+        if not hard and dom.power_state() == power.RUNNING:
             if self._soft_reboot(dom):
                 return
             LOG.warning('Instance %(uuid)s did not reboot within %(sec)d s '
@@ -100,7 +100,7 @@ class PowerOps(object):
 
     def _hard_reboot(self, record, dom):
         if dom.is_active():
-            paused = dom.power_state() == virt_driver.PAUSED
+            paused = dom.power_state() == power.PAUSED
             dom.reset()
             if paused:
                 dom.unpause()
@@ -117,7 +117,7 @@ class PowerOps(object):
         """
         dom = self._domain(record)
         if (timeout > 0 and dom.is_active()
-                and dom.power_state() == virt_driver.RUNNING):
+                and dom.power_state() == power.RUNNING):
             try:
                 dom.shutdown()
             except exception.DriverError as e:

@@ -8,7 +8,7 @@ from oslo_messaging._drivers import common as rpc_common
 from computeagent.api import context
 from computeagent.compute import states
 from computeagent import exception
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from tests import base
 from tests.unit import agentfixtures
 
@@ -118,9 +118,9 @@ class TestStates(base.TestCase):
             self.assertEqual(len(allowed), len(set(allowed)), operation)
 
     def test_driver_power_states_are_instance_states(self):
-        self.assertTrue(set(virt_driver.POWER_STATES) <= set(states.ALL))
-        self.assertNotIn(states.BUILDING, virt_driver.POWER_STATES)
-        self.assertNotIn(states.ERROR, virt_driver.POWER_STATES)
+        self.assertTrue(set(power.POWER_STATES) <= set(states.ALL))
+        self.assertNotIn(states.BUILDING, power.POWER_STATES)
+        self.assertNotIn(states.ERROR, power.POWER_STATES)
 
     def test_the_way_out(self):
         # A hard reboot and a delete work from any state a guest can be

@@ -10,6 +10,7 @@ import libvirt
 
 from computeagent import exception
 from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_images import directory
 from computeagent_libvirt import domain
 from computeagent_libvirt import driver
@@ -229,7 +230,7 @@ class TestDestroy(driver_base.DriverTestCase):
         self.driver.destroy(record)
         self.assertEqual([], self.domain_uuids())
         self.assertFalse(os.path.exists(self.instance_dir()))
-        self.assertEqual(virt_driver.NOSTATE,
+        self.assertEqual(power.NOSTATE,
                          self.driver.get_power_state(record))
 
     def test_idempotent(self):
@@ -260,22 +261,22 @@ class TestStates(driver_base.DriverTestCase):
         first = self.spawn()
         self.spawn(self.spec(uuid=OTHER))
         self.driver.pause(first)
-        self.assertEqual({UUID: virt_driver.PAUSED,
-                          OTHER: virt_driver.RUNNING},
+        self.assertEqual({UUID: power.PAUSED,
+                          OTHER: power.RUNNING},
                          self.driver.list_power_states())
 
     def test_get_power_state(self):
         record = self.spawn()
-        self.assertEqual(virt_driver.RUNNING,
+        self.assertEqual(power.RUNNING,
                          self.driver.get_power_state(record))
-        self.assertEqual(virt_driver.NOSTATE,
+        self.assertEqual(power.NOSTATE,
                          self.driver.get_power_state({'uuid': OTHER}))
 
     def test_events_reach_the_listener(self):
         record = self.spawn()
-        self.wait_for_event((UUID, virt_driver.RUNNING))
+        self.wait_for_event((UUID, power.RUNNING))
         self.driver.pause(record)
-        self.wait_for_event((UUID, virt_driver.PAUSED))
+        self.wait_for_event((UUID, power.PAUSED))
 
 
 class TestConsoleAndHost(driver_base.DriverTestCase):

@@ -12,7 +12,7 @@ import fixtures
 import libvirt
 
 from computeagent import exception
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_libvirt import domain
 from tests.host.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import utils
@@ -32,7 +32,7 @@ class TestPowerOps(PowerTestCase):
         record = self.spawn()
         self.driver.pause(record)
         self.assertEqual(libvirt.VIR_DOMAIN_PAUSED, self.lookup().state()[0])
-        self.assertEqual(virt_driver.PAUSED, self.state(record))
+        self.assertEqual(power.PAUSED, self.state(record))
         self.driver.unpause(record)
         self.assertEqual(libvirt.VIR_DOMAIN_RUNNING,
                          self.lookup().state()[0])
@@ -42,9 +42,9 @@ class TestPowerOps(PowerTestCase):
         self.driver.suspend(record)
         self.assertFalse(self.lookup().isActive())
         self.assertTrue(self.lookup().hasManagedSaveImage())
-        self.assertEqual(virt_driver.SUSPENDED, self.state(record))
+        self.assertEqual(power.SUSPENDED, self.state(record))
         self.driver.resume(record)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
         self.assertFalse(self.lookup().hasManagedSaveImage())
 
     def test_suspend_paused_resumes_running(self):
@@ -52,7 +52,7 @@ class TestPowerOps(PowerTestCase):
         self.driver.pause(record)
         self.driver.suspend(record)
         self.driver.resume(record)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
 
     def test_resume_without_saved_state(self):
         record = self.spawn()
@@ -60,7 +60,7 @@ class TestPowerOps(PowerTestCase):
         error = self.assertRaises(exception.DriverError, self.driver.resume,
                                   record)
         self.assertIn('no saved state', str(error))
-        self.assertEqual(virt_driver.SHUTOFF, self.state(record))
+        self.assertEqual(power.SHUTOFF, self.state(record))
 
     def test_power_off_and_on(self):
         record = self.spawn()
@@ -83,16 +83,16 @@ class TestPowerOps(PowerTestCase):
         record = self.spawn()
         self.driver.pause(record)
         self.driver.power_off(record)
-        self.assertEqual(virt_driver.SHUTOFF, self.state(record))
+        self.assertEqual(power.SHUTOFF, self.state(record))
         self.driver.power_off(record)
-        self.assertEqual(virt_driver.SHUTOFF, self.state(record))
+        self.assertEqual(power.SHUTOFF, self.state(record))
 
     def test_power_off_discards_managed_save(self):
         record = self.spawn()
         self.driver.suspend(record)
         self.driver.power_off(record)
         self.assertFalse(self.lookup().hasManagedSaveImage())
-        self.assertEqual(virt_driver.SHUTOFF, self.state(record))
+        self.assertEqual(power.SHUTOFF, self.state(record))
 
     def test_power_on_running_is_refused(self):
         record = self.spawn()
@@ -124,7 +124,7 @@ class TestReboot(PowerTestCase):
         first_id = self.lookup().ID()
         self.driver.reboot(record)
         self.assertIn('did not reboot within 0 s', logger.output)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
         # A reset, not a restart of the domain.
         self.assertEqual(first_id, self.lookup().ID())
 
@@ -146,27 +146,27 @@ class TestReboot(PowerTestCase):
             domain.Domain, 'reboot_acpi', reboot_acpi))
         self.driver.reboot(record)
         self.assertNotIn('did not reboot', logger.output)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
 
     def test_hard_running_and_paused(self):
         record = self.spawn()
         self.driver.reboot(record, hard=True)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
         self.driver.pause(record)
         self.driver.reboot(record, hard=True)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
 
     def test_hard_from_shutoff_starts(self):
         record = self.spawn()
         self.driver.power_off(record)
         self.driver.reboot(record, hard=True)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
 
     def test_hard_from_suspended_boots_afresh(self):
         record = self.spawn()
         self.driver.suspend(record)
         self.driver.reboot(record, hard=True)
-        self.assertEqual(virt_driver.RUNNING, self.state(record))
+        self.assertEqual(power.RUNNING, self.state(record))
         self.assertFalse(self.lookup().hasManagedSaveImage())
 
 

@@ -8,7 +8,7 @@ import os
 
 from computeagent import exception
 from computeagent.schema import instance
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_fake import driver as fake_driver
 from tests import base
 
@@ -122,7 +122,7 @@ class TestSpawn(FakeDriverTestCase):
         record = self.spawn()
         self.driver.destroy(record)
         self.driver.destroy(record)
-        self.assertIs(virt_driver.NOSTATE,
+        self.assertIs(power.NOSTATE,
                       self.driver.get_power_state(record))
 
 
@@ -171,7 +171,7 @@ class TestPower(FakeDriverTestCase):
                      lambda r: self.driver.attach_disk(r, {})):
             error = self.assertRaises(exception.DriverError, call, record)
             self.assertIn('is not defined', str(error))
-        self.assertIs(virt_driver.NOSTATE,
+        self.assertIs(power.NOSTATE,
                       self.driver.get_power_state(record))
 
 

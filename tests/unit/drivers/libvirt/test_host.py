@@ -7,7 +7,7 @@ import fixtures
 import libvirt
 
 from computeagent import exception
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_libvirt import domain
 from computeagent_libvirt import host as host_mod
 from tests import base
@@ -45,21 +45,21 @@ class TestMappings(base.TestCase):
 
     def test_power_state(self):
         cases = [
-            ((libvirt.VIR_DOMAIN_RUNNING, 1, False), virt_driver.RUNNING),
-            ((libvirt.VIR_DOMAIN_BLOCKED, 1, False), virt_driver.RUNNING),
-            ((libvirt.VIR_DOMAIN_PAUSED, 1, False), virt_driver.PAUSED),
-            ((libvirt.VIR_DOMAIN_SHUTDOWN, 1, False), virt_driver.SHUTOFF),
-            ((libvirt.VIR_DOMAIN_SHUTOFF, 1, False), virt_driver.SHUTOFF),
+            ((libvirt.VIR_DOMAIN_RUNNING, 1, False), power.RUNNING),
+            ((libvirt.VIR_DOMAIN_BLOCKED, 1, False), power.RUNNING),
+            ((libvirt.VIR_DOMAIN_PAUSED, 1, False), power.PAUSED),
+            ((libvirt.VIR_DOMAIN_SHUTDOWN, 1, False), power.SHUTOFF),
+            ((libvirt.VIR_DOMAIN_SHUTOFF, 1, False), power.SHUTOFF),
             ((libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SAVED,
-              True), virt_driver.SUSPENDED),
+              True), power.SUSPENDED),
             # After a libvirtd restart the reason is lost; the image is not.
-            ((libvirt.VIR_DOMAIN_SHUTOFF, 0, True), virt_driver.SUSPENDED),
+            ((libvirt.VIR_DOMAIN_SHUTOFF, 0, True), power.SUSPENDED),
             ((libvirt.VIR_DOMAIN_SHUTOFF,
               libvirt.VIR_DOMAIN_SHUTOFF_CRASHED, False),
-             virt_driver.CRASHED),
-            ((libvirt.VIR_DOMAIN_CRASHED, 0, False), virt_driver.CRASHED),
+             power.CRASHED),
+            ((libvirt.VIR_DOMAIN_CRASHED, 0, False), power.CRASHED),
             ((libvirt.VIR_DOMAIN_PMSUSPENDED, 0, False),
-             virt_driver.SUSPENDED),
+             power.SUSPENDED),
         ]
         for args, expected in cases:
             self.assertEqual(expected, host_mod.power_state(*args), args)
@@ -67,26 +67,26 @@ class TestMappings(base.TestCase):
     def test_event_state(self):
         cases = [
             ((libvirt.VIR_DOMAIN_EVENT_STARTED, 0),
-             (True, virt_driver.RUNNING)),
+             (True, power.RUNNING)),
             ((libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0),
-             (True, virt_driver.PAUSED)),
+             (True, power.PAUSED)),
             ((libvirt.VIR_DOMAIN_EVENT_RESUMED, 0),
-             (True, virt_driver.RUNNING)),
+             (True, power.RUNNING)),
             ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
               libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
-             (True, virt_driver.SHUTOFF)),
+             (True, power.SHUTOFF)),
             ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
               libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED),
-             (True, virt_driver.SUSPENDED)),
+             (True, power.SUSPENDED)),
             ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
               libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED),
-             (True, virt_driver.CRASHED)),
+             (True, power.CRASHED)),
             ((libvirt.VIR_DOMAIN_EVENT_CRASHED, 0),
-             (True, virt_driver.CRASHED)),
+             (True, power.CRASHED)),
             ((libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, 0),
-             (True, virt_driver.SUSPENDED)),
+             (True, power.SUSPENDED)),
             ((libvirt.VIR_DOMAIN_EVENT_UNDEFINED, 0),
-             (True, virt_driver.NOSTATE)),
+             (True, power.NOSTATE)),
             ((libvirt.VIR_DOMAIN_EVENT_DEFINED, 0), (False, None)),
             ((libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, 0), (False, None)),
         ]
@@ -135,18 +135,18 @@ class TestConnection(HostTestCase):
         self.host.connection().close()
         dom = domain.define(self.host, domain_xml())
         dom.start()
-        self.wait_for_event((UUID, virt_driver.RUNNING))
+        self.wait_for_event((UUID, power.RUNNING))
 
     def test_lifecycle_events(self):
         dom = domain.define(self.host, domain_xml())
         dom.start()
-        self.wait_for_event((UUID, virt_driver.RUNNING))
+        self.wait_for_event((UUID, power.RUNNING))
         dom.pause()
-        self.wait_for_event((UUID, virt_driver.PAUSED))
+        self.wait_for_event((UUID, power.PAUSED))
         dom.managed_save()
-        self.wait_for_event((UUID, virt_driver.SUSPENDED))
+        self.wait_for_event((UUID, power.SUSPENDED))
         dom.undefine()
-        self.wait_for_event((UUID, virt_driver.NOSTATE))
+        self.wait_for_event((UUID, power.NOSTATE))
 
     def test_close_and_reopen(self):
         old = self.host.connection()
@@ -174,22 +174,22 @@ class TestDomain(HostTestCase):
 
     def test_power_cycle(self):
         dom = domain.define(self.host, domain_xml())
-        self.assertEqual(virt_driver.SHUTOFF, dom.power_state())
+        self.assertEqual(power.SHUTOFF, dom.power_state())
         self.assertEqual(-1, dom.id())
         dom.start()
         first_id = dom.id()
-        self.assertEqual(virt_driver.RUNNING, dom.power_state())
+        self.assertEqual(power.RUNNING, dom.power_state())
         dom.pause()
-        self.assertEqual(virt_driver.PAUSED, dom.power_state())
+        self.assertEqual(power.PAUSED, dom.power_state())
         dom.unpause()
         dom.managed_save()
         self.assertTrue(dom.has_managed_save())
-        self.assertEqual(virt_driver.SUSPENDED, dom.power_state())
+        self.assertEqual(power.SUSPENDED, dom.power_state())
         dom.start()
         self.assertFalse(dom.has_managed_save())
         self.assertNotEqual(first_id, dom.id())
         dom.shutdown()
-        self.assertEqual(virt_driver.SHUTOFF, dom.power_state())
+        self.assertEqual(power.SHUTOFF, dom.power_state())
 
     def test_destroy_is_quiet_when_off(self):
         dom = domain.define(self.host, domain_xml())

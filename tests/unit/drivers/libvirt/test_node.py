@@ -2,7 +2,7 @@
 
 import fixtures
 
-from computeagent.virt import driver as virt_driver
+from computeagent.virt import power
 from computeagent_libvirt import domain
 from computeagent_libvirt import node as node_mod
 from tests import base
@@ -33,9 +33,9 @@ class TestNode(test_host.HostTestCase):
         # Not one of ours: reported too, the manager ignores it.
         foreign = '11111111-2222-3333-4444-555555555555'
         domain.define(self.host, test_host.domain_xml(foreign, name='foreign'))
-        self.assertEqual({UUID: virt_driver.RUNNING,
-                          OTHER: virt_driver.SUSPENDED,
-                          foreign: virt_driver.SHUTOFF},
+        self.assertEqual({UUID: power.RUNNING,
+                          OTHER: power.SUSPENDED,
+                          foreign: power.SHUTOFF},
                          self.node.power_states())
 
     def test_arch_and_resources(self):
