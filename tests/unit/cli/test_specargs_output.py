@@ -9,14 +9,14 @@ import os
 import uuid as uuid_mod
 
 from computeagent.cli import output
+from computeagent.cli import parser as cli_parser
 from computeagent.cli import specargs
-from computeagent.cmd import ctl
 from tests import base
 
 
 def boot_args(*argv):
     """The parsed arguments of ``computeagent-ctl boot <argv>``."""
-    return ctl._parser().parse_args(['boot'] + list(argv))
+    return cli_parser.make_parser().parse_args(['boot'] + list(argv))
 
 
 class TestParsePairs(base.TestCase):

@@ -16,6 +16,7 @@ import time
 
 import fixtures
 
+from computeagent.cli import parser as cli_parser
 from computeagent.cmd import ctl
 from tests import base
 from tests.unit import agentfixtures
@@ -278,14 +279,14 @@ class TestCommandLine(CtlTestCase):
         self.assertIn('within 1 s', error)
 
     def test_options_before_the_subcommand_are_kept(self):
-        args = ctl.parse_args(['--format', 'json', '--timeout', '7',
-                               '--host', 'a', '--config-file', 'x',
-                               'list', '--config-file', 'y'])
+        args = cli_parser.parse_args(['--format', 'json', '--timeout', '7',
+                                      '--host', 'a', '--config-file', 'x',
+                                      'list', '--config-file', 'y'])
         self.assertEqual(('json', 7, 'a', ['x', 'y']),
                          (args.format, args.timeout, args.host,
                           args.config_file))
-        args = ctl.parse_args(['--timeout', '7', 'stop', 'u', '--timeout',
-                               '0'])
+        args = cli_parser.parse_args(['--timeout', '7', 'stop', 'u',
+                                      '--timeout', '0'])
         self.assertEqual((7, 0), (args.timeout, args.stop_timeout))
 
     def test_every_flag_has_help(self):
@@ -297,10 +298,10 @@ class TestCommandLine(CtlTestCase):
                     continue
                 self.assertTrue(action.help, '%s %s' % (
                     name, action.option_strings or action.dest))
-        check(ctl._parser(), 'computeagent-ctl')
+        check(cli_parser.make_parser(), 'computeagent-ctl')
 
     def test_help_shows_the_defaults(self):
-        parser = ctl._parser()
+        parser = cli_parser.make_parser()
         text = parser.format_help()
         self.assertIn('(default: 30; boot --wait: 600)', ' '.join(
             text.split()))
@@ -471,5 +472,5 @@ class TestDeadlines(CtlTestCase):
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
         self.assertEqual(0, ctl.main(['--transport-url', 'fake:/',
                                       'list']))
-        self.assertEqual([ctl.DEFAULT_TIMEOUT], seen)
-        self.assertLessEqual(ctl.DEFAULT_TIMEOUT, 60)
+        self.assertEqual([cli_parser.DEFAULT_TIMEOUT], seen)
+        self.assertLessEqual(cli_parser.DEFAULT_TIMEOUT, 60)
