@@ -1,4 +1,4 @@
-"""The typed errors of the RPC API (API.md, "Errors").
+"""The typed errors of the RPC API (docs/api.md, "Errors").
 
 A plain oslo.messaging client sees these as ``RemoteError`` whose
 ``exc_type`` is the class name, so the names are part of the public

@@ -2,7 +2,7 @@
 
 One :class:`Service` per process. It puts together the store, the
 notifier, the compute manager (:mod:`computeagent.compute.manager`) and
-the RPC endpoint that serves API.md with it
+the RPC endpoint that serves docs/api.md with it
 (:mod:`computeagent.api.endpoint`). It uses oslo.messaging's threading
 executor (no eventlet monkey-patching anywhere), stops on request by
 letting requests in flight finish, and runs the power-event thread and

@@ -14,7 +14,7 @@ log which disk the firmware really booted. The code is, in nasm syntax::
 
 The MBR carries one partition entry (bootable, type 0x83, LBA 1 to the end
 of the disk): oslo.utils' format inspector names an MBR disk ``gpt`` and
-its ``mbr`` safety check refuses a table with no entry (PLATFORM.md).
+its ``mbr`` safety check refuses a table with no entry.
 
 Importable by unit and functional tests alike; only qemu-img and xorriso
 are needed, and only by the helpers that say so.

@@ -3,7 +3,7 @@
 Every API method is exposed explicitly (the server uses oslo.messaging's
 ExplicitRPCAccessPolicy, so helpers can never be called remotely), binds
 its arguments strictly, puts the request context in the thread for
-logging, and turns anything that is not one of API.md's errors into a
+logging, and turns anything that is not one of docs/api.md's errors into a
 DriverError so callers only ever see the documented names.
 """
 

@@ -1,8 +1,8 @@
-"""The RPC endpoint: every method of API.md.
+"""The RPC endpoint: every method of docs/api.md.
 
 :class:`ComputeEndpoint` is what the RPC server dispatches to. Each
 method is an :func:`computeagent.api.dispatch.api_method` (exposed,
-its arguments bound strictly, its errors API.md's), checks the plain
+its arguments bound strictly, its errors docs/api.md's), checks the plain
 arguments it was sent and hands the request to the part of the
 :class:`computeagent.compute.manager.ComputeManager` that serves it.
 What needs an instance's record to be checked (a create's spec, an
@@ -19,7 +19,7 @@ RPC_API_VERSION = '1.0'
 
 
 class ComputeEndpoint(object):
-    """Serves API.md on one host.
+    """Serves docs/api.md on one host.
 
     :param manager: the ComputeManager whose parts serve the requests
     """

@@ -1,4 +1,4 @@
-"""Notifications of API.md, sent with oslo.messaging's notifier."""
+"""Notifications of docs/api.md, sent with oslo.messaging's notifier."""
 
 from oslo_log import log as logging
 import oslo_messaging

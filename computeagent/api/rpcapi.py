@@ -1,4 +1,4 @@
-"""The controller's client of API.md: a thin, typed wrapper.
+"""The controller's client of docs/api.md: a thin, typed wrapper.
 
 It speaks exactly what a plain oslo.messaging client would, so anything
 it can do, a controller written by others can do too. The project's own
@@ -15,7 +15,7 @@ from computeagent import exception
 #: The newest API version this client knows.
 API_VERSION = '1.0'
 
-# Methods that may be cast (API.md: "may also be cast").
+# Methods that may be cast (docs/api.md: "may also be cast").
 CASTABLE = frozenset(('create_instance', 'delete_instance',
                       'reboot_instance', 'stop_instance', 'start_instance',
                       'pause_instance', 'unpause_instance',

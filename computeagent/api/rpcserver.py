@@ -96,7 +96,7 @@ def get_server(transport, target, endpoints, serializer, build_pool_size):
     """An :class:`AgentRPCServer` that allows only exposed methods.
 
     :param endpoints: endpoint objects; only methods marked with
-        ``oslo_messaging.expose`` can be called (API.md's, no others)
+        ``oslo_messaging.expose`` can be called (docs/api.md's, no others)
     :param build_pool_size: how many creates are handled at once
     :returns: the server, not started
     """

@@ -16,7 +16,7 @@ DEFAULT_TIMEOUT = 30
 #: seconds ``boot --wait`` waits for the instance: images may have to be
 #: fetched and the create may wait for a build slot first
 DEFAULT_BOOT_TIMEOUT = 600
-#: stop_instance's own default (API.md)
+#: stop_instance's own default (docs/api.md)
 DEFAULT_STOP_TIMEOUT = 60
 
 # command -> (rpcapi method, result kind, help) for commands taking a

@@ -1,7 +1,7 @@
 """Building an instance spec from command-line flags or a spec file.
 
 Flags take ``key=value`` lists, e.g. ``--disk image=cirros,boot_index=1``.
-Values are converted by key so the agent sees the types API.md names;
+Values are converted by key so the agent sees the types docs/api.md names;
 anything else is passed through as given and the agent's validation,
 the only authority on specs, explains what is wrong.
 """

@@ -23,7 +23,7 @@ from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
 
-# Keys of the public record (API.md, "Instance record").
+# Keys of the public record (docs/api.md, "Instance record").
 RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
                'disks', 'serial_ports', 'console_log', 'created_at',
                'metadata', 'error')

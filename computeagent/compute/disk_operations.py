@@ -1,4 +1,4 @@
-"""The disk operations of API.md on an instance's disks.
+"""The disk operations of docs/api.md on an instance's disks.
 
 attach_disk, detach_disk, change_media and commit_disk each run through
 the :class:`computeagent.compute.operations.OperationRunner` (the lock,

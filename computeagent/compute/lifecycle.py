@@ -1,4 +1,4 @@
-"""Delete and the power operations of API.md.
+"""Delete and the power operations of docs/api.md.
 
 Each runs through the :class:`computeagent.compute.operations.OperationRunner`
 (the lock, the state check, notifications, storing what changed) and

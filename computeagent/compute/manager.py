@@ -20,7 +20,7 @@ requests that only read. The parts:
 
 The records are the store's (:mod:`computeagent.compute.store`);
 start-up recovery is :mod:`computeagent.compute.recovery`. All
-hypervisor work is the driver's. The RPC endpoint that serves API.md
+hypervisor work is the driver's. The RPC endpoint that serves docs/api.md
 with these parts is :class:`computeagent.api.endpoint.ComputeEndpoint`;
 nothing here knows of RPC.
 """

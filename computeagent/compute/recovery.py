@@ -23,7 +23,7 @@ Records:
   files) is destroyed, the record and directory removed, and
   ``instance.create.error`` sent (``error_type`` ``AgentRestarted``), the
   only word a controller that cast the create gets. Nova marks such an
-  instance ERROR; here a create succeeds or leaves nothing (API.md). If
+  instance ERROR; here a create succeeds or leaves nothing (docs/api.md). If
   the driver cannot roll it back, the record is kept in ``error`` for
   delete_instance.
 - any other state, with a guest: adopted; the record takes the

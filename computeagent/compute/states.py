@@ -1,4 +1,4 @@
-"""Instance states of API.md and which operations each one allows.
+"""Instance states of docs/api.md and which operations each one allows.
 
 A record whose guest is there takes its guest's power state
 (:mod:`computeagent.virt.power`, what drivers report); the agent adds

@@ -1,7 +1,7 @@
 """Instance records, one JSON file per instance under its directory.
 
 ``<instances_path>/<uuid>/instance.json`` holds the public record of
-API.md, the normalized spec it was built from and the fingerprint of the
+docs/api.md, the normalized spec it was built from and the fingerprint of the
 request, so the agent knows every instance it owns after a restart
 without asking anyone. Writes are atomic (write, fsync, rename): a crash
 leaves the old record or the new one, never half of either (and perhaps

@@ -1,11 +1,12 @@
 """The request schema: validation and normalization of instance specs.
 
 :func:`validate_spec` turns a create_instance request into the normalized
-spec the drivers consume (COMMON.md, API.md "Instance spec"): a fresh dict
-with every default filled in and every disk target assigned. Anything that
-is not exactly what API.md allows raises ``InvalidSpec`` whose ``field`` is
-the path of the offending value (``disks[1].cache``), whatever the input:
-None, lists for dicts and nested garbage never surface as TypeError.
+spec the drivers consume (docs/api.md, "Instance spec"): a fresh dict
+with every default filled in and every disk target assigned. Anything
+that is not exactly what docs/api.md allows raises ``InvalidSpec`` whose
+``field`` is the path of the offending value (``disks[1].cache``),
+whatever the input: None, lists for dicts and nested garbage never
+surface as TypeError.
 
 ``null`` stands for "not given" only where the normalized value may itself
 be None (``cache``, ``size_mb``, ``graphics``, ...); a key that does not

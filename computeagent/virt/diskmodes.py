@@ -1,6 +1,6 @@
 """Cache and aio modes of disks: what they are and their defaults.
 
-API.md: a disk's ``cache`` defaults to ``[disk] cachemodes``, then to what
+docs/api.md: a disk's ``cache`` defaults to ``[disk] cachemodes``, then to what
 an O_DIRECT probe of the instances path allows; its ``aio`` is chosen from
 the cache mode, and ``native`` needs a cache mode that uses O_DIRECT.
 The request schema and every driver state these rules through this

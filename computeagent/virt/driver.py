@@ -8,7 +8,7 @@ notifications; a driver owns everything on the hypervisor and the instance
 directory's disks and logs. Drivers are loaded by entry point from the
 ``computeagent.virt_drivers`` namespace and never imported by name.
 
-Every method taking ``record`` receives the instance record of API.md as
+Every method taking ``record`` receives the instance record of docs/api.md as
 the manager stores it (``record['spec']`` holds the normalized spec).
 Drivers raise only the typed errors of :mod:`computeagent.exception`.
 """
@@ -87,7 +87,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
         :param spec: a normalized instance spec
         :param timings: a dict the driver may fill with seconds per step
-        :returns: ``{"disks": [disk records of API.md], "serial_ports":
+        :returns: ``{"disks": [disk records of docs/api.md], "serial_ports":
             [...], "console_log": path or None}``
         :raises: ImageNotFound, ImageUnsafe, InvalidSpec, DriverError
         """

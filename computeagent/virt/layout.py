@@ -1,4 +1,4 @@
-"""Names of the files on a compute node (API.md, "Files on the compute
+"""Names of the files on a compute node (docs/api.md, "Files on the compute
 node"), shared by every driver so they all lay instances out alike.
 
 This is the one place that says what an instance's uuid looks like (it
@@ -104,7 +104,7 @@ def serial_socket(directory, port):
 
 
 def serial_files(directory, index, port):
-    """The files a serial port uses, as API.md's records name them.
+    """The files a serial port uses, as docs/api.md's records name them.
 
     :param directory: the instance directory
     :param index: the port's number, 0 for the console

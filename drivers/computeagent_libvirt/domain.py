@@ -191,7 +191,7 @@ class Domain(object):
 
         Active: the top is the image the running guest writes to.
         Shallow: into the next image down, not into the bottom of the
-        chain, which is the shared base image (PLATFORM.md).
+        chain, which is the shared base image (seen with libvirt 9.0).
         """
         self._call('blockCommit', target, None, None, 0,
                    FLAGS.COMMIT_ACTIVE_SHALLOW)

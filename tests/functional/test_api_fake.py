@@ -1,4 +1,4 @@
-"""API.md over real RabbitMQ, against an agent running the fake driver."""
+"""docs/api.md over real RabbitMQ, against an agent running the fake driver."""
 
 from tests.functional import base
 from tests.functional import fixtures as ft_fixtures

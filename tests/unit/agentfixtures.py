@@ -47,7 +47,7 @@ def new_uuid():
 
 
 def api_error_samples():
-    """One instance of each error of API.md, with every argument set."""
+    """One instance of each error of docs/api.md, with every argument set."""
     return (exception.InvalidSpec(field='disks', reason='r'),
             exception.InstanceNotFound(uuid='u'),
             exception.InstanceExists(uuid='u'),
@@ -349,7 +349,7 @@ class ManagerTestCase(base.TestCase):
     def call(self, method, endpoint=None, **kwargs):
         """Call an API method as the RPC dispatcher does.
 
-        API.md's errors leave the method wrapped in oslo.messaging's
+        docs/api.md's errors leave the method wrapped in oslo.messaging's
         ExpectedException (so the server does not log them as failures);
         the dispatcher replies with the error inside, and so does this.
 

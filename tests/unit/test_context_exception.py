@@ -78,7 +78,7 @@ class TestExceptions(base.TestCase):
         self.assertIn("'id': 'x'", str(error))
 
     def test_the_public_names(self):
-        # API.md: these names are what callers see as exc_type.
+        # docs/api.md: these names are what callers see as exc_type.
         self.assertEqual(
             ['DriverError', 'ImageNotFound', 'ImageUnsafe',
              'InstanceExists', 'InstanceNotFound', 'InsufficientResources',

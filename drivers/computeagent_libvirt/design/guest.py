@@ -135,7 +135,7 @@ def _devices(guest, cls):
 
 
 def describe_disk(disk):
-    """The disk record of API.md of one designed disk_config.Disk.
+    """The disk record of docs/api.md of one designed disk_config.Disk.
 
     ``path`` and ``format`` are those of the image the guest writes to, as
     the disk plan gave them.
@@ -155,7 +155,7 @@ def describe_disk(disk):
 
 
 def describe_disks(guest):
-    """The disk records of API.md, from a designed guest, in disk order.
+    """The disk records of docs/api.md, from a designed guest, in disk order.
 
     :returns: list of :func:`describe_disk` dicts
     """

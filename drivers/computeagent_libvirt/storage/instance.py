@@ -1,6 +1,6 @@
 """Instance storage: the instance directory and its disks.
 
-Files (API.md, "Files on the compute node")::
+Files (docs/api.md, "Files on the compute node")::
 
     <instances_path>/<uuid>/disk                      the first disk
     <instances_path>/<uuid>/disk.<target>             further disks

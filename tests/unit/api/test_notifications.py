@@ -1,4 +1,4 @@
-"""Tests of the notifications of API.md (computeagent.api.notifications).
+"""Tests of the notifications of docs/api.md (computeagent.api.notifications).
 
 They are captured with oslo.messaging's ``test`` notifier driver, except
 where the default ``messagingv2`` driver itself is under test.
@@ -168,7 +168,7 @@ class TestInstanceNotifications(NotificationsTestCase):
                              disk={'source': {'blank': True},
                                    'size_mb': 1})
         detached = self.call('detach_disk', uuid=uuid, target='vdb')
-        # change_media and commit_disk are not among API.md's actions.
+        # change_media and commit_disk are not among docs/api.md's actions.
         self.call('change_media', uuid=uuid, target='sda', image='x.iso')
         self.call('commit_disk', uuid=uuid, target='vda')
         self.assertEqual(['instance.attach_disk.start',

@@ -1,4 +1,4 @@
-"""API.md over oslo.messaging's fake: transport, through a real Service.
+"""docs/api.md over oslo.messaging's fake: transport, through a real Service.
 
 Two callers: a plain oslo.messaging RPC client with nothing of ours (a
 controller written by someone else), which sees errors as RemoteError
@@ -132,7 +132,7 @@ class TestPlainClient(PlainClientTestCase):
         self.assertRemoteError('InvalidSpec', 'list_instances', all=True)
 
     def test_helpers_cannot_be_called(self):
-        # ExplicitRPCAccessPolicy: only the methods of API.md are exposed.
+        # ExplicitRPCAccessPolicy: only the methods of docs/api.md are exposed.
         for method in ('host_status', 'sync_power_states',
                        'handle_power_event', 'process_events', '_record',
                        '_operate', '_create', '_lock', 'no_such_method',

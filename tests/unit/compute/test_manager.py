@@ -1,6 +1,6 @@
 """Tests of the RPC endpoint (computeagent.api.endpoint) on the fake driver.
 
-Creating, deleting and reading instances, the errors of API.md, the
+Creating, deleting and reading instances, the errors of docs/api.md, the
 rules of the RPC wrapper, restarts, resources and concurrent builds.
 State changes are in test_manager_states, disks and the console in
 test_manager_disks (their admission in test_manager_disk_room), creates
