@@ -7,10 +7,11 @@ as at spawn) and changed in the persistent definition, and in the guest
 too when it runs.
 
 commit_disk does what was seen to work with libvirt 9.0 and QEMU 7.2:
-an active, shallow block commit of the snapshot disk's overlay into
-the disk file, a pivot once the job is ready, then a fresh empty overlay (an external disk-only snapshot at the
-same path, which libvirt creates) so that later writes are temporary
-again, as with QEMU's own ``-snapshot`` and ``commit``.
+an active, shallow block commit of the snapshot disk's overlay into the
+disk file, a pivot once the job is ready, then a fresh empty overlay (an
+external disk-only snapshot at the same path, which libvirt creates) so
+that later writes are temporary again, as with QEMU's own ``-snapshot``
+and ``commit``.
 """
 
 from oslo_log import log as logging
