@@ -176,12 +176,12 @@ class Builder(object):
                               {'uuid': uuid, 'error': error})
                     self._roll_back(record, spec)
                     raise
-                if placement.get('nics'):
-                    spec['nics'] = placement['nics']
+                if placement.nics:
+                    spec['nics'] = placement.nics
                 record.update(state=states.RUNNING,
-                              disks=placement['disks'],
-                              serial_ports=placement['serial_ports'],
-                              console_log=placement['console_log'])
+                              disks=placement.disks,
+                              serial_ports=placement.serial_ports,
+                              console_log=placement.console_log)
                 record = self.store.save(record, spec=spec)
                 return self.runner.refresh_state(record), timings
         finally:

@@ -14,10 +14,34 @@ Drivers raise only the typed errors of :mod:`computeagent.exception`.
 """
 
 import abc
+import dataclasses
+import typing
 
 from computeagent import plugins
 
 NAMESPACE = 'computeagent.virt_drivers'
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement(object):
+    """What :meth:`ComputeDriver.spawn` made of a spec.
+
+    The manager copies ``disks``, ``serial_ports`` and ``console_log``
+    into the instance record and ``nics`` into the stored spec; their
+    items are the dicts of docs/api.md, as records carry them.
+
+    :ivar disks: the disk records (docs/api.md), in spec order
+    :ivar serial_ports: the serial port records, in spec order
+    :ivar console_log: path of the first logged serial port's log, or
+        None
+    :ivar nics: the spec's nics as built, each with its ``mac`` (one
+        the driver chose where the spec gave none), in spec order
+    """
+
+    disks: list
+    serial_ports: list
+    console_log: typing.Optional[str]
+    nics: list
 
 
 class ComputeDriver(metaclass=abc.ABCMeta):
@@ -87,8 +111,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
         :param spec: a normalized instance spec
         :param timings: a dict the driver may fill with seconds per step
-        :returns: ``{"disks": [disk records of docs/api.md], "serial_ports":
-            [...], "console_log": path or None}``
+        :returns: a :class:`Placement`
         :raises: ImageNotFound, ImageUnsafe, InvalidSpec, DriverError
         """
 

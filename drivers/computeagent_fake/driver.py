@@ -143,10 +143,10 @@ class FakeDriver(driver.ComputeDriver):
             self._log(uuid, 'fake guest %s booting' % uuid)
         if timings is not None:
             timings['spawn'] = 0.0
-        return {'disks': copy.deepcopy(disks),
-                'serial_ports': serial_ports,
-                'nics': nics,
-                'console_log': console}
+        return driver.Placement(disks=copy.deepcopy(disks),
+                                serial_ports=serial_ports,
+                                console_log=console,
+                                nics=nics)
 
     def destroy(self, record):
         with self._lock:

@@ -195,11 +195,12 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         LOG.info('Started domain %(name)s of instance %(uuid)s',
                  {'name': designer.domain_name(uuid), 'uuid': uuid})
         by_target = {entry['target']: entry for entry in entries}
-        return {'disks': [disk_ops.disk_record(d, by_target[d['target']])
-                          for d in designer.describe_disks(guest)],
-                'serial_ports': designer.describe_serial_ports(guest),
-                'console_log': designer.console_log(guest),
-                'nics': designer.describe_nics(guest)}
+        return virt_driver.Placement(
+            disks=[disk_ops.disk_record(d, by_target[d['target']])
+                   for d in designer.describe_disks(guest)],
+            serial_ports=designer.describe_serial_ports(guest),
+            console_log=designer.console_log(guest),
+            nics=designer.describe_nics(guest))
 
     def _remove(self, uuid, dom):
         """Undo a spawn: the domain this call defined, and every file."""

@@ -6,6 +6,7 @@ driver. Assertions look at libvirt through the driver's own connection:
 each test-driver connection is a separate host.
 """
 
+import dataclasses
 import os
 import subprocess
 import threading
@@ -72,7 +73,8 @@ class DriverTestCase(utils.EventRecording, base.TestCase):
         """Spawn ``spec`` and return the record the manager would pass."""
         spec = spec or self.spec()
         placement = self.driver.spawn(spec, {})
-        return dict(placement, uuid=spec['uuid'], spec=spec)
+        return dict(dataclasses.asdict(placement), uuid=spec['uuid'],
+                    spec=spec)
 
     def lookup(self, uuid=UUID):
         return self.conn.lookupByUUIDString(uuid)

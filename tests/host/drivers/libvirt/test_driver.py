@@ -153,7 +153,7 @@ class TestSpawn(driver_base.DriverTestCase):
             self.assertTrue(os.path.isfile(path), path)
 
         self.assertEqual({'disks', 'design', 'start'}, set(timings))
-        vda, vdb, vdc = placement['disks']
+        vda, vdb, vdc = placement.disks
         self.assertEqual(('qcow2', False, 1),
                          (vda['format'], vda['snapshot'], vda['boot_index']))
         self.assertEqual('raw', vdb['format'])
@@ -162,11 +162,11 @@ class TestSpawn(driver_base.DriverTestCase):
                           'format': 'qcow2', 'snapshot': True},
                          {k: vdc[k] for k in ('path', 'format', 'snapshot')})
         console = os.path.join(directory, 'console.log')
-        self.assertEqual(console, placement['console_log'])
-        self.assertEqual(console, placement['serial_ports'][0]['log_file'])
-        self.assertRegex(placement['nics'][0]['mac'],
+        self.assertEqual(console, placement.console_log)
+        self.assertEqual(console, placement.serial_ports[0]['log_file'])
+        self.assertRegex(placement.nics[0]['mac'],
                          r'^52:54:00(:[0-9a-f]{2}){3}$')
-        self.assertIn(placement['nics'][0]['mac'], dom.XMLDesc(0))
+        self.assertIn(placement.nics[0]['mac'], dom.XMLDesc(0))
 
     def test_unsafe_image_leaves_nothing(self):
         # A qcow2 naming a backing file is refused by inspection.

@@ -4,10 +4,12 @@ The fake stands in for a hypervisor in every service-layer test, so it
 must refuse what a hypervisor refuses.
 """
 
+import dataclasses
 import os
 
 from computeagent import exception
 from computeagent.schema import instance
+from computeagent.virt import driver as virt_driver
 from computeagent.virt import power
 from computeagent_fake import driver as fake_driver
 from tests import base
@@ -36,7 +38,7 @@ class FakeDriverTestCase(base.TestCase):
     def spawn(self, **extra):
         spec = self.spec(**extra)
         placement = self.driver.spawn(spec)
-        return dict(placement, uuid=UUID, spec=spec)
+        return dict(dataclasses.asdict(placement), uuid=UUID, spec=spec)
 
     def console(self):
         with open(os.path.join(self.conf.instances_path, UUID,
@@ -49,14 +51,15 @@ class TestSpawn(FakeDriverTestCase):
     def test_spawn(self):
         timings = {}
         placement = self.driver.spawn(self.spec(), timings)
+        self.assertIsInstance(placement, virt_driver.Placement)
         directory = os.path.join(self.conf.instances_path, UUID)
         self.assertEqual(
             [(os.path.join(directory, 'disk'), 'vda'),
              (os.path.join(directory, 'disk.vdb'), 'vdb'),
              ('fake://image/b.iso', 'sda')],
-            [(d['path'], d['target']) for d in placement['disks']])
+            [(d['path'], d['target']) for d in placement.disks])
         self.assertEqual(os.path.join(directory, 'console.log'),
-                         placement['console_log'])
+                         placement.console_log)
         self.assertIn('fake guest %s booting' % UUID, self.console())
         self.assertEqual({UUID: 'running'},
                          self.driver.list_power_states())
@@ -65,14 +68,14 @@ class TestSpawn(FakeDriverTestCase):
     def test_macs_are_assigned_unless_given(self):
         placement = self.driver.spawn(self.spec(nics=[
             {}, {'mac': '52:54:00:AA:BB:CC'}]))
-        macs = [n['mac'] for n in placement['nics']]
+        macs = [n['mac'] for n in placement.nics]
         self.assertRegex(macs[0], r'^52:54:00(:[0-9a-f]{2}){3}$')
         self.assertEqual('52:54:00:aa:bb:cc', macs[1])
 
     def test_no_console_log_for_a_null_port(self):
         placement = self.driver.spawn(self.spec(
             serial_ports=[{'type': 'null'}]))
-        self.assertIsNone(placement['console_log'])
+        self.assertIsNone(placement.console_log)
 
     def test_serial_ports(self):
         directory = os.path.join(self.conf.instances_path, UUID)
@@ -92,9 +95,9 @@ class TestSpawn(FakeDriverTestCase):
               'path': os.path.join(directory, 'console.3.log'),
               'log_file': os.path.join(directory, 'console.3.log'),
               'host': None, 'port': None}],
-            placement['serial_ports'])
+            placement.serial_ports)
         self.assertEqual(os.path.join(directory, 'console.log'),
-                         placement['console_log'])
+                         placement.console_log)
 
     def test_cache_and_aio(self):
         disks = [{'source': {'blank': True}, 'size_mb': 1, 'cache': cache,
@@ -108,7 +111,7 @@ class TestSpawn(FakeDriverTestCase):
             [('none', 'threads'), ('directsync', 'threads'),
              ('writeback', 'threads'), ('none', 'native'),
              ('unsafe', 'io_uring')],
-            [(d['cache'], d['aio']) for d in placement['disks']])
+            [(d['cache'], d['aio']) for d in placement.disks])
 
     def test_render_creates_nothing(self):
         plan = self.driver.render(self.spec())
