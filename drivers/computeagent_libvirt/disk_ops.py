@@ -1,7 +1,7 @@
 """Disk operations of the libvirt driver: :class:`DiskOps`.
 
 attach_disk, detach_disk, change_media and commit_disk, plus the helpers
-that turn the manager's disk records back into storage entries. Devices
+that turn the manager's disk records back into PlannedDisks. Devices
 are designed by :mod:`computeagent_libvirt.design.disks` (the same decisions
 as at spawn) and changed in the persistent definition, and in the guest
 too when it runs.
@@ -22,40 +22,44 @@ from computeagent_libvirt.config import snapshot as snapshot_config
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import domain
+from computeagent_libvirt.storage import instance as storage_mod
 
 LOG = logging.getLogger(__name__)
 
 
-def disk_record(described, entry):
+def disk_record(described, planned):
     """The instance record's disk: the disk file, even for a snapshot disk.
 
     :param described: a dict of :func:`designer.describe_disk`
-    :param entry: the disk's storage entry
+    :param planned: the disk's storage.instance.PlannedDisk
     """
-    record = dict(described, snapshot=bool(entry['snapshot']))
-    if entry['snapshot']:
-        record['path'], record['format'] = entry['backing'][0]
+    record = dict(described, snapshot=bool(planned.snapshot))
+    if planned.snapshot:
+        record['path'], record['format'] = planned.backing[0]
     return record
 
 
-def snapshot_entry(storage, uuid, disk):
-    """The storage entry of a snapshot disk, from its instance record."""
-    return {'target': disk['target'], 'device': disk['device'],
-            'path': storage.snapshot_path(uuid, disk['target']),
-            'format': 'qcow2', 'backing': [(disk['path'], disk['format'])],
-            'snapshot': True, 'image_key': None}
+def snapshot_disk(storage, uuid, disk):
+    """The PlannedDisk of a snapshot disk, from its instance record."""
+    return storage_mod.PlannedDisk(
+        target=disk['target'], device=disk['device'],
+        path=storage.snapshot_path(uuid, disk['target']), format='qcow2',
+        backing=[(disk['path'], disk['format'])], snapshot=True)
 
 
-def snapshot_entries(storage, record):
-    """The storage entries of the record's snapshot disks."""
-    return [snapshot_entry(storage, record['uuid'], disk)
+def snapshot_disks(storage, record):
+    """The PlannedDisks of the record's snapshot disks."""
+    return [snapshot_disk(storage, record['uuid'], disk)
             for disk in record['disks'] if disk['snapshot']]
 
 
-def _files_entry(storage, uuid, disk):
+def _disk_files(storage, uuid, disk):
+    """The PlannedDisk naming a disk's own files, from its record."""
     if disk['snapshot']:
-        return snapshot_entry(storage, uuid, disk)
-    return {'path': disk['path'], 'backing': []}
+        return snapshot_disk(storage, uuid, disk)
+    return storage_mod.PlannedDisk(target=disk['target'],
+                                   device=disk['device'], path=disk['path'],
+                                   format=disk['format'])
 
 
 def _guest_facts(guest):
@@ -129,10 +133,10 @@ class DiskOps(object):
         """The record's domain; DriverError if libvirt has none."""
         return domain.get(self.host, record['uuid'])
 
-    def _design_disk(self, index, disk, entry, guest):
+    def _design_disk(self, index, disk, planned, guest):
         last_iothread, controllers = _guest_facts(guest)
         return disk_design.design_added_disk(
-            index, disk, entry, self.cache_inputs.cachemodes(),
+            index, disk, planned, self.cache_inputs.cachemodes(),
             self.cache_inputs.direct_io(), self.conf.libvirt.machine_type,
             last_iothread, controllers)
 
@@ -158,11 +162,11 @@ class DiskOps(object):
                        'guest stops; choose another target or stop and '
                        'start the instance' % (uuid, disk['target']))
         index = len(record['spec']['disks'])
-        entry = self.storage.create_disk(uuid, disk, index)
+        planned = self.storage.create_disk(uuid, disk, index)
         iothread = None
         try:
             conf, controllers, iothread = self._design_disk(
-                index, disk, entry, dom.guest())
+                index, disk, planned, dom.guest())
             if iothread is not None:
                 dom.add_iothread(iothread, live)
             for controller in controllers:
@@ -172,13 +176,13 @@ class DiskOps(object):
             LOG.warning('Attaching %(target)s to %(uuid)s failed; removing '
                         'its files', {'target': disk['target'],
                                       'uuid': uuid})
-            self._undo_attach(dom, uuid, entry, iothread, live)
+            self._undo_attach(dom, uuid, planned, iothread, live)
             raise
         LOG.info('Attached disk %(target)s to %(uuid)s',
                  {'target': disk['target'], 'uuid': uuid})
-        return disk_record(designer.describe_disk(conf), entry)
+        return disk_record(designer.describe_disk(conf), planned)
 
-    def _undo_attach(self, dom, uuid, entry, iothread, live):
+    def _undo_attach(self, dom, uuid, planned, iothread, live):
         if iothread is not None:
             try:
                 dom.del_iothread(iothread, live)
@@ -186,7 +190,7 @@ class DiskOps(object):
                 LOG.warning('Could not remove IOThread %(id)d of %(uuid)s: '
                             '%(error)s', {'id': iothread, 'uuid': uuid,
                                           'error': e})
-        self.storage.delete_disk_files(uuid, entry)
+        self.storage.delete_disk_files(uuid, planned)
 
     def detach_disk(self, record, target):
         """Remove the disk from the guest and its definition, then its files.
@@ -196,7 +200,7 @@ class DiskOps(object):
         and the files no longer have it.
         """
         uuid = record['uuid']
-        files = _files_entry(self.storage, uuid, _record_disk(record, target))
+        files = _disk_files(self.storage, uuid, _record_disk(record, target))
         dom = self._domain(record)
         live = dom.is_active()
         conf = dom.guest().disk(target)
@@ -223,12 +227,12 @@ class DiskOps(object):
         dom = self._domain(record)
         # For a cdrom this fetches the image into the cache and creates
         # no file in the instance directory.
-        entry = self.storage.create_disk(record['uuid'], disk, index)
+        planned = self.storage.create_disk(record['uuid'], disk, index)
         conf = disk_design.design_disk(
-            index, disk, entry, self.cache_inputs.cachemodes(),
+            index, disk, planned, self.cache_inputs.cachemodes(),
             self.cache_inputs.direct_io(), self.conf.libvirt.machine_type)
         dom.update_device(conf.to_xml(), dom.is_active())
-        return disk_record(designer.describe_disk(conf), entry)
+        return disk_record(designer.describe_disk(conf), planned)
 
     def commit_disk(self, record, target):
         """Merge a snapshot disk's overlay into its file; new overlay after.
@@ -237,8 +241,8 @@ class DiskOps(object):
             or does not finish within ``[libvirt] block_commit_timeout``
         """
         uuid = record['uuid']
-        entry = snapshot_entry(self.storage, uuid,
-                               _record_disk(record, target))
+        planned = snapshot_disk(self.storage, uuid,
+                                _record_disk(record, target))
         dom = self._domain(record)
         if not dom.is_active():
             raise exception.DriverError(
@@ -253,9 +257,9 @@ class DiskOps(object):
         try:
             # The guest now writes to the disk file; give it a new
             # temporary overlay. The old one is out of the chain.
-            self.storage.discard_snapshot_overlay(entry)
+            self.storage.discard_snapshot_overlay(planned)
             dom.snapshot_disks(overlay_snapshot(
-                dom.guest(), target, entry['path']).to_xml())
+                dom.guest(), target, planned.path).to_xml())
         except exception.DriverError as e:
             error = exception.DriverError(
                 reason='the overlay of %s was merged, but a new one could '
@@ -263,7 +267,7 @@ class DiskOps(object):
                        'writes go to the disk file' % (target, e.kwargs.get(
                            'reason', e)))
         self._keep_overlay_in_config(dom, target, config_disk,
-                                     entry['path'])
+                                     planned.path)
         if error is not None:
             raise error
 

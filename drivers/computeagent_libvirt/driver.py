@@ -128,8 +128,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         self.waiter.notify(uuid)
         self.emit_event(uuid, state)
 
-    def _design(self, spec, entries):
-        plan = {entry['target']: entry for entry in entries}
+    def _design(self, spec, planned_disks):
+        plan = {planned.target: planned for planned in planned_disks}
         return designer.design_guest(
             spec, plan, self.conf, host_caps={'arch': self.node.arch()},
             direct_io=self.cache_inputs.direct_io())
@@ -145,14 +145,13 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         is its temporary overlay) the disk file, for a qcow2 disk from an
         image the cached base.
         """
-        entries = self.storage.plan(spec)
-        guest = self._design(spec, entries)
+        planned_disks = self.storage.plan(spec)
+        guest = self._design(spec, planned_disks)
         return {'domain_xml': guest.to_xml(),
-                'disks': [{'target': e['target'], 'path': e['path'],
-                           'format': e['format'],
-                           'backing': (e['backing'][0][0] if e['backing']
-                                       else None)}
-                          for e in entries]}
+                'disks': [{'target': p.target, 'path': p.path,
+                           'format': p.format,
+                           'backing': p.backing[0][0] if p.backing else None}
+                          for p in planned_disks]}
 
     @typed_errors
     def prepare(self, spec, timings=None):
@@ -179,10 +178,10 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         dom = None
         try:
             with timeutils.StopWatch() as watch:
-                entries = self.storage.create_disks(spec)
+                planned_disks = self.storage.create_disks(spec)
             timings['disks'] = watch.elapsed()
             with timeutils.StopWatch() as watch:
-                guest = self._design(spec, entries)
+                guest = self._design(spec, planned_disks)
                 xml = guest.to_xml()
             timings['design'] = watch.elapsed()
             with timeutils.StopWatch() as watch:
@@ -194,7 +193,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
                 self._remove(uuid, dom)
         LOG.info('Started domain %(name)s of instance %(uuid)s',
                  {'name': designer.domain_name(uuid), 'uuid': uuid})
-        by_target = {entry['target']: entry for entry in entries}
+        by_target = {planned.target: planned for planned in planned_disks}
         return virt_driver.Placement(
             disks=[disk_ops.disk_record(d, by_target[d['target']])
                    for d in designer.describe_disks(guest)],

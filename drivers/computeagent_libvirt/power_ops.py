@@ -55,14 +55,14 @@ class PowerOps(object):
             raise exception.DriverError(
                 reason='domain %s is already running' % record['uuid'])
         if not dom.has_managed_save():
-            for entry in disk_ops.snapshot_entries(self.storage, record):
-                self.storage.discard_snapshot_overlay(entry)
-                self.storage.ensure_snapshot_overlay(entry)
+            for planned in disk_ops.snapshot_disks(self.storage, record):
+                self.storage.discard_snapshot_overlay(planned)
+                self.storage.ensure_snapshot_overlay(planned)
         dom.start()
 
     def _drop_overlays(self, record):
-        for entry in disk_ops.snapshot_entries(self.storage, record):
-            self.storage.discard_snapshot_overlay(entry)
+        for planned in disk_ops.snapshot_disks(self.storage, record):
+            self.storage.discard_snapshot_overlay(planned)
 
     def reboot(self, record, hard=False):
         """Reboot; a soft reboot falls back to a hard one.

@@ -1,6 +1,7 @@
 """Disk policy: bus, cache mode, aio, IOThreads, throttling, boot order.
 
-Turns each normalized disk spec plus its storage plan entry into a
+Turns each normalized disk spec plus its planned files (a
+:class:`computeagent_libvirt.storage.instance.PlannedDisk`) into a
 :class:`computeagent_libvirt.config.disks.Disk`. The storage layer decides the
 files; this module decides how the guest sees them.
 
@@ -115,10 +116,7 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
 
     :param index: the disk's position in the spec
     :param disk: the normalized disk spec
-    :param plan: the storage plan entry: ``{'path': str or None,
-        'format': str, 'backing': [(path, format), ...]}``, optionally
-        ``'type'`` ('file' default, or 'block') and ``'snapshot'`` (bool,
-        default the spec's)
+    :param plan: the disk's storage.instance.PlannedDisk
     :param cachemodes: output of :func:`parse_cachemodes`
     :param direct_io: the O_DIRECT probe result, or None if unknown
     :param machine_type: the guest's machine type (q35 has no IDE bus)
@@ -133,15 +131,15 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
             reason='machine type %s has no IDE bus' % machine_type)
 
     conf = disk_config.Disk()
-    conf.source_type = plan.get('type') or 'file'
+    conf.source_type = plan.source_type
     conf.device = disk['device']
-    conf.source_path = plan.get('path')
+    conf.source_path = plan.path
     if conf.source_path is None and conf.device != 'cdrom':
         raise exception.DriverError(
             reason='the storage plan gives disk %s no path' % disk['target'])
-    conf.driver_format = plan['format']
+    conf.driver_format = plan.format
     if conf.source_path is not None:
-        conf.backing = [tuple(item) for item in plan.get('backing') or ()]
+        conf.backing = [tuple(item) for item in plan.backing]
     conf.driver_cache, origin = choose_cache(index, disk, conf.source_type,
                                              cachemodes, direct_io)
     conf.driver_io = choose_aio(index, disk, conf.driver_cache, origin)
@@ -153,7 +151,7 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     conf.readonly = disk['readonly']
     conf.serial = disk['serial']
     conf.boot_order = disk['boot_index']
-    conf.snapshot = bool(plan.get('snapshot', disk['snapshot']))
+    conf.snapshot = bool(plan.snapshot)
     return conf
 
 
@@ -164,7 +162,7 @@ def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
     that asked for one.
 
     :param spec: the normalized instance spec
-    :param disk_plan: dict of target to storage plan entry
+    :param disk_plan: dict of target to storage.instance.PlannedDisk
     :returns: (disks, controllers, iothread_count)
     :raises: InvalidSpec, DriverError (a disk missing from the plan)
     """

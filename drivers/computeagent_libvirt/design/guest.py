@@ -70,11 +70,9 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
     """Design the guest of a normalized spec.
 
     :param spec: the normalized instance spec (computeagent.schema.instance)
-    :param disk_plan: dict of disk target to the storage layer's plan:
-        ``{'path': str or None (an empty cdrom), 'format': 'qcow2'|'raw',
-        'backing': [(path, format), ...] (top first, [] if none)}``, and
-        optionally ``'type'`` ('file' default, or 'block') and
-        ``'snapshot'`` (bool; recorded, not rendered)
+    :param disk_plan: dict of disk target to the storage layer's
+        :class:`computeagent_libvirt.storage.instance.PlannedDisk`
+        (``snapshot`` is recorded, not rendered)
     :param conf: the ConfigOpts ([DEFAULT], [disk] and [libvirt] options)
     :param host_caps: optional dict of host facts; ``'arch'`` sets the
         guest architecture (libvirt picks the host's when unset)

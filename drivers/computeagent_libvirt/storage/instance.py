@@ -19,19 +19,14 @@ what the guest writes to: the driver drops it at stop and recreates it at
 start (:meth:`InstanceStorage.discard_snapshot_overlay`,
 :meth:`InstanceStorage.ensure_snapshot_overlay`), or commits it.
 
-A plan entry (what :meth:`InstanceStorage.plan` and
-:meth:`InstanceStorage.create_disks` return per disk) is a dict::
-
-    {"target": "vda", "device": "disk"|"cdrom",
-     "path": the file the guest uses (None: an empty cdrom drive),
-     "format": "qcow2"|"raw" (the base's format for a cdrom; None for an
-               image neither cached nor declaring one, in a plan only),
-     "backing": [(path, format), ...] the chain under "path", top first,
-     "snapshot": bool, "image_key": the cache key or None}
+What :meth:`InstanceStorage.plan` and :meth:`InstanceStorage.create_disks`
+return per disk is a :class:`PlannedDisk`.
 """
 
+import dataclasses
 import os
 import shutil
+import typing
 
 from oslo_log import log as logging
 from oslo_utils import units
@@ -46,6 +41,35 @@ LOG = logging.getLogger(__name__)
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedDisk(object):
+    """The files of one disk of an instance, as planned or created.
+
+    :ivar target: the disk's target, e.g. ``vda``
+    :ivar device: ``disk`` or ``cdrom``
+    :ivar path: the file the guest uses (None: an empty cdrom drive)
+    :ivar format: ``qcow2`` or ``raw`` (the base's format for a cdrom;
+        None for an image neither cached nor declaring one, in a plan
+        only)
+    :ivar backing: list of (path, format), the chain under ``path``, top
+        first
+    :ivar snapshot: whether ``path`` is a snapshot disk's temporary
+        overlay (then ``backing[0]`` is the disk file)
+    :ivar image_key: the cache key of the disk's image, or None
+    :ivar source_type: ``file``, or ``block`` for a block device (which
+        this storage never plans; the designer can take one)
+    """
+
+    target: str
+    device: str
+    path: typing.Optional[str]
+    format: typing.Optional[str]
+    backing: list = dataclasses.field(default_factory=list)
+    snapshot: bool = False
+    image_key: typing.Optional[str] = None
+    source_type: str = 'file'
 
 
 class InstanceStorage:
@@ -96,40 +120,43 @@ class InstanceStorage:
         but never fetched. A size check needs the image's virtual size,
         so it is made here only for images already cached.
 
-        :returns: list of plan entries, in disk order
+        :returns: list of PlannedDisk, in disk order
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe
         """
         return [self.plan_disk(spec['uuid'], disk, index)
                 for index, disk in enumerate(spec['disks'])]
 
     def plan_disk(self, uuid, disk, index):
-        """The plan entry of one disk (see :meth:`plan`)."""
+        """The PlannedDisk of one disk (see :meth:`plan`)."""
         image = None
         if 'image' in disk['source']:
             image = self.cache.peek(disk['source']['image'])
-        return _public(self._entry(uuid, disk, index, image))
+        return self._plan(uuid, disk, index, image)[0]
 
-    def _entry(self, uuid, disk, index, image):
+    def _plan(self, uuid, disk, index, image):
+        """(the PlannedDisk, its size in bytes or None) of one disk."""
         target = disk['target']
-        entry = {'target': target, 'device': disk['device'],
-                 'snapshot': False, 'backing': [],
-                 'image_key': image.key if image else None}
+        key = image.key if image else None
         if disk['device'] == 'cdrom':
-            entry['path'] = image.path if image else None
-            entry['format'] = image.format if image else 'raw'
-            return entry
+            return PlannedDisk(target=target, device=disk['device'],
+                               path=image.path if image else None,
+                               format=image.format if image else 'raw',
+                               image_key=key), None
         path = self.disk_path(uuid, target, index)
         fmt = disk['format']
         size = _size_bytes(disk, index, image)
-        entry.update(path=path, format=fmt)
+        backing = []
         if image is not None and fmt == 'qcow2':
-            entry['backing'] = [(image.path, image.format)]
+            backing = [(image.path, image.format)]
         if disk['snapshot']:
-            entry['backing'] = [(path, fmt)] + entry['backing']
-            entry.update(path=self.snapshot_path(uuid, target),
-                         format='qcow2', snapshot=True)
-        entry.update(_size=size, _image=image)
-        return entry
+            return PlannedDisk(target=target, device=disk['device'],
+                               path=self.snapshot_path(uuid, target),
+                               format='qcow2',
+                               backing=[(path, fmt)] + backing,
+                               snapshot=True, image_key=key), size
+        return PlannedDisk(target=target, device=disk['device'], path=path,
+                           format=fmt, backing=backing,
+                           image_key=key), size
 
     # -- creation -----------------------------------------------------
 
@@ -150,50 +177,50 @@ class InstanceStorage:
         (the instance directory too, if it made it); cached bases stay,
         being verified and shared.
 
-        :returns: list of plan entries, in disk order
+        :returns: list of PlannedDisk, in disk order
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
         """
         uuid = spec['uuid']
-        entries = []
+        plans = []
         for index, disk in enumerate(spec['disks']):
             image = None
             if 'image' in disk['source']:
                 image = self.cache.get(disk['source']['image'])
-            entries.append(self._entry(uuid, disk, index, image))
+            plans.append(self._plan(uuid, disk, index, image) + (image,))
         directory = self.instance_dir(uuid)
         made_dir = self._make_instance_dir(directory)
         created = []
         try:
-            for entry in entries:
-                self._create(entry, created)
+            for planned, size, image in plans:
+                self._create(planned, size, image, created)
         except BaseException:
             if made_dir:
                 shutil.rmtree(directory, ignore_errors=True)
             else:
                 _remove_files(created)
             raise
-        return [_public(entry) for entry in entries]
+        return [planned for planned, _size, _image in plans]
 
     def create_disk(self, uuid, disk, index):
         """Create one disk (for attach_disk); rolled back on failure.
 
         :param disk: a normalized disk spec with its target assigned
         :param index: its position in the instance's disks
-        :returns: its plan entry
+        :returns: its PlannedDisk
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
         """
         image = None
         if 'image' in disk['source']:
             image = self.cache.get(disk['source']['image'])
-        entry = self._entry(uuid, disk, index, image)
+        planned, size = self._plan(uuid, disk, index, image)
         self._make_instance_dir(self.instance_dir(uuid))
         created = []
         try:
-            self._create(entry, created)
+            self._create(planned, size, image, created)
         except BaseException:
             _remove_files(created)
             raise
-        return _public(entry)
+        return planned
 
     def _make_instance_dir(self, directory):
         parent = os.path.dirname(directory)
@@ -206,57 +233,57 @@ class InstanceStorage:
         os.chmod(directory, DIR_MODE)  # whatever the umask
         return True
 
-    def _create(self, entry, created):
-        if entry['device'] == 'cdrom':
+    def _create(self, planned, size, image, created):
+        if planned.device == 'cdrom':
             return  # the cached base itself, or no medium
-        if entry['snapshot']:
-            disk_path, fmt = entry['backing'][0]
-            bases = entry['backing'][1:]
+        if planned.snapshot:
+            disk_path, fmt = planned.backing[0]
+            bases = planned.backing[1:]
         else:
-            disk_path, fmt = entry['path'], entry['format']
-            bases = entry['backing']
+            disk_path, fmt = planned.path, planned.format
+            bases = planned.backing
         _claim(disk_path, created)
-        size = entry['_size']
-        if entry['image_key'] is None:
+        if planned.image_key is None:
             qemuimg.create_blank(self.conf, disk_path, fmt, size)
         elif fmt == 'qcow2':
             base_path, base_fmt = bases[0]
             qemuimg.create_overlay(self.conf, disk_path, base_path, base_fmt,
                                    size)
         else:
-            base = entry['_image']
+            base = image
             qemuimg.convert(self.conf, base.path, base.format, disk_path,
                             'raw')
             if size is not None and size > base.virtual_size:
                 qemuimg.resize(self.conf, disk_path, 'raw', size)
         os.chmod(disk_path, FILE_MODE)
-        if entry['snapshot']:
-            _claim(entry['path'], created)
-            self._overlay(entry)
+        if planned.snapshot:
+            _claim(planned.path, created)
+            self._overlay(planned)
 
-    def _overlay(self, entry):
-        disk_path, fmt = entry['backing'][0]
-        qemuimg.create_overlay(self.conf, entry['path'], disk_path, fmt)
-        os.chmod(entry['path'], FILE_MODE)
+    def _overlay(self, planned):
+        disk_path, fmt = planned.backing[0]
+        qemuimg.create_overlay(self.conf, planned.path, disk_path, fmt)
+        os.chmod(planned.path, FILE_MODE)
 
     # -- snapshot overlays --------------------------------------------
 
-    def ensure_snapshot_overlay(self, entry):
+    def ensure_snapshot_overlay(self, planned):
         """(Re)create a snapshot disk's overlay if it is missing.
 
-        :param entry: a plan entry; other than snapshot ones are ignored
+        :param planned: a PlannedDisk; other than snapshot ones are
+            ignored
         :returns: True if it created the overlay
         :raises: DriverError
         """
-        if not entry['snapshot'] or os.path.exists(entry['path']):
+        if not planned.snapshot or os.path.exists(planned.path):
             return False
-        self._overlay(entry)
+        self._overlay(planned)
         return True
 
-    def discard_snapshot_overlay(self, entry):
+    def discard_snapshot_overlay(self, planned):
         """Drop a snapshot disk's temporary changes (its overlay file)."""
-        if entry['snapshot']:
-            _remove_files([entry['path']])
+        if planned.snapshot:
+            _remove_files([planned.path])
 
     # -- what the files use ---------------------------------------------
 
@@ -298,13 +325,15 @@ class InstanceStorage:
 
     # -- deletion -----------------------------------------------------
 
-    def delete_disk_files(self, uuid, entry):
+    def delete_disk_files(self, uuid, planned):
         """Remove one disk's own files (detach_disk); never a base.
 
         Only files inside the instance's directory are removed.
+
+        :param planned: the disk's PlannedDisk
         """
         directory = self.instance_dir(uuid) + os.sep
-        paths = [entry['path']] + [path for path, _f in entry['backing']]
+        paths = [planned.path] + [path for path, _f in planned.backing]
         _remove_files([p for p in paths
                        if p and os.path.abspath(p).startswith(directory)])
 
@@ -356,7 +385,3 @@ def _remove_files(paths):
             os.unlink(path)
         except FileNotFoundError:
             pass
-
-
-def _public(entry):
-    return {k: v for k, v in entry.items() if not k.startswith('_')}

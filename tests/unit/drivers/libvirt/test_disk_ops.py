@@ -11,6 +11,7 @@ from computeagent import exception
 from computeagent_libvirt.config import guest as guest_config
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt import disk_ops
+from computeagent_libvirt.storage import instance as storage_mod
 from tests import base
 from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
@@ -67,12 +68,14 @@ class TestHelpers(base.TestCase):
     def test_disk_record_of_snapshot_disk(self):
         described = {'target': 'vdb', 'path': '/i/disk.vdb.snapshot',
                      'format': 'qcow2', 'snapshot': True}
-        entry = {'snapshot': True, 'path': '/i/disk.vdb.snapshot',
-                 'backing': [('/i/disk.vdb', 'raw')]}
+        planned = storage_mod.PlannedDisk(
+            target='vdb', device='disk', path='/i/disk.vdb.snapshot',
+            format='qcow2', backing=[('/i/disk.vdb', 'raw')], snapshot=True)
         self.assertEqual({'target': 'vdb', 'path': '/i/disk.vdb',
                           'format': 'raw', 'snapshot': True},
-                         disk_ops.disk_record(described, entry))
-        plain = {'snapshot': False, 'path': '/i/disk', 'backing': []}
+                         disk_ops.disk_record(described, planned))
+        plain = storage_mod.PlannedDisk(target='vdb', device='disk',
+                                        path='/i/disk', format='qcow2')
         self.assertEqual(dict(described, snapshot=False),
                          disk_ops.disk_record(described, plain))
 
@@ -80,8 +83,10 @@ class TestHelpers(base.TestCase):
 class TestDesignAddedDisk(base.TestCase):
 
     def design(self, disk, last_iothread=0, controllers=()):
-        plan = {'path': '/i/disk.' + disk['target'], 'format': 'qcow2',
-                'backing': []}
+        plan = storage_mod.PlannedDisk(
+            target=disk['target'], device=disk['device'],
+            path='/i/disk.' + disk['target'], format='qcow2',
+            snapshot=disk['snapshot'])
         return disk_design.design_added_disk(
             1, disk, plan, {}, True, 'pc', last_iothread, controllers)
 
@@ -120,6 +125,7 @@ class TestDesignAddedDisk(base.TestCase):
 
     def test_invalid_disk(self):
         disk = utils.make_disk(target='vdb', cache='none')
+        planned = storage_mod.PlannedDisk(target='vdb', device='disk',
+                                          path='/i/disk.vdb', format='raw')
         self.assertRaises(exception.InvalidSpec, disk_design.design_added_disk,
-                          1, disk, {'path': '/i/disk.vdb', 'format': 'raw'},
-                          {}, False, 'pc')
+                          1, disk, planned, {}, False, 'pc')

@@ -11,6 +11,7 @@ import os
 import libvirt
 
 from computeagent_libvirt.design import guest as designer
+from computeagent_libvirt.storage import instance as storage_mod
 from tests.unit.drivers.libvirt.design import base as designer_base
 from tests.unit.drivers.libvirt import utils
 
@@ -67,10 +68,11 @@ def _snapshot_q35():
     idir = '%s/%s' % (INSTANCES, utils.UUID)
     plan = utils.plan_for(spec, INSTANCES)
     # The storage layer's temporary overlay on the instance disk.
-    plan['vda'] = {'path': idir + '/disk.snapshot', 'format': 'qcow2',
-                   'backing': [(idir + '/disk', 'qcow2'),
-                               (INSTANCES + '/_base/cirros', 'raw')],
-                   'snapshot': True}
+    plan['vda'] = storage_mod.PlannedDisk(
+        target='vda', device='disk', path=idir + '/disk.snapshot',
+        format='qcow2', backing=[(idir + '/disk', 'qcow2'),
+                                 (INSTANCES + '/_base/cirros', 'raw')],
+        snapshot=True)
     conf = {'libvirt': {'machine_type': 'q35'}}
     return spec, plan, conf, {'direct_io': False}
 

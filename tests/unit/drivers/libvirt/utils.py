@@ -3,6 +3,8 @@
 import copy
 from xml.etree import ElementTree
 
+from computeagent_libvirt.storage import instance as storage_mod
+
 UUID = '0b7f1e6c-2f4e-4c4a-9d55-3a1f2c6d8e90'
 
 
@@ -64,19 +66,18 @@ def plan_for(spec, base='/srv/instances'):
     plan = {}
     for index, disk in enumerate(spec['disks']):
         name = 'disk' if index == 0 else 'disk.%s' % disk['target']
+        path = '%s/%s/%s' % (base, spec['uuid'], name)
+        backing = []
         if disk['source'].get('blank') and disk['device'] == 'cdrom':
-            plan[disk['target']] = {'path': None, 'format': 'raw',
-                                    'backing': []}
+            path, fmt = None, 'raw'
         elif disk['format'] == 'qcow2':
-            plan[disk['target']] = {
-                'path': '%s/%s/%s' % (base, spec['uuid'], name),
-                'format': 'qcow2',
-                'backing': [('%s/_base/%s' % (base, disk['target']),
-                             'raw')]}
+            fmt = 'qcow2'
+            backing = [('%s/_base/%s' % (base, disk['target']), 'raw')]
         else:
-            plan[disk['target']] = {
-                'path': '%s/%s/%s' % (base, spec['uuid'], name),
-                'format': 'raw', 'backing': []}
+            fmt = 'raw'
+        plan[disk['target']] = storage_mod.PlannedDisk(
+            target=disk['target'], device=disk['device'], path=path,
+            format=fmt, backing=backing, snapshot=disk['snapshot'])
     return plan
 
 

@@ -1,5 +1,6 @@
 """InstanceStorage: plans, disk creation with real qemu-img, rollback."""
 
+import dataclasses
 import os
 import subprocess
 
@@ -69,6 +70,11 @@ class TestNames(StorageTestCase):
                               self.storage.disk_path, UUID, target, 1)
 
 
+def _fields(planned, omit):
+    return {k: v for k, v in dataclasses.asdict(planned).items()
+            if k != omit}
+
+
 class TestPlan(StorageTestCase):
 
     def test_plan_creates_nothing(self):
@@ -104,7 +110,8 @@ class TestPlan(StorageTestCase):
             {'target': 'sdb', 'device': 'cdrom', 'path': None,
              'format': 'raw', 'backing': [], 'snapshot': False,
              'image_key': None},
-        ], plan)
+        ], [_fields(p, omit='source_type') for p in plan])
+        self.assertEqual({'file'}, {p.source_type for p in plan})
         # What create_disks then makes is what the plan said.
         self.assertEqual(plan, self.storage.create_disks(spec))
 
@@ -112,11 +119,11 @@ class TestPlan(StorageTestCase):
         os.rename(self.image('disk.qcow2'), self.image('cirros.img'))
         spec = make_spec(utils.make_disk(source={'image': 'cirros.img'}))
         self.assertEqual([(self.base_of('cirros.img'), 'qcow2')],
-                         self.storage.plan(spec)[0]['backing'])
+                         self.storage.plan(spec)[0].backing)
         self.assertFalse(os.path.exists(self.base_dir))
         self.storage.create_disks(spec)
         self.assertEqual([(self.base_of('cirros.img'), 'qcow2')],
-                         self.storage.plan(spec)[0]['backing'])
+                         self.storage.plan(spec)[0].backing)
 
     def test_size_is_checked_before_and_after_caching(self):
         spec = make_spec(utils.make_disk(source={'image': 'disk.qcow2'},
@@ -151,19 +158,19 @@ class TestCreate(StorageTestCase):
         return self.storage.create_disks(make_spec(*disks))
 
     def test_qcow2_overlay_on_raw_base(self):
-        entry = self.create(utils.make_disk(source={'image': 'boot.raw'}))[0]
-        info = self.info(entry['path'], 'qcow2')
+        planned = self.create(utils.make_disk(source={'image': 'boot.raw'}))[0]
+        info = self.info(planned.path, 'qcow2')
         self.assertEqual(self.base_of('boot.raw'), info['backing-filename'])
         self.assertEqual('raw', info['backing-filename-format'])
         self.assertEqual(2 * units.Mi, info['virtual-size'])
-        self.assertEqual(0o644, os.stat(entry['path']).st_mode & 0o777)
+        self.assertEqual(0o644, os.stat(planned.path).st_mode & 0o777)
         self.assertEqual(0o755, os.stat(self.dir).st_mode & 0o777)
         self.assertEqual(['disk'], self.instance_files())
 
     def test_qcow2_overlay_on_qcow2_base_grown(self):
-        entry = self.create(utils.make_disk(source={'image': 'disk.qcow2'},
-                                            size_mb=5))[0]
-        info = self.info(entry['path'], 'qcow2')
+        planned = self.create(utils.make_disk(source={'image': 'disk.qcow2'},
+                                              size_mb=5))[0]
+        info = self.info(planned.path, 'qcow2')
         self.assertEqual('qcow2', info['backing-filename-format'])
         self.assertEqual(5 * units.Mi, info['virtual-size'])
         # The base keeps its size: growth is the overlay's alone.
@@ -171,19 +178,19 @@ class TestCreate(StorageTestCase):
             self.base_of('disk.qcow2'), 'qcow2')['virtual-size'])
 
     def test_raw_copy(self):
-        entry = self.create(utils.make_disk(source={'image': 'disk.qcow2'},
-                                            format='raw'))[0]
-        self.assertEqual([], entry['backing'])
-        self.assertEqual(3 * units.Mi, os.path.getsize(entry['path']))
-        with open(entry['path'], 'rb') as f:
+        planned = self.create(utils.make_disk(source={'image': 'disk.qcow2'},
+                                              format='raw'))[0]
+        self.assertEqual([], planned.backing)
+        self.assertEqual(3 * units.Mi, os.path.getsize(planned.path))
+        with open(planned.path, 'rb') as f:
             self.assertEqual(images.make_boot_sector(b'Q', 3 * 2048),
                              f.read(512))
 
     def test_raw_copy_grown(self):
-        entry = self.create(utils.make_disk(source={'image': 'boot.raw'},
-                                            format='raw', size_mb=6))[0]
-        self.assertEqual(6 * units.Mi, os.path.getsize(entry['path']))
-        self.assertEqual('raw', self.info(entry['path'], 'raw')['format'])
+        planned = self.create(utils.make_disk(source={'image': 'boot.raw'},
+                                              format='raw', size_mb=6))[0]
+        self.assertEqual(6 * units.Mi, os.path.getsize(planned.path))
+        self.assertEqual('raw', self.info(planned.path, 'raw')['format'])
 
     def test_same_size_is_fine_smaller_is_refused(self):
         self.create(utils.make_disk(source={'image': 'boot.raw'},
@@ -202,10 +209,10 @@ class TestCreate(StorageTestCase):
             utils.make_disk(source={'blank': True}, size_mb=3),
             utils.make_disk(source={'blank': True}, size_mb=2,
                             format='raw', target='vdb'))
-        info = self.info(plan[0]['path'], 'qcow2')
+        info = self.info(plan[0].path, 'qcow2')
         self.assertEqual(3 * units.Mi, info['virtual-size'])
         self.assertNotIn('backing-filename', info)
-        self.assertEqual(2 * units.Mi, os.path.getsize(plan[1]['path']))
+        self.assertEqual(2 * units.Mi, os.path.getsize(plan[1].path))
         self.assertEqual(['disk', 'disk.vdb'], self.instance_files())
 
     def test_cdroms_use_the_base_read_only(self):
@@ -214,18 +221,18 @@ class TestCreate(StorageTestCase):
             utils.make_cdrom(source={'image': 'cd.iso'}, format='qcow2'),
             utils.make_cdrom(source={'blank': True}, target='sdb'))
         self.assertEqual((self.base_of('cd.iso'), 'raw'),
-                         (plan[1]['path'], plan[1]['format']))
-        self.assertIsNone(plan[2]['path'])
+                         (plan[1].path, plan[1].format))
+        self.assertIsNone(plan[2].path)
         self.assertEqual(['disk'], self.instance_files())
 
     def test_snapshot_chain(self):
-        entry = self.create(utils.make_disk(source={'image': 'boot.raw'},
-                                            snapshot=True))[0]
+        planned = self.create(utils.make_disk(source={'image': 'boot.raw'},
+                                              snapshot=True))[0]
         disk = os.path.join(self.dir, 'disk')
         overlay = os.path.join(self.dir, 'disk.vda.snapshot')
-        self.assertEqual(overlay, entry['path'])
+        self.assertEqual(overlay, planned.path)
         self.assertEqual([(disk, 'qcow2'), (self.base_of('boot.raw'), 'raw')],
-                         entry['backing'])
+                         planned.backing)
         chain = subprocess.run(
             ['qemu-img', 'info', '-f', 'qcow2', '--backing-chain',
              '--output=json', overlay],
@@ -235,34 +242,34 @@ class TestCreate(StorageTestCase):
         self.assertEqual(disk, self.info(overlay, 'qcow2')['backing-filename'])
 
     def test_snapshot_of_a_raw_disk(self):
-        entry = self.create(utils.make_disk(source={'image': 'boot.raw'},
-                                            format='raw', snapshot=True))[0]
+        planned = self.create(utils.make_disk(source={'image': 'boot.raw'},
+                                              format='raw', snapshot=True))[0]
         disk = os.path.join(self.dir, 'disk')
-        self.assertEqual([(disk, 'raw')], entry['backing'])
-        info = self.info(entry['path'], 'qcow2')
+        self.assertEqual([(disk, 'raw')], planned.backing)
+        info = self.info(planned.path, 'qcow2')
         self.assertEqual('raw', info['backing-filename-format'])
 
     def test_snapshot_overlay_discard_and_recreate(self):
-        entry = self.create(utils.make_disk(source={'blank': True},
-                                            size_mb=1, snapshot=True))[0]
-        self.storage.discard_snapshot_overlay(entry)
+        planned = self.create(utils.make_disk(source={'blank': True},
+                                              size_mb=1, snapshot=True))[0]
+        self.storage.discard_snapshot_overlay(planned)
         self.assertEqual(['disk'], self.instance_files())
-        self.assertTrue(self.storage.ensure_snapshot_overlay(entry))
-        self.assertFalse(self.storage.ensure_snapshot_overlay(entry))
+        self.assertTrue(self.storage.ensure_snapshot_overlay(planned))
+        self.assertFalse(self.storage.ensure_snapshot_overlay(planned))
         self.assertEqual(['disk', 'disk.vda.snapshot'],
                          self.instance_files())
 
     def test_create_one_disk(self):
         self.create(utils.make_disk(source={'image': 'boot.raw'}))
-        entry = self.storage.create_disk(
+        planned = self.storage.create_disk(
             UUID, utils.make_disk(source={'blank': True}, size_mb=1,
                                   target='vdb'), 1)
-        self.assertEqual(os.path.join(self.dir, 'disk.vdb'), entry['path'])
+        self.assertEqual(os.path.join(self.dir, 'disk.vdb'), planned.path)
         self.assertRaises(exception.DriverError, self.storage.create_disk,
                           UUID, utils.make_disk(source={'blank': True},
                                                 size_mb=1, target='vdb'), 1)
         self.assertEqual(['disk', 'disk.vdb'], self.instance_files())
-        self.storage.delete_disk_files(UUID, entry)
+        self.storage.delete_disk_files(UUID, planned)
         self.assertEqual(['disk'], self.instance_files())
 
 
@@ -336,8 +343,8 @@ class TestDelete(StorageTestCase):
         plan = self.storage.create_disks(make_spec(
             utils.make_disk(source={'image': 'boot.raw'}, snapshot=True),
             utils.make_cdrom(source={'image': 'cd.iso'})))
-        for entry in plan:
-            self.storage.delete_disk_files(UUID, entry)
+        for planned in plan:
+            self.storage.delete_disk_files(UUID, planned)
         self.assertEqual([], self.instance_files())
         self.assertTrue(os.path.exists(self.base_of('boot.raw')))
         self.assertTrue(os.path.exists(self.base_of('cd.iso')))

@@ -1,8 +1,11 @@
 """Disk decisions: buses, cache/aio, IOThreads, iotune, boot order."""
 
+import dataclasses
+
 from computeagent import exception
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt.design import guest as designer
+from computeagent_libvirt.storage import instance as storage_mod
 from tests.unit.drivers.libvirt.design import base as designer_base
 from tests.unit.drivers.libvirt import utils
 
@@ -39,7 +42,8 @@ class TestCacheMode(designer_base.DesignerTestCase):
         spec = utils.make_spec(disks=[disk or utils.make_disk()])
         plan = utils.plan_for(spec)
         if plan_type:
-            plan['vda']['type'] = plan_type
+            plan['vda'] = dataclasses.replace(plan['vda'],
+                                              source_type=plan_type)
         guest, dom = self.design(spec, plan, **kw)
         return self.driver_of(dom)['cache']
 
@@ -270,10 +274,10 @@ class TestDiskDetails(designer_base.DesignerTestCase):
 
     def test_backing_chain_from_plan(self):
         spec = utils.make_spec(disks=[utils.make_disk(snapshot=True)])
-        plan = {'vda': {'path': '/i/overlay', 'format': 'qcow2',
-                        'backing': [['/i/disk', 'qcow2'],
-                                    ['/b/base', 'raw']],
-                        'snapshot': True}}
+        plan = {'vda': storage_mod.PlannedDisk(
+            target='vda', device='disk', path='/i/overlay', format='qcow2',
+            backing=[['/i/disk', 'qcow2'], ['/b/base', 'raw']],
+            snapshot=True)}
         guest, dom = self.design(spec, plan)
         disk = self.disk_elems(dom)[0]
         self.assertEqual('/i/overlay', disk.find('source').get('file'))
@@ -292,14 +296,15 @@ class TestDiskDetails(designer_base.DesignerTestCase):
     def test_snapshot_flag_from_plan_wins(self):
         spec = utils.make_spec(disks=[utils.make_disk(snapshot=True)])
         plan = utils.plan_for(spec)
-        plan['vda']['snapshot'] = False
+        plan['vda'] = dataclasses.replace(plan['vda'], snapshot=False)
         guest, dom = self.design(spec, plan)
         self.assertFalse(designer.describe_disks(guest)[0]['snapshot'])
 
     def test_block_source(self):
         spec = utils.make_spec(disks=[utils.make_disk(format='raw')])
-        plan = {'vda': {'path': '/dev/vg/disk', 'format': 'raw',
-                        'backing': [], 'type': 'block'}}
+        plan = {'vda': storage_mod.PlannedDisk(
+            target='vda', device='disk', path='/dev/vg/disk', format='raw',
+            source_type='block')}
         guest, dom = self.design(spec, plan)
         disk = self.disk_elems(dom)[0]
         self.assertEqual('block', disk.get('type'))
@@ -315,7 +320,8 @@ class TestDiskDetails(designer_base.DesignerTestCase):
 
     def test_plan_needs_a_path_for_a_disk(self):
         spec = utils.make_spec()
-        plan = {'vda': {'path': None, 'format': 'qcow2', 'backing': []}}
+        plan = {'vda': storage_mod.PlannedDisk(
+            target='vda', device='disk', path=None, format='qcow2')}
         self.assertRaises(exception.DriverError, self.design, spec, plan)
 
     def test_describe_disks(self):
