@@ -92,7 +92,7 @@ class Builder(object):
         uuid = normalized['uuid']
         while True:
             with self.locks.lock(uuid):
-                existing = self.store.get_entry(uuid)
+                existing = self.store.get_stored(uuid)
                 if existing is not None and (
                         existing.get('fingerprint') != fingerprint):
                     raise exception.InstanceExists(uuid=uuid)

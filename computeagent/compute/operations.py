@@ -51,7 +51,7 @@ class OperationRunner(object):
         :raises: InstanceNotFound if it was deleted meanwhile (callers
             that do not hold the instance's lock may see that)
         """
-        entry = self.store.get_entry(record['uuid'])
+        entry = self.store.get_stored(record['uuid'])
         if entry is None:
             raise exception.InstanceNotFound(uuid=record['uuid'])
         return dict(record, spec=entry['spec'])

@@ -105,7 +105,7 @@ class _Recovery(object):
         powers = self.driver.list_power_states()
         recorded = self.store.uuids()
         for uuid in sorted(recorded):
-            entry = self.store.get_entry(uuid)
+            entry = self.store.get_stored(uuid)
             try:
                 self._record(entry, powers.get(uuid, states.NOSTATE))
             except Exception:

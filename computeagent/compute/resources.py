@@ -155,7 +155,7 @@ class ResourceTracker(object):
             attaching = dict(self._attaching)
         uuids = self.store.uuids()
         for uuid in uuids:
-            entry = self.store.get_entry(uuid)
+            entry = self.store.get_stored(uuid)
             if entry is None:
                 continue  # deleted meanwhile
             record = entry['record']

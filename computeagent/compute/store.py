@@ -9,9 +9,11 @@ a ``.instance.*`` temporary file, which start-up recovery removes). The
 directory is fsynced after the rename, so a record written before a
 reply survives a power loss too (see :meth:`InstanceStore._write`).
 
-An entry may also carry a ``task``: an operation that must be finished
-if the agent dies during it (``deleting``). It is the agent's own and
-never part of the public record.
+What the file holds is the stored instance (:meth:`InstanceStore.get_stored`),
+a dict ``{"record", "spec", "fingerprint"}`` that may also carry a
+``task``: an operation that must be finished if the agent dies during
+it (``deleting``). The task is the agent's own and never part of the
+public record.
 """
 
 import copy
@@ -43,7 +45,7 @@ class InstanceStore(object):
     def __init__(self, instances_path):
         self.instances_path = instances_path
         self._lock = threading.Lock()
-        self._entries = {}
+        self._stored = {}
 
     def instance_dir(self, uuid):
         return os.path.join(self.instances_path, uuid)
@@ -61,7 +63,7 @@ class InstanceStore(object):
         A record that cannot be parsed is logged and skipped rather than
         stopping the agent: its directory is left for an operator.
         """
-        entries = {}
+        stored_all = {}
         try:
             names = os.listdir(self.instances_path)
         except FileNotFoundError:
@@ -72,27 +74,27 @@ class InstanceStore(object):
                 continue
             try:
                 with open(path) as f:
-                    entry = json.load(f)
-                entries[entry['record']['uuid']] = entry
+                    stored = json.load(f)
+                stored_all[stored['record']['uuid']] = stored
             except (OSError, ValueError, KeyError, TypeError) as error:
                 LOG.error('Ignoring unreadable instance record %(path)s: '
                           '%(error)s', {'path': path, 'error': error})
         with self._lock:
-            self._entries = entries
-        return len(entries)
+            self._stored = stored_all
+        return len(stored_all)
 
     def save(self, record, spec=None, fingerprint=None):
         """Write a record atomically; spec and fingerprint are kept."""
         uuid = record['uuid']
         with self._lock:
-            entry = copy.deepcopy(self._entries.get(uuid, {}))
-            entry['record'] = copy.deepcopy(record)
+            stored = copy.deepcopy(self._stored.get(uuid, {}))
+            stored['record'] = copy.deepcopy(record)
             if spec is not None:
-                entry['spec'] = copy.deepcopy(spec)
+                stored['spec'] = copy.deepcopy(spec)
             if fingerprint is not None:
-                entry['fingerprint'] = fingerprint
-            self._write(uuid, entry)
-            self._entries[uuid] = entry
+                stored['fingerprint'] = fingerprint
+            self._write(uuid, stored)
+            self._stored[uuid] = stored
         return copy.deepcopy(record)
 
     def update(self, uuid, spec=None, **fields):
@@ -101,16 +103,16 @@ class InstanceStore(object):
         :raises: InstanceNotFound
         """
         with self._lock:
-            entry = self._entries.get(uuid)
-            if entry is None:
+            stored = self._stored.get(uuid)
+            if stored is None:
                 raise exception.InstanceNotFound(uuid=uuid)
-            entry = copy.deepcopy(entry)
-            entry['record'].update(copy.deepcopy(fields))
+            stored = copy.deepcopy(stored)
+            stored['record'].update(copy.deepcopy(fields))
             if spec is not None:
-                entry['spec'] = copy.deepcopy(spec)
-            self._write(uuid, entry)
-            self._entries[uuid] = entry
-            return copy.deepcopy(entry['record'])
+                stored['spec'] = copy.deepcopy(spec)
+            self._write(uuid, stored)
+            self._stored[uuid] = stored
+            return copy.deepcopy(stored['record'])
 
     def set_task(self, uuid, task):
         """Mark (or, with None, unmark) an operation in progress; durable.
@@ -119,25 +121,25 @@ class InstanceStore(object):
         :raises: InstanceNotFound
         """
         with self._lock:
-            entry = self._entries.get(uuid)
-            if entry is None:
+            stored = self._stored.get(uuid)
+            if stored is None:
                 raise exception.InstanceNotFound(uuid=uuid)
-            entry = copy.deepcopy(entry)
+            stored = copy.deepcopy(stored)
             if task is None:
-                entry.pop('task', None)
+                stored.pop('task', None)
             else:
-                entry['task'] = task
-            self._write(uuid, entry)
-            self._entries[uuid] = entry
+                stored['task'] = task
+            self._write(uuid, stored)
+            self._stored[uuid] = stored
 
-    def _write(self, uuid, entry):
+    def _write(self, uuid, stored):
         directory = self.instance_dir(uuid)
         made = not os.path.isdir(directory)
         os.makedirs(directory, mode=0o755, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
         try:
             with os.fdopen(fd, 'w') as f:
-                json.dump(entry, f, indent=1, sort_keys=True)
+                json.dump(stored, f, indent=1, sort_keys=True)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self._path(uuid))
@@ -159,28 +161,31 @@ class InstanceStore(object):
     def get(self, uuid):
         """:returns: a copy of the record, or None"""
         with self._lock:
-            entry = self._entries.get(uuid)
-            return copy.deepcopy(entry['record']) if entry else None
+            stored = self._stored.get(uuid)
+            return copy.deepcopy(stored['record']) if stored else None
 
-    def get_entry(self, uuid):
-        """:returns: a copy of record, spec, fingerprint (and task), or None"""
+    def get_stored(self, uuid):
+        """The stored instance: record, spec, fingerprint (and task).
+
+        :returns: a copy of the stored instance's dict, or None
+        """
         with self._lock:
-            return copy.deepcopy(self._entries.get(uuid))
+            return copy.deepcopy(self._stored.get(uuid))
 
     def list(self):
         with self._lock:
             records = [copy.deepcopy(e['record'])
-                       for e in self._entries.values()]
+                       for e in self._stored.values()]
         return sorted(records, key=lambda r: (r['created_at'], r['uuid']))
 
     def uuids(self):
         with self._lock:
-            return set(self._entries)
+            return set(self._stored)
 
     def delete(self, uuid):
         """Forget a record and remove its file (not the directory)."""
         with self._lock:
-            self._entries.pop(uuid, None)
+            self._stored.pop(uuid, None)
             try:
                 os.unlink(self._path(uuid))
             except FileNotFoundError:

@@ -14,7 +14,7 @@ class DiskTestCase(agentfixtures.ManagerTestCase):
 
     def targets(self, uuid):
         record = self.call('get_instance', uuid=uuid)
-        spec = self.store.get_entry(uuid)['spec']
+        spec = self.store.get_stored(uuid)['spec']
         self.assertEqual([d['target'] for d in record['disks']],
                          [d['target'] for d in spec['disks']])
         return [d['target'] for d in record['disks']]
@@ -54,7 +54,7 @@ class TestAttachDisk(DiskTestCase):
         uuid = self.create()['uuid']
         self.call('attach_disk', uuid=uuid,
                   disk=dict(BLANK, boot_index=2, cache='writeback'))
-        disk = self.store.get_entry(uuid)['spec']['disks'][1]
+        disk = self.store.get_stored(uuid)['spec']['disks'][1]
         self.assertEqual((8, 2, 'writeback'),
                          (disk['size_mb'], disk['boot_index'],
                           disk['cache']))
@@ -170,7 +170,7 @@ class TestChangeMedia(DiskTestCase):
 
     def cdrom(self):
         record = self.call('get_instance', uuid=self.uuid)
-        spec = self.store.get_entry(self.uuid)['spec']
+        spec = self.store.get_stored(self.uuid)['spec']
         return record['disks'][1], spec['disks'][1]['source']
 
     def test_insert_and_eject(self):
@@ -190,7 +190,7 @@ class TestChangeMedia(DiskTestCase):
                                   target='vda', image='x.iso')
         self.assertEqual('target', error.field)
         self.assertIn('not a cdrom', str(error))
-        self.assertEqual({'image': 'a'}, self.store.get_entry(
+        self.assertEqual({'image': 'a'}, self.store.get_stored(
             self.uuid)['spec']['disks'][0]['source'])
 
     def test_bad_arguments(self):

@@ -68,7 +68,7 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in record['disks']])
         self.assertEqual('fake://image/b.iso', record['disks'][2]['path'])
-        stored = self.store.get_entry(spec['uuid'])['spec']
+        stored = self.store.get_stored(spec['uuid'])['spec']
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in stored['disks']])
         # The driver's MAC is kept so a restart gives the nic the same.
@@ -124,7 +124,7 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertIn('no bridge br9', str(error))
         self.assertRaises(exception.InstanceNotFound, self.call,
                           'get_instance', uuid=uuid)
-        self.assertIsNone(self.store.get_entry(uuid))
+        self.assertIsNone(self.store.get_stored(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
         self.assertEqual({}, self.driver.list_power_states())
         self.assertEqual(0, store_mod.InstanceStore(
@@ -358,8 +358,8 @@ class TestRestart(agentfixtures.ManagerTestCase):
                          [r['uuid'] for r in listed])
         self.assertEqual(['running', 'shutoff'],
                          [r['state'] for r in listed])
-        self.assertEqual(self.store.get_entry(first['uuid']),
-                         restarted.manager.store.get_entry(first['uuid']))
+        self.assertEqual(self.store.get_stored(first['uuid']),
+                         restarted.manager.store.get_stored(first['uuid']))
         # The restarted agent operates on what it loaded...
         self.assertEqual('running', self.call(
             'start_instance', restarted, uuid=second['uuid'])['state'])

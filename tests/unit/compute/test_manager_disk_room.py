@@ -31,7 +31,7 @@ class DiskRoomTestCase(test_manager_disks.DiskTestCase):
         """What a refused attach must leave as it was."""
         uuid = uuid or self.uuid
         return (self.call('get_instance', uuid=uuid),
-                self.store.get_entry(uuid)['spec'],
+                self.store.get_stored(uuid)['spec'],
                 self.driver._guests[uuid]['disks'],
                 sorted(os.listdir(self.instance_dir(uuid))))
 

@@ -23,7 +23,7 @@ class TestCreateInATakenPlace(agentfixtures.ManagerTestCase):
                                   uuid)
         for word in (uuid, self.instance_dir(uuid)) + words:
             self.assertIn(word, str(error))
-        self.assertIsNone(self.store.get_entry(uuid))
+        self.assertIsNone(self.store.get_stored(uuid))
         self.assertEqual({}, self.driver.list_power_states())
         refused = self.notifications.payloads('instance.create.error')[-1]
         self.assertEqual(('InstanceExists', None),
@@ -101,5 +101,5 @@ class TestCreateInATakenPlace(agentfixtures.ManagerTestCase):
         self.assertIn('already has a domain with uuid %s' % uuid,
                       str(error))
         self.assertEqual({uuid: 'running'}, self.driver.list_power_states())
-        self.assertIsNone(self.store.get_entry(uuid))
+        self.assertIsNone(self.store.get_stored(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))

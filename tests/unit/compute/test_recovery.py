@@ -164,7 +164,7 @@ class TestRecords(RecoveryTestCase):
         self.assertEqual('error', record['state'])
         self.assertIn('busy', record['error'])
         self.assertEqual(recovery.DELETING,
-                         self.store.get_entry(uuid)['task'])
+                         self.store.get_stored(uuid)['task'])
         destroy.side_effect = None
         self.call('delete_instance', uuid=uuid)
         self.assertIsNone(self.store.get(uuid))
@@ -198,10 +198,10 @@ class TestDeleteMarksTheRecord(RecoveryTestCase):
             side_effect=exception.DriverError(reason='busy')))
         self.assertRaises(exception.DriverError, self.call,
                           'delete_instance', uuid=uuid)
-        self.assertNotIn('task', self.store.get_entry(uuid))
+        self.assertNotIn('task', self.store.get_stored(uuid))
         self.rebuild_manager()
         self.store.load_all()
-        self.assertNotIn('task', self.store.get_entry(uuid))
+        self.assertNotIn('task', self.store.get_stored(uuid))
 
     def test_a_delete_with_the_guest_gone_completes(self):
         # A delete that died after the guest went but before the record

@@ -53,12 +53,12 @@ class TestSaveAndRead(StoreTestCase):
         self.assertEqual(record(), self.store.get(UUID1))
         self.assertEqual({'record': record(), 'spec': {'uuid': UUID1},
                           'fingerprint': 'abc'},
-                         self.store.get_entry(UUID1))
+                         self.store.get_stored(UUID1))
         self.assertEqual({UUID1}, self.store.uuids())
 
     def test_unknown_uuid(self):
         self.assertIsNone(self.store.get(UUID1))
-        self.assertIsNone(self.store.get_entry(UUID1))
+        self.assertIsNone(self.store.get_stored(UUID1))
         self.assertEqual([], self.store.list())
         self.assertEqual(set(), self.store.uuids())
 
@@ -77,22 +77,22 @@ class TestSaveAndRead(StoreTestCase):
         mine['disks'].append('mine')
         returned['disks'].append('returned')
         self.store.get(UUID1)['metadata']['x'] = 'y'
-        self.store.get_entry(UUID1)['spec']['disks'].append(2)
+        self.store.get_stored(UUID1)['spec']['disks'].append(2)
         self.store.list()[0]['name'] = 'changed'
         self.assertEqual(record(), self.store.get(UUID1))
         self.assertEqual({'disks': [1]},
-                         self.store.get_entry(UUID1)['spec'])
+                         self.store.get_stored(UUID1)['spec'])
 
     def test_save_keeps_spec_and_fingerprint_unless_given(self):
         self.store.save(record(), spec={'v': 1}, fingerprint='one')
         self.store.save(record(state='shutoff'))
-        entry = self.store.get_entry(UUID1)
+        entry = self.store.get_stored(UUID1)
         self.assertEqual('shutoff', entry['record']['state'])
         self.assertEqual({'v': 1}, entry['spec'])
         self.assertEqual('one', entry['fingerprint'])
         self.store.save(record(), spec={'v': 2})
-        self.assertEqual({'v': 2}, self.store.get_entry(UUID1)['spec'])
-        self.assertEqual('one', self.store.get_entry(UUID1)['fingerprint'])
+        self.assertEqual({'v': 2}, self.store.get_stored(UUID1)['spec'])
+        self.assertEqual('one', self.store.get_stored(UUID1)['fingerprint'])
 
     def test_list_is_ordered_by_creation_then_uuid(self):
         self.store.save(record(UUID3, created_at='2026-01-01T00:00:01Z'))
@@ -108,7 +108,7 @@ class TestUpdate(StoreTestCase):
         self.store.save(record(), spec={'v': 1}, fingerprint='f')
         updated = self.store.update(UUID1, state='paused', error='x')
         self.assertEqual(record(state='paused', error='x'), updated)
-        entry = self.reloaded().get_entry(UUID1)
+        entry = self.reloaded().get_stored(UUID1)
         self.assertEqual(record(state='paused', error='x'), entry['record'])
         self.assertEqual({'v': 1}, entry['spec'])
         self.assertEqual('f', entry['fingerprint'])
@@ -116,7 +116,7 @@ class TestUpdate(StoreTestCase):
     def test_update_replaces_the_spec_when_given(self):
         self.store.save(record(), spec={'v': 1})
         self.store.update(UUID1, spec={'v': 2}, disks=[])
-        entry = self.reloaded().get_entry(UUID1)
+        entry = self.reloaded().get_stored(UUID1)
         self.assertEqual({'v': 2}, entry['spec'])
         self.assertEqual([], entry['record']['disks'])
 
@@ -222,8 +222,8 @@ class TestLoadAll(StoreTestCase):
         other = store.InstanceStore(self.path)
         self.assertIsNone(other.get(UUID1))
         self.assertEqual(2, other.load_all())
-        self.assertEqual(self.store.get_entry(UUID1),
-                         other.get_entry(UUID1))
+        self.assertEqual(self.store.get_stored(UUID1),
+                         other.get_stored(UUID1))
         self.assertEqual(self.store.list(), other.list())
 
     def test_missing_instances_path(self):
