@@ -102,17 +102,11 @@ class InstanceStore(object):
 
         :raises: InstanceNotFound
         """
-        with self._lock:
-            stored = self._stored.get(uuid)
-            if stored is None:
-                raise exception.InstanceNotFound(uuid=uuid)
-            stored = copy.deepcopy(stored)
+        def change(stored):
             stored['record'].update(copy.deepcopy(fields))
             if spec is not None:
                 stored['spec'] = copy.deepcopy(spec)
-            self._write(uuid, stored)
-            self._stored[uuid] = stored
-            return copy.deepcopy(stored['record'])
+        return copy.deepcopy(self._change(uuid, change)['record'])
 
     def set_task(self, uuid, task):
         """Mark (or, with None, unmark) an operation in progress; durable.
@@ -120,17 +114,31 @@ class InstanceStore(object):
         :param task: e.g. ``'deleting'``, or None
         :raises: InstanceNotFound
         """
+        def change(stored):
+            if task is None:
+                stored.pop('task', None)
+            else:
+                stored['task'] = task
+        self._change(uuid, change)
+
+    def _change(self, uuid, change):
+        """Apply ``change`` to a copy of a stored instance and write it.
+
+        The copy replaces the one in memory only once it is on disk, so
+        a failed write leaves both as they were.
+
+        :returns: the stored instance as written
+        :raises: InstanceNotFound
+        """
         with self._lock:
             stored = self._stored.get(uuid)
             if stored is None:
                 raise exception.InstanceNotFound(uuid=uuid)
             stored = copy.deepcopy(stored)
-            if task is None:
-                stored.pop('task', None)
-            else:
-                stored['task'] = task
+            change(stored)
             self._write(uuid, stored)
             self._stored[uuid] = stored
+            return stored
 
     def _write(self, uuid, stored):
         directory = self.instance_dir(uuid)
