@@ -5,6 +5,7 @@ script and is driven by a plain oslo.messaging client, exactly as a
 controller written by someone else would drive it.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import threading
 import time
 import uuid as uuid_mod
 
+import amqp
 import fixtures
 from oslo_config import cfg
 import oslo_messaging
@@ -57,17 +59,33 @@ def ensure_services():
         subprocess.run(['bash', os.path.join(TOP, 'tools',
                                              'start-services.sh')],
                        check=True, stdout=subprocess.DEVNULL)
-        vhosts = subprocess.run(['rabbitmqctl', '-q', 'list_vhosts'],
-                                check=True, capture_output=True,
-                                text=True).stdout.split()
-        if VHOST not in vhosts:
+        # Each rabbitmqctl boots an Erlang VM (1-4 s): only when the
+        # tests' vhost cannot be used yet.
+        if not _vhost_usable():
             # Two test workers may race here; the loser's error is benign.
             subprocess.run(['rabbitmqctl', '-q', 'add_vhost', VHOST],
                            capture_output=True)
-        subprocess.run(['rabbitmqctl', '-q', 'set_permissions', '-p', VHOST,
-                        'guest', '.*', '.*', '.*'], check=True,
-                       capture_output=True)
+            subprocess.run(['rabbitmqctl', '-q', 'set_permissions', '-p',
+                            VHOST, 'guest', '.*', '.*', '.*'], check=True,
+                           capture_output=True)
         _services_ready = True
+
+
+def _vhost_usable():
+    """Whether guest may open the tests' vhost and declare in it."""
+    conn = amqp.Connection(host='127.0.0.1:5672', userid='guest',
+                           password='guest', virtual_host=VHOST,
+                           connect_timeout=10)
+    try:
+        conn.connect()
+        # Declaring needs the configure permission; the queue goes with
+        # the connection.
+        conn.channel().queue_declare(exclusive=True)
+        return True
+    except amqp.exceptions.AMQPError:
+        return False
+    finally:
+        conn.collect()
 
 
 def console_script(name):
@@ -124,12 +142,12 @@ class NotificationCollector(object):
                 lambda: self._find(event_type, None, since), timeout)
             return self._find(event_type, None, since)
 
-    def wait_for(self, event_type, timeout=30, predicate=None):
+    def wait_for(self, event_type, timeout=30, predicate=None, since=0):
         """The first notification of that type (matching predicate)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                item = self._find(event_type, predicate, 0)
+                item = self._find(event_type, predicate, since)
                 if item is not None:
                     return item
                 remaining = deadline - time.monotonic()
@@ -137,13 +155,32 @@ class NotificationCollector(object):
                     raise AssertionError(
                         'no %s notification within %s s; got %s'
                         % (event_type, timeout,
-                           [i['event_type'] for i in self.received]))
+                           [i['event_type'] for i in self.received[since:]]))
                 self._cond.wait(remaining)
 
-    def of_type(self, event_type):
+    def of_type(self, event_type, since=0):
         with self._cond:
-            return [i for i in self.received
+            return [i for i in self.received[since:]
                     if i['event_type'] == event_type]
+
+    def view(self):
+        """The notifications that come from now on (one test's)."""
+        return NotificationView(self, self.mark())
+
+
+class NotificationView(object):
+    """A collector's notifications from a point on; the same methods."""
+
+    def __init__(self, collector, since):
+        self._collector = collector
+        self._since = since
+
+    def wait_for(self, event_type, timeout=30, predicate=None):
+        return self._collector.wait_for(event_type, timeout, predicate,
+                                        since=self._since)
+
+    def of_type(self, event_type):
+        return self._collector.of_type(event_type, since=self._since)
 
 
 class AgentFixture(fixtures.Fixture):
@@ -381,6 +418,79 @@ class AgentFixture(fixtures.Fixture):
                                  % (' '.join(args), result.returncode,
                                     result.stdout, result.stderr))
         return result
+
+
+class SharedAgent(object):
+    """One test's share of an agent that other tests use too.
+
+    What a test reads of the agent's activity, its log and its
+    notifications, starts where the test started; the rest (calls, casts,
+    paths, ``ctl``) is the agent's. Tests that share an agent use their
+    own uuids and image names, assert nothing of the agent as a whole
+    (every instance it has, every file of its instances path, its host
+    totals) and never stop it.
+    """
+
+    def __init__(self, agent):
+        self._agent = agent
+        self._log_start = os.path.getsize(agent.log_file)
+        self.notifications = agent.notifications.view()
+
+    def __getattr__(self, name):
+        return getattr(self._agent, name)
+
+    def log_text(self):
+        """The log the agent wrote since this test began."""
+        with open(self._agent.log_file, 'rb') as f:
+            f.seek(self._log_start)
+            return f.read().decode('utf-8', errors='replace')
+
+    def log_tail(self, lines=60):
+        return ''.join(self.log_text().splitlines(True)[-lines:])
+
+    def assert_still_running(self):
+        """A test during which the shared agent died fails for it."""
+        if self._agent.process.poll() is not None:
+            raise AssertionError('the shared agent exited with %s:\n%s'
+                                 % (self._agent.process.returncode,
+                                    self._agent.log_tail()))
+
+    def stop(self, *args, **kwargs):
+        raise AssertionError('a shared agent is not stopped by a test: '
+                             'give the test an agent of its own')
+
+    start = stop
+
+
+_shared_agents = {}
+
+
+def shared_agent(driver, options=None):
+    """A :class:`SharedAgent` of this process's agent of that driver.
+
+    The agent (one per driver and options in each test process) starts
+    for the first test that asks and stops when the process exits; one
+    that died meanwhile is replaced.
+    """
+    key = (driver, json.dumps(options or {}, sort_keys=True))
+    agent = _shared_agents.get(key)
+    if agent is not None and agent.process.poll() is not None:
+        del _shared_agents[key]
+        agent.cleanUp()
+        agent = None
+    if agent is None:
+        agent = AgentFixture(driver, options=options)
+        agent.setUp()
+        if not _shared_agents:
+            atexit.register(_stop_shared_agents)
+        _shared_agents[key] = agent
+    return SharedAgent(agent)
+
+
+def _stop_shared_agents():
+    while _shared_agents:
+        _key, agent = _shared_agents.popitem()
+        agent.cleanUp()
 
 
 def virsh(*args, check=True):
