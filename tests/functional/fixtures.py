@@ -448,6 +448,21 @@ class SharedAgent(object):
     def log_tail(self, lines=60):
         return ''.join(self.log_text().splitlines(True)[-lines:])
 
+    def delete_all(self):
+        """Delete every instance the agent has; await the notifications.
+
+        For tests that share an agent they need empty (``empty=True``):
+        whatever they made goes at their end, with its notifications,
+        which the next test will not mistake for its own.
+        """
+        uuids = [r['uuid'] for r in self.call('list_instances')]
+        for uuid in uuids:
+            self.call('delete_instance', uuid=uuid)
+        for uuid in uuids:
+            self.notifications.wait_for(
+                'instance.delete.end',
+                predicate=lambda n: n['payload']['uuid'] == uuid)
+
     def assert_still_running(self):
         """A test during which the shared agent died fails for it."""
         if self._agent.process.poll() is not None:
@@ -465,16 +480,20 @@ class SharedAgent(object):
 _shared_agents = {}
 
 
-def shared_agent(driver, options=None):
+def shared_agent(driver, options=None, empty=False):
     """A :class:`SharedAgent` of this process's agent of that driver.
 
     The agent (one per driver and options in each test process) starts
     for the first test that asks and stops when the process exits; one
     that died meanwhile is replaced.
+
+    :param empty: the agent has no instance: one that has any (a test
+        before could not delete what it made) is replaced too
     """
     key = (driver, json.dumps(options or {}, sort_keys=True))
     agent = _shared_agents.get(key)
-    if agent is not None and agent.process.poll() is not None:
+    if agent is not None and (agent.process.poll() is not None or (
+            empty and agent.call('list_instances'))):
         del _shared_agents[key]
         agent.cleanUp()
         agent = None

@@ -286,8 +286,7 @@ class LibvirtTestCase(base.FunctionalTestCase):
         for group, values in self.extra_options.items():
             options.setdefault(group, {}).update(values)
         if self.uses_shared_agent():
-            self.agent = ft_fixtures.shared_agent('libvirt', options)
-            self.addCleanup(self.agent.assert_still_running)
+            self.agent = self.use_shared_agent('libvirt', options)
             # The images of this test, beside those of the others.
             self.image_subdir = 'test-%s' % uuid_mod.uuid4().hex[:12]
             directory = os.path.join(self.agent.image_dir,
