@@ -240,11 +240,8 @@ class AgentFixture(fixtures.Fixture):
             oslo_messaging.Target(topic='computeagent', server=self.host),
             timeout=120)
         self.notifications = NotificationCollector()
-        self.addCleanup(self._close_messaging, self._listen())
-        if self.driver == 'libvirt':
-            # Registered before the agent starts, so it runs after the
-            # agent stopped: no guest of this test outlives it.
-            self.addCleanup(self.remove_leftover_domains)
+        self._processes = []
+        self.addCleanup(self._shut_down, self._listen())
         self.process = None
         if self.start_agent:
             self.start()
@@ -293,16 +290,31 @@ class AgentFixture(fixtures.Fixture):
             transport.cleanup()
         return stop
 
-    def _close_messaging(self, stop_listening):
-        """Stop the listener and close the RPC transport side by side.
+    def _shut_down(self, stop_listening):
+        """Stop the agent, remove its guests, close the test's messaging.
 
-        Each waits out its consumer's current wait for a message, at
-        most 60 / HEARTBEAT_RATE / 2 seconds.
+        The agent takes a second or more to stop (oslo.messaging's
+        worker threads notice the stop once a second, then the
+        interpreter exits); the listener and the RPC transport close
+        meanwhile, side by side, each once its consumer's current wait
+        for a message ends (at most 60 / HEARTBEAT_RATE / 2 seconds).
         """
-        closer = threading.Thread(target=stop_listening)
-        closer.start()
-        self.transport.cleanup()
-        closer.join()
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+        closers = [threading.Thread(target=stop_listening),
+                   threading.Thread(target=self.transport.cleanup)]
+        for closer in closers:
+            closer.start()
+        try:
+            for process in self._processes:
+                self._stop_process(process)
+            if self.driver == 'libvirt':
+                # Once the agent stopped: no guest of it outlives it.
+                self.remove_leftover_domains()
+        finally:
+            for closer in closers:
+                closer.join()
 
     def start(self, wait=True):
         """Run the agent as its console script, as an operator would."""
@@ -314,7 +326,7 @@ class AgentFixture(fixtures.Fixture):
                                '--config-file', self.config_file],
             stdout=log, stderr=subprocess.STDOUT,
             env=dict(os.environ, **AGENT_ENV))
-        self.addCleanup(self._stop_process, self.process)
+        self._processes.append(self.process)
         if wait:
             self.wait_ready(since=since)
 
