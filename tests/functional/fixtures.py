@@ -71,11 +71,16 @@ def ensure_services():
         _services_ready = True
 
 
-def _vhost_usable():
-    """Whether guest may open the tests' vhost and declare in it."""
-    conn = amqp.Connection(host='127.0.0.1:5672', userid='guest',
+def _broker():
+    """A plain AMQP connection (not yet open) to the tests' vhost."""
+    return amqp.Connection(host='127.0.0.1:5672', userid='guest',
                            password='guest', virtual_host=VHOST,
                            connect_timeout=10)
+
+
+def _vhost_usable():
+    """Whether guest may open the tests' vhost and declare in it."""
+    conn = _broker()
     try:
         conn.connect()
         # Declaring needs the configure permission; the queue goes with
@@ -315,6 +320,26 @@ class AgentFixture(fixtures.Fixture):
         finally:
             for closer in closers:
                 closer.join()
+        self._delete_queues()
+
+    def _delete_queues(self):
+        """Delete what this fixture's agent and listener declared.
+
+        The agent's own queue and the listener's outlive their consumers
+        (oslo.messaging declares them without auto-delete), and so does
+        the exchange; the reply and fanout queues expire by themselves.
+        The ``computeagent`` topic queue is every agent's: it stays.
+        """
+        conn = _broker()
+        try:
+            conn.connect()
+            channel = conn.channel()
+            for queue in ('computeagent.%s' % self.host,
+                          'ft-listener-%s' % self.host):
+                channel.queue_delete(queue)
+            channel.exchange_delete(self.exchange)
+        finally:
+            conn.collect()
 
     def start(self, wait=True):
         """Run the agent as its console script, as an operator would."""
