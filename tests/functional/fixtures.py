@@ -6,10 +6,12 @@ controller written by someone else would drive it.
 """
 
 import atexit
+import grp
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -50,15 +52,18 @@ def ensure_services():
     """Start RabbitMQ, virtlogd and libvirtd unless running; make the vhost.
 
     The project's own script does it, so the tests start services exactly
-    as an operator's machine would.
+    as an operator's machine would; it is not run when what it would find
+    is already there (its three rabbitmqctl calls each boot an Erlang VM:
+    several seconds at the start of every test process).
     """
     global _services_ready
     with _services_lock:
         if _services_ready:
             return
-        subprocess.run(['bash', os.path.join(TOP, 'tools',
-                                             'start-services.sh')],
-                       check=True, stdout=subprocess.DEVNULL)
+        if not _services_running():
+            subprocess.run(['bash', os.path.join(TOP, 'tools',
+                                                 'start-services.sh')],
+                           check=True, stdout=subprocess.DEVNULL)
         # Each rabbitmqctl boots an Erlang VM (1-4 s): only when the
         # tests' vhost cannot be used yet.
         if not _vhost_usable():
@@ -69,6 +74,40 @@ def ensure_services():
                             VHOST, 'guest', '.*', '.*', '.*'], check=True,
                            capture_output=True)
         _services_ready = True
+
+
+def _system_daemon(name):
+    """Whether the system daemon runs (by its pid file, as the script)."""
+    try:
+        with open('/run/%s.pid' % name) as f:
+            pid = int(f.read().strip())
+        return os.readlink('/proc/%d/exe' % pid) == '/usr/sbin/' + name
+    except (OSError, ValueError):
+        return False
+
+
+def _services_running():
+    """Whether tools/start-services.sh would find nothing to do.
+
+    Its checks: RabbitMQ answers (here: the tests' vhost can be used),
+    virtlogd and libvirtd run, libvirtd's socket is group libvirt's with
+    mode 0770 (tools/configure-libvirtd.sh) and /dev/kvm, if any, is
+    group kvm's with mode 0660.
+    """
+    try:
+        sock = os.stat('/run/libvirt/libvirt-sock')
+        if (grp.getgrgid(sock.st_gid).gr_name, stat.S_IMODE(sock.st_mode)) \
+                != ('libvirt', 0o770):
+            return False
+        if os.path.exists('/dev/kvm'):
+            kvm = os.stat('/dev/kvm')
+            if (grp.getgrgid(kvm.st_gid).gr_name,
+                    stat.S_IMODE(kvm.st_mode)) != ('kvm', 0o660):
+                return False
+    except (OSError, KeyError):
+        return False
+    return (_system_daemon('virtlogd') and _system_daemon('libvirtd') and
+            _vhost_usable())
 
 
 def _broker():
@@ -87,7 +126,7 @@ def _vhost_usable():
         # the connection.
         conn.channel().queue_declare(exclusive=True)
         return True
-    except amqp.exceptions.AMQPError:
+    except (amqp.exceptions.AMQPError, OSError):
         return False
     finally:
         conn.collect()
