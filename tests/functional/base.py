@@ -15,6 +15,20 @@ class FunctionalTestCase(testtools.TestCase):
         super().setUp()
         ft_fixtures.ensure_services()
 
+    def use_shared_agent(self, driver, options=None, empty=False):
+        """This test's share of the process's agent of that driver.
+
+        See fixtures.SharedAgent for what such a test may not do.
+
+        :param empty: the agent has no instance when the test begins, and
+            whatever instance the test leaves is deleted at its end
+        """
+        agent = ft_fixtures.shared_agent(driver, options, empty=empty)
+        self.addCleanup(agent.assert_still_running)
+        if empty:
+            self.addCleanup(agent.delete_all)
+        return agent
+
     @staticmethod
     def new_uuid():
         return str(uuid_mod.uuid4())

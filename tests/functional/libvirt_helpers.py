@@ -1,9 +1,10 @@
 """Shared helpers of the libvirt functional tests (real QEMU guests).
 
-Each test gets its own agent (:class:`LibvirtTestCase`) running the
-libvirt driver against the system libvirtd with TCG (``virt_type=qemu``),
-and boots guests whose only software is a boot sector printing a marker
-to COM1 (tests/images.py). What the tests check is read back from the
+Each test uses an agent (:class:`LibvirtTestCase`) running the libvirt
+driver against the system libvirtd with TCG (``virt_type=qemu``), its own
+or one that the test process's other tests share, and boots guests whose
+only software is a boot sector printing a marker to COM1
+(tests/images.py). What the tests check is read back from the
 outside: the live domain XML (``virsh dumpxml``), the files under the
 instances path, ``qemu-img info`` and the console log.
 """
@@ -11,6 +12,7 @@ instances path, ``qemu-img info`` and the console log.
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -152,6 +154,28 @@ def poll(predicate, timeout, what):
         time.sleep(POLL_INTERVAL)
 
 
+def virtlogd_has_open(path):
+    """Whether the system virtlogd has a file open (to write to it).
+
+    virtlogd holds a guest's console log open while the guest's QEMU
+    runs, writing what comes down QEMU's pipe, and closes it once the
+    pipe ends: after that it writes nothing more to it.
+    """
+    with open('/run/virtlogd.pid') as f:
+        pid = int(f.read().strip())
+    fd_dir = '/proc/%d/fd' % pid
+    if os.readlink('/proc/%d/exe' % pid) != '/usr/sbin/virtlogd':
+        raise AssertionError('/run/virtlogd.pid names no virtlogd')
+    path = os.path.realpath(path)
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) == path:
+                return True
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return False
+
+
 def wait_for_console(agent, uuid, marker, timeout=60, count=1):
     """Poll get_console_output until ``marker`` appears ``count`` times.
 
@@ -230,13 +254,30 @@ def new_marker(label):
     return ('%s-%s' % (label, uuid_mod.uuid4().hex[:12])).encode('ascii')
 
 
-class LibvirtTestCase(base.FunctionalTestCase):
-    """One agent with the libvirt driver per test.
+def own_agent(test_method):
+    """Mark a test of a ``shared_agent`` class that needs its own agent.
 
-    Subclasses may set ``extra_options`` ({group: {name: value}}).
+    For a test that stops or restarts the agent, or asserts something of
+    the agent as a whole: every instance it lists, every file of its
+    instances path or ``_base``, its host totals.
+    """
+    test_method.own_agent = True
+    return test_method
+
+
+class LibvirtTestCase(base.FunctionalTestCase):
+    """A test with an agent of the libvirt driver.
+
+    Each test has an agent of its own, unless its class sets
+    ``shared_agent``: then its tests use the agent that every such test
+    of the process uses (tests/functional/fixtures.py, SharedAgent says
+    what such a test may not do), except those marked :func:`own_agent`.
+    A test with ``extra_options`` ({group: {name: value}}) always has
+    its own.
     """
 
     extra_options = {}
+    shared_agent = False
 
     def setUp(self):
         super().setUp()
@@ -244,9 +285,24 @@ class LibvirtTestCase(base.FunctionalTestCase):
                    for group, values in LIBVIRT_OPTIONS.items()}
         for group, values in self.extra_options.items():
             options.setdefault(group, {}).update(values)
-        self.agent = self.useFixture(ft_fixtures.AgentFixture(
-            'libvirt', options=options))
+        if self.uses_shared_agent():
+            self.agent = self.use_shared_agent('libvirt', options)
+            # The images of this test, beside those of the others.
+            self.image_subdir = 'test-%s' % uuid_mod.uuid4().hex[:12]
+            directory = os.path.join(self.agent.image_dir,
+                                     self.image_subdir)
+            os.mkdir(directory)
+            self.addCleanup(shutil.rmtree, directory)
+        else:
+            self.agent = self.useFixture(ft_fixtures.AgentFixture(
+                'libvirt', options=options))
+            self.image_subdir = None
         self.addOnException(self._attach_agent_log)
+
+    def uses_shared_agent(self):
+        method = getattr(self, self._testMethodName)
+        return (self.shared_agent and not self.extra_options and
+                not getattr(method, 'own_agent', False))
 
     def _attach_agent_log(self, exc_info):
         self.addDetailUniqueName('agent.log', content.text_content(
@@ -254,28 +310,34 @@ class LibvirtTestCase(base.FunctionalTestCase):
 
     # -- images ------------------------------------------------------
 
+    def image_ref(self, name):
+        """The reference to an image of this test, for a spec."""
+        if self.image_subdir is None:
+            return name
+        return '%s/%s' % (self.image_subdir, name)
+
     def image_path(self, name):
-        return os.path.join(self.agent.image_dir, name)
+        return os.path.join(self.agent.image_dir, self.image_ref(name))
 
     def raw_image(self, name, marker, **kwargs):
-        """A bootable raw image in the agent's image directory."""
+        """A bootable raw image of this test; its reference."""
         images.write_raw_image(self.image_path(name), marker, **kwargs)
-        return name
+        return self.image_ref(name)
 
     def qcow2_image(self, name, marker):
-        """A bootable qcow2 image in the agent's image directory."""
+        """A bootable qcow2 image of this test; its reference."""
         images.write_qcow2_image(self.image_path(name), marker)
-        return name
+        return self.image_ref(name)
 
     def counter_image(self, name):
         """A raw image printing a line counter forever (see above)."""
         write_counter_image(self.image_path(name))
-        return name
+        return self.image_ref(name)
 
     def iso_image(self, name, marker):
-        """A bootable ISO in the agent's image directory."""
+        """A bootable ISO of this test; its reference."""
         images.make_iso(self.image_path(name), marker)
-        return name
+        return self.image_ref(name)
 
     # -- instances -------------------------------------------------
 

@@ -1,7 +1,6 @@
 """docs/api.md over real RabbitMQ, against an agent running the fake driver."""
 
 from tests.functional import base
-from tests.functional import fixtures as ft_fixtures
 
 RECORD_KEYS = {'uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
                'disks', 'serial_ports', 'console_log', 'created_at',
@@ -14,10 +13,11 @@ STATUS_KEYS = {'host', 'driver', 'hypervisor', 'vcpus', 'vcpus_used',
 
 
 class TestApiWithFakeDriver(base.FunctionalTestCase):
+    """The process's fake agent, with no instance when a test begins."""
 
     def setUp(self):
         super().setUp()
-        self.agent = self.useFixture(ft_fixtures.AgentFixture('fake'))
+        self.agent = self.use_shared_agent('fake', empty=True)
 
     def spec(self, **extra):
         spec = {'uuid': self.new_uuid(), 'name': 'web-1',

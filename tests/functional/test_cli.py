@@ -1,8 +1,11 @@
 """computeagent-ctl against a real agent over RabbitMQ."""
 
 import json
+import os
 import subprocess
 import time
+
+import fixtures
 
 from tests.functional import base
 from tests.functional import fixtures as ft_fixtures
@@ -14,10 +17,11 @@ STARTUP = 20
 
 
 class TestControllerCli(base.FunctionalTestCase):
+    """The process's fake agent, with no instance when a test begins."""
 
     def setUp(self):
         super().setUp()
-        self.agent = self.useFixture(ft_fixtures.AgentFixture('fake'))
+        self.agent = self.use_shared_agent('fake', empty=True)
 
     def ctl_json(self, *args):
         return json.loads(self.agent.ctl('--format', 'json', *args).stdout)
@@ -53,7 +57,8 @@ class TestControllerCli(base.FunctionalTestCase):
 
     def test_boot_from_yaml_spec_file_and_cast(self):
         uuid = self.new_uuid()
-        path = self.agent.dir + '/spec.yaml'
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'spec.yaml')
         with open(path, 'w') as f:
             f.write(ft_fixtures.dedent('''
                 uuid: %s

@@ -7,7 +7,7 @@ from tests.functional import fixtures as ft_fixtures
 class TestInvalidSpecs(base.FunctionalTestCase):
 
     def test_corpus_is_refused_naming_the_field(self):
-        agent = self.useFixture(ft_fixtures.AgentFixture('fake'))
+        agent = self.use_shared_agent('fake', empty=True)
         corpus = ft_fixtures.load_corpus('invalid_specs.json')
         self.assertGreaterEqual(len(corpus), 40)
         for case in corpus:

@@ -11,6 +11,8 @@ from tests.functional import libvirt_helpers as lh
 
 class TestBoot(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def test_boots_virtio_qcow2_overlay_on_a_base_image(self):
         marker = lh.new_marker('BOOT-QCOW2')
         spec = self.spec([{'source': {'image': self.qcow2_image(

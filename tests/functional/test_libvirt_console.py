@@ -20,6 +20,8 @@ def _counter_lines(text):
 
 class TestConsole(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def test_console_survives_reboots_and_restarts(self):
         marker = lh.new_marker('REBOOT')
         spec = self.spec([{'source': {'image': self.raw_image(
@@ -84,16 +86,11 @@ class TestConsole(lh.LibvirtTestCase):
         lh.poll(lambda: os.path.exists(backup), 240,
                 'virtlogd rotating %s' % self.console_file(uuid))
         # Stopped, so the files hold still while they are compared, once
-        # virtlogd has written what QEMU left in its pipe.
+        # virtlogd has written what QEMU left in its pipe and closed
+        # console.log (the backups it closed when it rotated).
         self.assertEqual('shutoff', self.stop(uuid)['state'])
-        sizes = [None]
-
-        def settled():
-            now = (os.path.getsize(self.console_file(uuid)),
-                   os.path.getsize(backup))
-            done, sizes[0] = now == sizes[0], now
-            return done
-        lh.poll(settled, 30, 'console.log no longer growing')
+        lh.poll(lambda: not lh.virtlogd_has_open(self.console_file(uuid)),
+                30, 'virtlogd closing %s' % self.console_file(uuid))
         older = b''
         index = 0
         # Oldest first: console.log.<n> ... console.log.0 (virtlogd may

@@ -14,6 +14,8 @@ from tests.functional import libvirt_helpers as lh
 
 class TestDevices(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def _boot_disk(self, marker):
         return {'source': {'image': self.raw_image('boot.img', marker)},
                 'boot_index': 1}

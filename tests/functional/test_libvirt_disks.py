@@ -12,6 +12,8 @@ CACHE_MODES = ('none', 'writethrough', 'writeback', 'directsync', 'unsafe')
 
 class TestDisks(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def _boot_disk(self, marker, **extra):
         disk = {'source': {'image': self.raw_image('boot.img', marker)},
                 'boot_index': 1}

@@ -68,6 +68,8 @@ class ExternalTestCase(lh.LibvirtTestCase):
 
 class TestChangesOutsideTheAgent(ExternalTestCase):
 
+    shared_agent = True
+
     def test_a_guest_destroyed_with_virsh_is_seen_shut_off(self):
         uuid, marker = self.boot('DESTROYED')
         lh.virsh('destroy', uuid)
@@ -101,6 +103,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.assertEqual('running', record['state'])
         lh.wait_for_console(self.agent, uuid, marker, count=2)
 
+    @lh.own_agent
     def test_changes_while_the_agent_is_stopped(self):
         stopped, marker = self.boot('STOPPED')
         vanished, _ = self.boot('VANISHED')
@@ -135,6 +138,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.addCleanup(lh.virsh, 'undefine', foreign, check=False)
         return foreign
 
+    @lh.own_agent
     def test_a_create_with_a_foreign_guests_uuid_leaves_it_alone(self):
         foreign = self.define_foreign()
         spec = self.spec([{'source': {'image': self.raw_image(
@@ -146,6 +150,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.assertIn(foreign, lh.domain_uuids())
         self.assertEqual([], self.agent.call('list_instances'))
 
+    @lh.own_agent
     def test_recovery_leaves_guests_the_agent_never_made_alone(self):
         foreign = self.define_foreign()
         orphan = self.define_foreign()

@@ -19,6 +19,8 @@ from tests.functional import libvirt_helpers as lh
 
 class TestHotplug(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def boot(self, label, disks=()):
         """A running guest booted from vda, with ``disks`` after it.
 
@@ -153,6 +155,8 @@ class TestHotplug(lh.LibvirtTestCase):
 
 class TestCdrom(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     @staticmethod
     def _cdrom(domain):
         """The cdrom's medium: its source file, or None when empty.
@@ -176,10 +180,10 @@ class TestCdrom(lh.LibvirtTestCase):
             record['disks'][1]['target'], record['disks'][1]['device'],
             record['disks'][1]['path']))
         self.assertIsNone(self._cdrom(lh.dumpxml(uuid)))
-        self.iso_image('media.iso', b'MEDIA')
+        media = self.iso_image('media.iso', b'MEDIA')
 
         record = self.agent.call('change_media', uuid=uuid, target='sda',
-                                 image='media.iso')
+                                 image=media)
         path = record['disks'][1]['path']
         # The cached, verified image, read-only.
         self.assertEqual(self.base_dir(), os.path.dirname(path))

@@ -51,6 +51,8 @@ class LifecycleTestCase(lh.LibvirtTestCase):
 
 class TestReboot(LifecycleTestCase):
 
+    shared_agent = True
+
     def test_soft_reboot_falls_back_to_a_reset(self):
         uuid, marker = self.boot('SOFT')
         qemu = gs.domid(uuid)
@@ -86,6 +88,8 @@ class TestReboot(LifecycleTestCase):
 
 class TestStopStart(LifecycleTestCase):
 
+    shared_agent = True
+
     def test_stop_forces_a_guest_that_ignores_acpi(self):
         uuid, marker = self.boot('STOP')
         record = self.call('stop_instance', uuid, timeout=1)
@@ -108,6 +112,8 @@ class TestStopStart(LifecycleTestCase):
 
 
 class TestPauseSuspend(LifecycleTestCase):
+
+    shared_agent = True
 
     def test_pause_and_unpause(self):
         uuid, marker = self.boot('PAUSE')
@@ -147,6 +153,8 @@ class TestPauseSuspend(LifecycleTestCase):
 
 
 class TestWrongStates(LifecycleTestCase):
+
+    shared_agent = True
 
     def assertInvalidState(self, uuid, method, **kwargs):
         """The call is refused by the agent, never by libvirt."""

@@ -9,10 +9,14 @@ import socket
 import subprocess
 from xml.etree import ElementTree
 
+import fixtures
+
 from tests.functional import libvirt_helpers as lh
 
 
 class TestSafety(lh.LibvirtTestCase):
+
+    shared_agent = True
 
     def _warm_cache(self):
         """Boot a good guest first, so _base and its lock dir exist.
@@ -47,18 +51,22 @@ class TestSafety(lh.LibvirtTestCase):
         before = self._warm_cache()
         evil = self.image_path('evil.qcow2')
         self._qemu_img_create('-b', '/etc/shadow', '-F', 'raw', evil, '1M')
-        self._assert_refused('evil.qcow2', before, 'backing')
+        self._assert_refused(self.image_ref('evil.qcow2'), before,
+                             'backing')
 
     def test_qcow2_with_an_external_data_file_is_refused(self):
         before = self._warm_cache()
-        secret = os.path.join(self.agent.dir, 'secret.raw')
+        secret = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'secret.raw')
         with open(secret, 'wb') as f:
             f.write(b'host secret'.ljust(1024 * 1024, b'\0'))
         evil = self.image_path('evil-data.qcow2')
         self._qemu_img_create('-o', 'data_file=%s,data_file_raw=on'
                               % secret, evil, '1M')
-        self._assert_refused('evil-data.qcow2', before, 'data')
+        self._assert_refused(self.image_ref('evil-data.qcow2'), before,
+                             'data')
 
+    @lh.own_agent
     def test_render_instance_creates_nothing(self):
         spec = self.spec([
             {'source': {'image': self.raw_image('r.img', b'R')},
@@ -105,6 +113,7 @@ class TestSafety(lh.LibvirtTestCase):
         # The image cache is shared: deleting an instance keeps it.
         self.assertEqual(base, self.base_files())
 
+    @lh.own_agent
     def test_failed_start_rolls_back_everything(self):
         marker = lh.new_marker('ROLLBACK')
         # The chardev cannot listen on a port the test holds: libvirt

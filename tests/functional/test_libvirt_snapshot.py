@@ -16,6 +16,8 @@ LATER = 128 * 1024
 
 class TestSnapshotDisks(lh.LibvirtTestCase):
 
+    shared_agent = True
+
     def _snapshot_guest(self):
         """A running guest whose only disk (vda) is a snapshot disk.
 
