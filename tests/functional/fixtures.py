@@ -38,11 +38,6 @@ BROKER = 'rabbit://guest:guest@127.0.0.1:5672/' + VHOST
 #: test stopped three. 60 / 150 / 2 is 0.2 s; the heartbeat itself (60 s)
 #: is unchanged.
 HEARTBEAT_RATE = 150
-#: The agent's environment: eventlet's green DNS resolver (dnspython, a
-#: third of the agent's import time) is never used, since nothing is
-#: monkey-patched, but oslo.messaging imports eventlet, which imports it
-#: unless told not to.
-AGENT_ENV = {'EVENTLET_NO_GREENDNS': 'yes'}
 
 _services_lock = threading.Lock()
 _services_ready = False
@@ -388,8 +383,7 @@ class AgentFixture(fixtures.Fixture):
         self.process = subprocess.Popen(
             self._as_user() + [self.script or console_script('computeagent'),
                                '--config-file', self.config_file],
-            stdout=log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **AGENT_ENV))
+            stdout=log, stderr=subprocess.STDOUT)
         self._processes.append(self.process)
         if wait:
             self.wait_ready(since=since)
@@ -487,8 +481,7 @@ class AgentFixture(fixtures.Fixture):
         cmd = [console_script('computeagent-ctl'), '--config-file',
                self.config_file] + list(args)
         result = subprocess.run(cmd, capture_output=True, text=True,
-                                timeout=300, env=dict(os.environ,
-                                                      **AGENT_ENV))
+                                timeout=300)
         if check and result.returncode != 0:
             raise AssertionError('%s failed (%d):\n%s\n%s'
                                  % (' '.join(args), result.returncode,
