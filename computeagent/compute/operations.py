@@ -51,10 +51,10 @@ class OperationRunner(object):
         :raises: InstanceNotFound if it was deleted meanwhile (callers
             that do not hold the instance's lock may see that)
         """
-        entry = self.store.get_stored(record['uuid'])
-        if entry is None:
+        stored = self.store.get_stored(record['uuid'])
+        if stored is None:
             raise exception.InstanceNotFound(uuid=record['uuid'])
-        return dict(record, spec=entry['spec'])
+        return dict(record, spec=stored['spec'])
 
     def refresh_state(self, record, recover=False):
         """Bring the record's state in line with the hypervisor's.

@@ -105,9 +105,9 @@ class _Recovery(object):
         powers = self.driver.list_power_states()
         recorded = self.store.uuids()
         for uuid in sorted(recorded):
-            entry = self.store.get_stored(uuid)
+            stored = self.store.get_stored(uuid)
             try:
-                self._record(entry, powers.get(uuid, states.NOSTATE))
+                self._record(stored, powers.get(uuid, states.NOSTATE))
             except Exception:
                 # One instance must not keep the agent from starting.
                 LOG.exception('Could not recover instance %s', uuid)
@@ -131,12 +131,12 @@ class _Recovery(object):
 
     # -- records -----------------------------------------------------
 
-    def _record(self, entry, power):
-        record = entry['record']
-        if entry.get('task') == DELETING:
-            self._finish_delete(entry)
+    def _record(self, stored, power):
+        record = stored['record']
+        if stored.get('task') == DELETING:
+            self._finish_delete(stored)
         elif record['state'] == states.BUILDING:
-            self._roll_back_create(entry)
+            self._roll_back_create(stored)
         elif record['state'] == states.ERROR:
             LOG.info('Instance %(uuid)s stays in error: %(error)s',
                      {'uuid': record['uuid'], 'error': record['error']})
@@ -161,19 +161,19 @@ class _Recovery(object):
         self.notifier.instance(self.ctxt, 'power_state', 'update', updated,
                                old_state=record['state'])
 
-    def _remove(self, entry):
+    def _remove(self, stored):
         """Destroy what the driver made, then forget the record."""
-        uuid = entry['record']['uuid']
-        self.driver.destroy(dict(entry['record'], spec=entry.get('spec')))
+        uuid = stored['record']['uuid']
+        self.driver.destroy(dict(stored['record'], spec=stored.get('spec')))
         self.store.delete(uuid)
         self.store.remove_instance_dir(uuid)
 
-    def _finish_delete(self, entry):
-        record = entry['record']
+    def _finish_delete(self, stored):
+        record = stored['record']
         LOG.warning('Instance %s: a delete was interrupted by the agent '
                     'stopping; finishing it', record['uuid'])
         try:
-            self._remove(entry)
+            self._remove(stored)
         except Exception as error:
             LOG.error('Could not finish the delete of %(uuid)s: %(error)s; '
                       'delete_instance will try again',
@@ -188,12 +188,12 @@ class _Recovery(object):
                                dict(record, state='deleted'))
         self.done['delete finished'] += 1
 
-    def _roll_back_create(self, entry):
-        record = entry['record']
+    def _roll_back_create(self, stored):
+        record = stored['record']
         LOG.warning('Instance %s: a create was interrupted by the agent '
                     'stopping; rolling it back', record['uuid'])
         try:
-            self._remove(entry)
+            self._remove(stored)
         except Exception as error:
             LOG.error('Could not roll back the create of %(uuid)s: '
                       '%(error)s; it is kept in error for delete_instance',

@@ -155,18 +155,18 @@ class ResourceTracker(object):
             attaching = dict(self._attaching)
         uuids = self.store.uuids()
         for uuid in uuids:
-            entry = self.store.get_stored(uuid)
-            if entry is None:
+            stored = self.store.get_stored(uuid)
+            if stored is None:
                 continue  # deleted meanwhile
-            record = entry['record']
+            record = stored['record']
             used['instances'] += 1
             used['vcpus'] += record['vcpus']
             used['memory_mb'] += record['memory_mb']
-            if entry.get('spec') is not None:
-                used['disk_mb'] += self._record_disk_mb(uuid, entry['spec'])
+            if stored.get('spec') is not None:
+                used['disk_mb'] += self._record_disk_mb(uuid, stored['spec'])
                 # A disk being attached counts once: from its claim until
                 # the stored spec names it, then as part of the record.
-                for disk in entry['spec']['disks']:
+                for disk in stored['spec']['disks']:
                     attaching.pop((uuid, disk['target']), None)
         used['disk_mb'] += sum(attaching.values())
         with self._memo_lock:
