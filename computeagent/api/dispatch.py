@@ -22,8 +22,11 @@ def api_method(func):
     """Mark ``func(self, ctxt, **kwargs)`` as an RPC API method."""
     signature = inspect.signature(func)
 
+    # self and ctxt are positional-only, so a request's argument of either
+    # name lands in kwargs and is refused by the bind below as InvalidSpec
+    # instead of escaping as a bare TypeError from the call itself.
     @functools.wraps(func)
-    def wrapper(self, ctxt, **kwargs):
+    def wrapper(self, ctxt, /, **kwargs):
         if hasattr(ctxt, 'update_store'):
             # oslo.log reads request_id from the thread's current context.
             ctxt.update_store()
@@ -42,6 +45,9 @@ def api_method(func):
             raise exception.DriverError(
                 reason='%s: %s' % (type(error).__name__, error))
 
-    wrapper = oslo_messaging.expected_exceptions(*exception.API_ERRORS)(
+    exposed = oslo_messaging.expected_exceptions(*exception.API_ERRORS)(
         wrapper)
-    return oslo_messaging.expose(wrapper)
+    # expected_exceptions does not wrap: keep the method's name, docstring
+    # and signature (inspect.signature follows __wrapped__) visible.
+    functools.update_wrapper(exposed, func)
+    return oslo_messaging.expose(exposed)

@@ -35,7 +35,7 @@ class TestApiMethod(base.TestCase):
         self.endpoint = Endpoint()
         self.ctxt = oslo_context.RequestContext(request_id='req-1')
 
-    def call(self, method, **kwargs):
+    def call(self, method, /, **kwargs):
         try:
             return getattr(self.endpoint, method)(self.ctxt, **kwargs)
         except oslo_messaging.ExpectedException as wrapped:
@@ -57,9 +57,10 @@ class TestApiMethod(base.TestCase):
                          self.endpoint.echo({}, value=1))
 
     def test_unknown_missing_and_positional_arguments(self):
-        for kwargs in ({'value': 1, 'bogus': 2}, {}, {'other': 1}):
-            error = self.assertRaises(exception.InvalidSpec, self.call,
-                                      'echo', **kwargs)
+        for kwargs in ({'value': 1, 'bogus': 2}, {}, {'other': 1},
+                       {'value': 1, 'ctxt': {}}, {'value': 1, 'self': 1}):
+            error = self.assertRaises(exception.InvalidSpec,
+                                      lambda: self.call('echo', **kwargs))
             self.assertEqual('echo', error.field)
             self.assertIn('bad arguments', str(error))
         self.assertEqual([], self.endpoint.seen)
