@@ -12,6 +12,11 @@ fi
 log_dir=/var/log/computeagent-services
 mkdir -p "$log_dir"
 
+# One start at a time: test workers that find a service down all run this
+# script at once, and two rabbitmq-server starts fail each other.
+exec 9>"$log_dir/.start.lock"
+flock 9
+
 # QEMU runs as libvirt-qemu (group kvm); a root-only /dev/kvm makes libvirt
 # re-probe QEMU on every request (~50 s per start). Fix it before libvirtd.
 if [ -e /dev/kvm ]; then

@@ -66,6 +66,15 @@ class TestSafety(lh.LibvirtTestCase):
         self._assert_refused(self.image_ref('evil-data.qcow2'), before,
                              'data')
 
+    def test_images_without_content_are_refused(self):
+        before = self._warm_cache()
+        open(self.image_path('empty.img'), 'wb').close()
+        self._assert_refused(self.image_ref('empty.img'), before,
+                             'empty (0 bytes)')
+        self._qemu_img_create(self.image_path('zero.qcow2'), '0')
+        self._assert_refused(self.image_ref('zero.qcow2'), before,
+                             'no content (virtual size 0)')
+
     @lh.own_agent
     def test_render_instance_creates_nothing(self):
         spec = self.spec([

@@ -106,6 +106,9 @@ def _check_with_qemu_img(conf, path, ref, fmt, limit):
     if not isinstance(virtual_size, int) or virtual_size < 0:
         raise exception.ImageUnsafe(
             image=ref, reason='qemu-img reports no virtual size')
+    if virtual_size == 0:
+        raise exception.ImageUnsafe(
+            image=ref, reason='it has no content (virtual size 0)')
     if virtual_size > limit:
         raise exception.ImageUnsafe(
             image=ref, reason='virtual size %d bytes is more than [image] '
@@ -129,6 +132,11 @@ def inspect_image(conf, path, ref, declared_format=None):
     """
     limit = conf.image.max_image_size_mb * units.Mi
     size = os.stat(path).st_size
+    # An empty file is what a failed or truncated upload leaves: never a
+    # disk anyone meant to boot, and the inspector would call it raw.
+    if size == 0:
+        raise exception.ImageUnsafe(image=ref,
+                                    reason='it is empty (0 bytes)')
     if size > limit:
         raise exception.ImageUnsafe(
             image=ref, reason='%d bytes is more than [image] '

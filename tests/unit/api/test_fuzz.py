@@ -14,8 +14,8 @@ import oslo_messaging
 
 from computeagent.api import endpoint as endpoint_mod
 from computeagent import exception
-from tests.unit.api import test_rpcapi
 from tests.unit import agentfixtures
+from tests.unit.api import test_rpcapi
 
 SEED = 20261202
 RANDOM_VALUES_PER_ARGUMENT = 12

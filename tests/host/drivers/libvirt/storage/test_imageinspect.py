@@ -103,6 +103,16 @@ class TestInspect(unit_inspect.InspectTestCase):
         error = self.unsafe(path)
         self.assertIn('Multiple formats', str(error))
 
+    def test_images_without_content_are_refused(self):
+        path = self.path('zero.qcow2')
+        qemu_img_create('-f', 'qcow2', path, '0')
+        error = self.unsafe(path)
+        self.assertIn('no content (virtual size 0)', str(error))
+        empty = self.path('empty')
+        open(empty, 'wb').close()
+        error = self.unsafe(empty)
+        self.assertIn('empty (0 bytes)', str(error))
+
     def test_virtual_size_too_large(self):
         self.flags(max_image_size_mb=2, group='image')
         path = self.path('big')

@@ -62,6 +62,13 @@ class TestInspectorAlone(InspectTestCase):
         error = self.unsafe(path, 'qcow2')
         self.assertIn('declared qcow2', str(error))
 
+    def test_an_empty_file_is_unsafe(self):
+        path = self.path('empty')
+        open(path, 'wb').close()
+        for declared in (None, 'raw'):
+            error = self.unsafe(path, declared)
+            self.assertIn('empty (0 bytes)', str(error))
+
     def test_file_too_large(self):
         self.flags(max_image_size_mb=1, group='image')
         path = images.write_raw_image(self.path('r'), b'R', size_mb=2)
@@ -133,6 +140,11 @@ class TestQemuImgCrossCheck(InspectTestCase):
             self.qemu_img_says(virtual_size=size)
             error = self.unsafe(self.qcow2)
             self.assertIn('qemu-img reports no virtual size', str(error))
+
+    def test_a_virtual_size_of_zero_is_refused(self):
+        self.qemu_img_says(virtual_size=0)
+        error = self.unsafe(self.qcow2)
+        self.assertIn('no content (virtual size 0)', str(error))
 
     def test_a_virtual_size_over_the_limit_is_refused(self):
         self.flags(max_image_size_mb=2, group='image')
