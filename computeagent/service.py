@@ -85,6 +85,7 @@ class Service(object):
         recovery.recover(self.conf, self.driver, self.store, self.notifier)
         power_sync = self.manager.power_sync
         self.driver.register_event_listener(power_sync.handle_power_event)
+        self.driver.register_resync_listener(power_sync.handle_resync)
         # Recovery read every state already; this second look catches a
         # change between it and the listener's registration, which no
         # event would report.

@@ -14,6 +14,9 @@ from computeagent.compute import states
 
 LOG = logging.getLogger(__name__)
 
+# Queued in place of a uuid: look at every instance again.
+_EVERY_INSTANCE = None
+
 
 class PowerSync(object):
     """Applies power events and syncs power states.
@@ -43,6 +46,13 @@ class PowerSync(object):
         del state  # the hypervisor is asked again when it is handled
         self._events.put(uuid)
 
+    def handle_resync(self):
+        """A driver may have missed events: queue a sync of every record.
+
+        Must not block, like :meth:`handle_power_event`.
+        """
+        self._events.put(_EVERY_INSTANCE)
+
     def process_events(self, stop_event, poll=0.5):
         """Apply queued power events until ``stop_event`` is set."""
         while not stop_event.is_set():
@@ -56,7 +66,9 @@ class PowerSync(object):
                 LOG.exception('Could not apply a power event of %s', uuid)
 
     def _apply_power_event(self, uuid):
-        if self.store.get(uuid) is not None:
+        if uuid is _EVERY_INSTANCE:
+            self.sync_power_states()
+        elif self.store.get(uuid) is not None:
             self._sync_one(uuid)
 
     def _sync_one(self, uuid):

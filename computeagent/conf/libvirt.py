@@ -37,6 +37,14 @@ opts = [
                     'commit job to merge a snapshot disk\'s overlay into '
                     'its disk file before aborting the job (the disk is '
                     'left as it was) and failing with DriverError.'),
+    cfg.FloatOpt('reconnect_timeout',
+                 default=60, min=0,
+                 help='Seconds a request that needs libvirtd waits for it '
+                      'while it is unreachable (restarting) before failing '
+                      'with DriverError; the agent retries the connection '
+                      'with a growing pause of at most 1 s. Also how long '
+                      'the agent waits for libvirtd at start. 0 fails at '
+                      'once.'),
     cfg.FloatOpt('block_job_poll_interval',
                  default=0.05, min=0.01,
                  help='Seconds between progress checks of a block commit '

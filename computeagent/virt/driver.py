@@ -54,6 +54,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """:param conf: the oslo.config ConfigOpts to read options from."""
         self.conf = conf
         self._event_callback = None
+        self._resync_callback = None
 
     def init_host(self, host):
         """Connect to the hypervisor; called once before serving.
@@ -76,6 +77,22 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def emit_event(self, uuid, state):
         if self._event_callback is not None:
             self._event_callback(uuid, state)
+
+    def register_resync_listener(self, callback):
+        """Ask to be told when events may have been missed.
+
+        A driver that lost its hypervisor connection (libvirtd restarted)
+        calls it once reconnected: any guest may have changed meanwhile
+        without an event.
+
+        :param callback: ``callback()``; called from a driver thread,
+            must not block
+        """
+        self._resync_callback = callback
+
+    def emit_resync(self):
+        if self._resync_callback is not None:
+            self._resync_callback()
 
     @abc.abstractmethod
     def render(self, spec):

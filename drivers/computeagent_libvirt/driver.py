@@ -91,9 +91,12 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         super().__init__(conf)
         self.storage = storage_mod.InstanceStorage(conf, image_source)
         self.waiter = events.StateWaiter()
-        self.host = host_mod.Host(conf.libvirt.connection_uri,
-                                  lifecycle_handler=self._on_lifecycle,
-                                  reboot_handler=self.waiter.note_reboot)
+        self.host = host_mod.Host(
+            conf.libvirt.connection_uri,
+            lifecycle_handler=self._on_lifecycle,
+            reboot_handler=self.waiter.note_reboot,
+            reconnect_handler=self._on_reconnect,
+            reconnect_timeout=conf.libvirt.reconnect_timeout)
         self.node = node_mod.Node(self.host)
         self.cache_inputs = cacheinputs.CacheInputs(conf)
         self.power = power_ops.PowerOps(conf, self.host, self.storage,
@@ -122,6 +125,12 @@ class LibvirtDriver(virt_driver.ComputeDriver):
     @typed_errors
     def cleanup_host(self):
         self.host.close()
+
+    def _on_reconnect(self):
+        # Lifecycle events of the outage are lost: have every guest looked
+        # at again. Only queues, as the handler must not block.
+        LOG.info('Connected to libvirt again; resyncing every instance')
+        self.emit_resync()
 
     def _on_lifecycle(self, uuid, state):
         # On libvirt's event thread: both calls only queue or notify.

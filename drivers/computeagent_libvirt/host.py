@@ -20,6 +20,7 @@ that this module stays the only one importing libvirt.
 """
 
 import threading
+import time
 
 import libvirt
 from oslo_log import log as logging
@@ -186,24 +187,54 @@ def memory_mb(conn, info):
     return stats['total'] // 1024 if stats.get('total') else info[1]
 
 
+def is_unreachable(error):
+    """Whether a libvirtError from opening a connection means no daemon.
+
+    libvirtd restarting (its socket gone or refusing) is worth waiting
+    for; a bad URI or a refused login is not.
+    """
+    return (error.get_error_code() in _LOST_CODES and
+            error.get_error_domain() in _LOST_DOMAINS)
+
+
 class Host(object):
     """One shared libvirt connection, reopened when libvirtd restarts.
+
+    While libvirtd is unreachable, whoever needs the connection waits for
+    it up to ``reconnect_timeout`` seconds, retrying with a growing pause,
+    so a libvirtd restart delays requests instead of failing them.
 
     :param uri: the libvirt connection URI
     :param lifecycle_handler: ``handler(uuid, state)`` called on the event
         thread for every lifecycle event that changes the power state
     :param reboot_handler: ``handler(uuid)`` called on the event thread
         when a guest reboots
+    :param reconnect_handler: ``handler()`` called, on the thread that
+        reopened it, each time the connection is opened again after it
+        was lost (not the first time): events of the outage were missed.
+        It must not block.
+    :param reconnect_timeout: seconds to wait for an unreachable libvirtd
     """
 
-    def __init__(self, uri, lifecycle_handler=None, reboot_handler=None):
+    #: the longest pause between two attempts to reach libvirtd
+    MAX_RETRY_PAUSE = 1.0
+
+    def __init__(self, uri, lifecycle_handler=None, reboot_handler=None,
+                 reconnect_handler=None, reconnect_timeout=0):
         self.uri = uri
         self._lifecycle_handler = lifecycle_handler
         self._reboot_handler = reboot_handler
+        self._reconnect_handler = reconnect_handler
+        self.reconnect_timeout = reconnect_timeout
         self._lock = threading.Lock()
         self._conn = None
         self._callback_ids = []
         self._closed_conn = None
+        self._opened_before = False
+        # close() counts and wakes: a shutdown does not wait out a
+        # libvirtd outage, while a later call may open a connection again.
+        self._closes = 0
+        self._woken = threading.Condition()
 
     # -- connection ----------------------------------------------------
 
@@ -217,26 +248,69 @@ class Host(object):
     def connection(self):
         """The open connection, opened (or reopened) if needed.
 
+        An unreachable libvirtd is retried until ``reconnect_timeout``.
+
         :returns: libvirt.virConnect
         :raises: DriverError
         """
         conn = self._conn
         if conn is not None and conn is not self._closed_conn:
             return conn
+        closes = self._closes
+        deadline = time.monotonic() + self.reconnect_timeout
+        pause = 0.05
+        while True:
+            try:
+                conn, reopened = self._open_or_get()
+            except libvirt.libvirtError as e:
+                remaining = deadline - time.monotonic()
+                if not is_unreachable(e) or remaining <= 0:
+                    raise driver_error(e, 'opening %s' % self.uri)
+                LOG.warning('libvirt at %(uri)s is unreachable (%(msg)s); '
+                            'retrying for %(left).1f s more',
+                            {'uri': self.uri, 'left': remaining,
+                             'msg': e.get_error_message()})
+                if not self._pause(min(pause, remaining), closes):
+                    raise driver_error(e, 'opening %s' % self.uri)
+                pause = min(pause * 2, self.MAX_RETRY_PAUSE)
+                continue
+            if reopened and self._reconnect_handler is not None:
+                try:
+                    self._reconnect_handler()
+                except Exception:
+                    LOG.exception('Reconnect handler failed')
+            return conn
+
+    def _pause(self, seconds, closes):
+        """Sleep before another attempt; False if close() came meanwhile.
+
+        :param closes: the count of close() calls when the wait began
+        """
+        with self._woken:
+            if self._closes == closes:
+                self._woken.wait(seconds)
+            return self._closes == closes
+
+    def _open_or_get(self):
+        """The connection, opened if there is none; one attempt.
+
+        :returns: (connection, whether it was just opened again after an
+            earlier one)
+        :raises: libvirt.libvirtError when it cannot be opened
+        """
         with self._lock:
             if self._conn is not None and self._conn is self._closed_conn:
                 self._drop_locked()
-            if self._conn is None:
-                self._conn = self._open_locked()
-            return self._conn
+            if self._conn is not None:
+                return self._conn, False
+            self._conn = self._open_locked()
+            reopened, self._opened_before = self._opened_before, True
+            return self._conn, reopened
 
     def _open_locked(self):
         start_event_loop()
         libvirt.registerErrorHandler(_quiet, None)
-        try:
-            conn = libvirt.open(self.uri)
-        except libvirt.libvirtError as e:
-            raise driver_error(e, 'opening %s' % self.uri)
+        conn = libvirt.open(self.uri)
         ids = []
         try:
             ids.append(conn.domainEventRegisterAny(
@@ -275,7 +349,13 @@ class Host(object):
             pass
 
     def close(self):
-        """Close the connection (the driver's cleanup_host)."""
+        """Close the connection (the driver's cleanup_host).
+
+        Threads waiting for an unreachable libvirtd give up at once.
+        """
+        with self._woken:
+            self._closes += 1
+            self._woken.notify_all()
         with self._lock:
             self._drop_locked()
 

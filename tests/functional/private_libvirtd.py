@@ -104,7 +104,15 @@ class PrivateLibvirtd(fixtures.Fixture):
 
     def restart_libvirtd(self):
         """SIGTERM libvirtd, wait for it to exit, start it again, wait."""
-        self._stop(self.libvirtd, signal.SIGTERM)
+        self.stop_libvirtd(signal.SIGTERM)
+        self.start_libvirtd()
+
+    def stop_libvirtd(self, sig=signal.SIGKILL):
+        """Send libvirtd ``sig`` and wait until it has exited."""
+        self._stop(self.libvirtd, sig)
+
+    def start_libvirtd(self):
+        """Start libvirtd again and wait until it answers."""
         self.libvirtd = self._daemon('libvirtd')
         self.wait_ready()
 

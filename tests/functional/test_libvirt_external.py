@@ -15,6 +15,7 @@ break the tests running beside it.
 
 import os
 import signal
+import threading
 import uuid as uuid_mod
 
 from tests.functional import fixtures as ft_fixtures
@@ -180,6 +181,22 @@ class TestLibvirtdRestart(ExternalTestCase):
         self.extra_options = {'libvirt': {'connection_uri':
                                           self.libvirtd.uri}}
         super().setUp()
+
+    def test_a_request_waits_for_libvirtd_to_come_back(self):
+        uuid, marker = self.boot('OUTAGE')
+        self.libvirtd.stop_libvirtd()
+        answers = []
+        caller = threading.Thread(target=lambda: answers.append(
+            self.agent.call('stop_instance', uuid=uuid, timeout=5)))
+        caller.start()
+        self.addCleanup(caller.join, 120)
+        lh.poll(lambda: 'is unreachable' in self.agent.log_text(),
+                SEEN_WITHIN, 'the agent to find libvirtd gone')
+        self.libvirtd.start_libvirtd()
+        caller.join(120)
+        self.assertEqual('shutoff', answers[0]['state'])
+        self.assertEqual('shut off',
+                         self.libvirtd.virsh('domstate', uuid).strip())
 
     def test_the_next_request_after_a_restart_works(self):
         uuid, marker = self.boot('RESTART')

@@ -148,6 +148,65 @@ class TestConnection(HostTestCase):
         dom.undefine()
         self.wait_for_event((UUID, power.NOSTATE))
 
+    def test_an_unreachable_libvirtd_is_awaited(self):
+        # What a restarting libvirtd looks like to a client: its socket
+        # refuses (the real error of libvirt's remote driver). The third
+        # attempt finds it back.
+        dead = 'test+unix:///default?socket=%s/none' % self.tmp
+        real_open = libvirt.open
+        attempts = []
+
+        def flaky_open(uri):
+            attempts.append(uri)
+            return real_open(dead if len(attempts) < 3 else uri)
+        self.useFixture(fixtures.MonkeyPatch('libvirt.open', flaky_open))
+        self.host.reconnect_timeout = 30
+        self.assertTrue(self.host.connection().isAlive())
+        self.assertEqual([self.uri] * 3, attempts)
+
+    def test_the_wait_is_bounded(self):
+        host = host_mod.Host('test+unix:///default?socket=%s/none'
+                             % self.tmp, reconnect_timeout=0.2)
+        self.addCleanup(host.close)
+        error = self.assertRaises(exception.DriverError, host.connect)
+        self.assertIn('Failed to connect socket', str(error))
+
+    def test_a_bad_uri_is_not_awaited(self):
+        host = host_mod.Host('test:///nonexistent/node.xml',
+                             reconnect_timeout=3600)
+        self.addCleanup(host.close)
+        self.assertRaises(exception.DriverError, host.connect)
+
+    def test_close_ends_a_wait(self):
+        host = host_mod.Host('test+unix:///default?socket=%s/none'
+                             % self.tmp, reconnect_timeout=3600)
+        errors = []
+
+        def connect():
+            try:
+                host.connect()
+            except exception.DriverError as error:
+                errors.append(error)
+        waiter = threading.Thread(target=connect)
+        waiter.start()
+        # Close until the waiter gives up: a close before it began its
+        # wait would not be seen by it, as it should not.
+        while waiter.is_alive():
+            host.close()
+            waiter.join(0.05)
+        self.assertEqual(1, len(errors))
+
+    def test_the_handler_hears_of_reconnections_only(self):
+        reconnects = []
+        host = host_mod.Host(self.uri,
+                             reconnect_handler=lambda: reconnects.append(1))
+        self.addCleanup(host.close)
+        host.connect()
+        self.assertEqual([], reconnects)
+        host.connection().close()
+        host.call('listing', lambda c: c.listAllDomains())
+        self.assertEqual([1], reconnects)
+
     def test_close_and_reopen(self):
         old = self.host.connection()
         self.host.close()
