@@ -1,8 +1,9 @@
-"""The Linux test guest of tests/linux_guest.py is built as it claims.
+"""The Linux test guest (tests/linux_guest.py) is built as it claims.
 
 Booting it is the functional tier's (tests/functional/test_linux_guest.py);
-here: the build from Debian packages, its artefacts, the cache and its
-lock, and the parser of what the guest prints.
+here: the build from Debian packages (tests/linux_guest_image.py), its
+artefacts, the cache and its lock, and the parser of what the guest
+prints.
 """
 
 import gzip
@@ -15,6 +16,7 @@ from oslo_utils.imageutils import format_inspector
 
 from tests import base
 from tests import linux_guest
+from tests import linux_guest_image
 
 _NEWC_MAGIC = b'070701'
 
@@ -43,12 +45,13 @@ class TestBuild(base.TestCase):
     def setUp(self):
         super().setUp()
         # The cache every test run on this machine uses: built once.
-        self.guest = linux_guest.build()
+        self.guest = linux_guest_image.build()
 
     def test_boot_disk_is_a_bootable_fat16_superfloppy(self):
         with open(self.guest.disk, 'rb') as f:
             disk = f.read()
-        self.assertEqual(linux_guest.DISK_MB * 1024 * 1024, len(disk))
+        self.assertEqual(linux_guest_image.DISK_MB * 1024 * 1024,
+                         len(disk))
         self.assertEqual(b'FAT16   ', disk[54:62])
         self.assertEqual(b'\x55\xaa', disk[510:512])
         # syslinux --install put its loader there, and mcopy the rest.
@@ -77,13 +80,14 @@ class TestBuild(base.TestCase):
 
     def test_manifest_names_the_packages(self):
         packages = self.guest.manifest['packages']
-        self.assertEqual(set(linux_guest.PACKAGES),
+        self.assertEqual(set(linux_guest_image.PACKAGES),
                          set(packages) - {n for n in packages
                                           if n.startswith('linux-image-')})
         self.assertEqual(1, len([n for n in packages
                                  if n.startswith('linux-image-')]))
         self.assertEqual(os.path.basename(self.guest.directory),
-                         'linux-guest-' + linux_guest.recipe_key(packages))
+                         'linux-guest-'
+                         + linux_guest_image.recipe_key(packages))
 
     def test_concurrent_builds_make_one(self):
         cache = os.path.join(self.tmp, 'cache')
@@ -93,8 +97,9 @@ class TestBuild(base.TestCase):
         shared = os.path.join(os.path.dirname(self.guest.directory), 'debs')
         for name in os.listdir(shared):
             os.link(os.path.join(shared, name), os.path.join(debs, name))
-        code = ('import json, sys; from tests import linux_guest; '
-                'print(json.dumps(linux_guest.build(sys.argv[1]).disk))')
+        code = ('import json, sys; from tests import linux_guest_image; '
+                'print(json.dumps('
+                'linux_guest_image.build(sys.argv[1]).disk))')
         top = os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.dirname(os.path.abspath(__file__)))))
         workers = [subprocess.Popen([sys.executable, '-c', code, cache],
