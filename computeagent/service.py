@@ -20,6 +20,7 @@ import oslo_messaging
 from computeagent.api import context
 from computeagent.api import endpoint as endpoint_mod
 from computeagent.api import notifications
+from computeagent.api import outbox as outbox_mod
 from computeagent.api import rpcserver
 from computeagent.compute import manager as manager_mod
 from computeagent.compute import recovery
@@ -61,9 +62,13 @@ class Service(object):
         self.serializer = context.RequestContextSerializer()
         os.makedirs(conf.instances_path, mode=0o755, exist_ok=True)
         self.store = store_mod.InstanceStore(conf.instances_path)
+        # Every notification waits in the outbox until the broker has
+        # taken it, across broker outages and restarts of the agent.
+        outbox = outbox_mod.Outbox(outbox_mod.path_in(conf.instances_path),
+                                   conf.notifications.outbox_max)
         self.notifier = notifications.Notifier(
             conf, notification_transport, conf.host,
-            serializer=self.serializer)
+            serializer=self.serializer, outbox=outbox)
         self.manager = manager_mod.ComputeManager(
             conf, self.driver, self.store, self.notifier)
         self.endpoint = endpoint_mod.ComputeEndpoint(self.manager)
@@ -76,6 +81,9 @@ class Service(object):
 
         :raises: DriverError if the hypervisor cannot be reached
         """
+        # First: recovery's notifications, and those a previous process
+        # left in the outbox, go out before anything newer.
+        self.notifier.start()
         count = self.store.load_all()
         LOG.info('Loaded %d instance records from %s', count,
                  self.conf.instances_path)
@@ -140,5 +148,8 @@ class Service(object):
             self.server.wait()
         for thread in self._threads:
             thread.join(timeout=5)
+        # Last, so the outcomes of the requests that finished above are
+        # among what it delivers; the rest waits for the next start.
+        self.notifier.stop(self.conf.notifications.shutdown_timeout)
         self.driver.cleanup_host()
         LOG.info('Stopped')

@@ -107,4 +107,5 @@ class ComputeManager(object):
                 'disk_gb': host['disk_gb'],
                 'disk_gb_free': host['disk_gb_free'],
                 'instances': len(records),
-                'version': version.version_string()}
+                'version': version.version_string(),
+                'notifications_dropped': self.notifier.dropped}

@@ -10,11 +10,12 @@ from computeagent.conf import default
 from computeagent.conf import disk
 from computeagent.conf import image
 from computeagent.conf import libvirt
+from computeagent.conf import notifications
 
 CONF = cfg.CONF
 
 #: every option module, in the order the sample lists them
-MODULES = (default, disk, image, libvirt)
+MODULES = (default, disk, image, libvirt, notifications)
 
 
 def register_opts(conf):

@@ -145,19 +145,23 @@ class NotificationCollector(object):
         self.received = []
         self._cond = threading.Condition()
 
-    def _record(self, priority, ctxt, publisher_id, event_type, payload):
+    def _record(self, priority, ctxt, publisher_id, event_type, payload,
+                metadata):
         with self._cond:
             self.received.append({'priority': priority, 'ctxt': ctxt,
                                   'publisher_id': publisher_id,
                                   'event_type': event_type,
-                                  'payload': payload})
+                                  'payload': payload,
+                                  'metadata': metadata})
             self._cond.notify_all()
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._record('info', ctxt, publisher_id, event_type, payload)
+        self._record('info', ctxt, publisher_id, event_type, payload,
+                     metadata)
 
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._record('error', ctxt, publisher_id, event_type, payload)
+        self._record('error', ctxt, publisher_id, event_type, payload,
+                     metadata)
 
     def mark(self):
         """How many notifications came so far (for ``since``)."""
@@ -234,11 +238,20 @@ class AgentFixture(fixtures.Fixture):
         keeps (ambient), by setpriv's names: ``['dac_read_search']``
     :param script: the agent's console script; default the one installed
         next to this interpreter
+    :param transport_url: the broker of the agent's RPC (and of its
+        notifications unless ``notification_url`` is given); default the
+        shared one
+    :param notification_url: a broker of the notifications alone, which
+        the test's listener listens on (e.g. a PrivateRabbitMQ's, which
+        the test may stop while RPC goes on)
     """
 
     def __init__(self, driver='fake', options=None, start=True, user=None,
-                 capabilities=(), script=None):
+                 capabilities=(), script=None, transport_url=BROKER,
+                 notification_url=None):
         super().__init__()
+        self.transport_url = transport_url
+        self.notification_url = notification_url
         self.driver = driver
         self.options = options or {}
         self.start_agent = start
@@ -272,8 +285,8 @@ class AgentFixture(fixtures.Fixture):
         self.conf.set_override('control_exchange', self.exchange)
         self.conf.set_override('heartbeat_rate', HEARTBEAT_RATE,
                                group='oslo_messaging_rabbit')
-        self.transport = oslo_messaging.get_rpc_transport(self.conf,
-                                                          url=BROKER)
+        self.transport = oslo_messaging.get_rpc_transport(
+            self.conf, url=self.transport_url)
         self.client = oslo_messaging.get_rpc_client(
             self.transport,
             oslo_messaging.Target(topic='computeagent', server=self.host),
@@ -287,7 +300,8 @@ class AgentFixture(fixtures.Fixture):
 
     def _write_config(self):
         options = {
-            'DEFAULT': {'transport_url': BROKER, 'host': self.host,
+            'DEFAULT': {'transport_url': self.transport_url,
+                        'host': self.host,
                         'control_exchange': self.exchange,
                         'virt_driver': self.driver,
                         'instances_path': self.instances_path,
@@ -299,6 +313,9 @@ class AgentFixture(fixtures.Fixture):
             'oslo_messaging_notifications': {'driver': 'messagingv2'},
             'oslo_concurrency': {'lock_path': self.lock_path},
         }
+        if self.notification_url is not None:
+            options['oslo_messaging_notifications']['transport_url'] = (
+                self.notification_url)
         for group, values in self.options.items():
             options.setdefault(group, {}).update(values)
         options.setdefault('oslo_messaging_rabbit', {}).setdefault(
@@ -313,14 +330,14 @@ class AgentFixture(fixtures.Fixture):
 
     def _listen(self):
         """Collect the agent's notifications; returns how to stop that."""
-        transport = oslo_messaging.get_notification_transport(self.conf,
-                                                              url=BROKER)
+        transport = oslo_messaging.get_notification_transport(
+            self.conf, url=self.notification_url or self.transport_url)
         listener = oslo_messaging.get_notification_listener(
             transport,
             [oslo_messaging.Target(topic='notifications',
                                    exchange=self.exchange)],
             [self.notifications], executor='threading',
-            pool='ft-listener-%s' % self.host)
+            pool=self._listener_pool())
         listener.start()
 
         def stop():
@@ -328,6 +345,18 @@ class AgentFixture(fixtures.Fixture):
             listener.wait()
             transport.cleanup()
         return stop
+
+    def _listener_pool(self):
+        """The listener's queue; None: the notifier's own.
+
+        A broker of this test's notifications alone needs no pool, and
+        without one the listener reads the queue the notifier declares
+        whenever it (re)connects: what is published after a broker
+        restart, before the listener is back, waits there for it.
+        """
+        if self.notification_url is not None:
+            return None
+        return 'ft-listener-%s' % self.host
 
     def _shut_down(self, stop_listening):
         """Stop the agent, remove its guests, close the test's messaging.
@@ -364,13 +393,16 @@ class AgentFixture(fixtures.Fixture):
         the exchange; the reply and fanout queues expire by themselves.
         The ``computeagent`` topic queue is every agent's: it stays.
         """
+        if self.transport_url != BROKER:
+            return  # a test's own broker goes away with the test
         conn = _broker()
         try:
             conn.connect()
             channel = conn.channel()
             for queue in ('computeagent.%s' % self.host,
-                          'ft-listener-%s' % self.host):
-                channel.queue_delete(queue)
+                          self._listener_pool()):
+                if queue is not None:
+                    channel.queue_delete(queue)
             channel.exchange_delete(self.exchange)
         finally:
             conn.collect()

@@ -90,7 +90,8 @@ class TestCreateDelete(ConcurrencyTestCase):
         self.assertEqual([], self.agent.call('list_instances'))
         self.assertEqual(set(), {s['uuid'] for s in specs} &
                          lh.domain_uuids())
-        self.assertEqual(['_base'], os.listdir(self.agent.instances_path))
+        self.assertEqual(['.outbox', '_base'],
+                         sorted(os.listdir(self.agent.instances_path)))
         for spec in specs:
             self.assertRemoteError('InstanceNotFound', self.agent.call,
                                    'get_instance', uuid=spec['uuid'])
@@ -145,7 +146,7 @@ class TestLastMemory(ConcurrencyTestCase):
             'list_instances') if r['state'] == 'running'})
         self.assertEqual(admitted, {s['uuid'] for s in specs} &
                          lh.domain_uuids())
-        self.assertEqual(sorted(admitted | {'_base'}),
+        self.assertEqual(sorted(admitted | {'_base', '.outbox'}),
                          sorted(os.listdir(self.agent.instances_path)))
         status = self.agent.call('get_host_status')
         self.assertEqual(self.FIT * lh.GUEST_MEMORY_MB,

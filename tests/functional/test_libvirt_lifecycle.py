@@ -226,7 +226,8 @@ class TestDelete(LifecycleTestCase):
         self.assertEqual([], self.agent.call('list_instances'))
         # The image cache is shared: it stays.
         self.assertEqual(base, self.base_files())
-        self.assertEqual(['_base'], os.listdir(self.agent.instances_path))
+        self.assertEqual(['.outbox', '_base'],
+                         sorted(os.listdir(self.agent.instances_path)))
 
 
 class TestHost(LifecycleTestCase):

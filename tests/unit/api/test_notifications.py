@@ -196,18 +196,21 @@ class TestInstanceNotifications(NotificationsTestCase):
 
     def test_a_notification_that_cannot_be_sent(self):
         # Losing a notification never fails the operation it reports on,
-        # whether the notification driver or the notifier itself fails.
+        # whether the notification driver or the notifier itself fails;
+        # each loss is counted in the host status.
         with fixtures.MockPatchObject(
                 _impl_test.TestDriver, 'notify',
                 side_effect=RuntimeError('broker gone')):
             uuid = self.create()['uuid']
         with fixtures.MockPatchObject(
-                self.manager.notifier._notifier, '_notify',
+                self.manager.notifier._serializer, 'serialize_entity',
                 side_effect=RuntimeError('serializer broke')):
             self.call('pause_instance', uuid=uuid)
             self.call('delete_instance', uuid=uuid)
         self.assertIsNone(self.store.get(uuid))
         self.assertEqual([], self.notifications.all)
+        self.assertEqual(6, self.call('get_host_status')[
+            'notifications_dropped'])
 
 
 class TestHostStatus(base.TestCase):
@@ -223,7 +226,7 @@ class TestHostStatus(base.TestCase):
             self.conf, report_interval=1))
         agent.endpoint.create_instance(
             agentfixtures.context(), spec=agentfixtures.make_spec())
-        first = self.notifications.messages('compute.host.status')[0]
+        first = self.notifications.wait_for('compute.host.status')[0]
         self.assertEqual(PUBLISHER, first['publisher_id'])
         self.assertEqual('INFO', first['priority'])
         self.assertEqual(0, first['payload']['instances'])
@@ -237,7 +240,10 @@ class TestHostStatus(base.TestCase):
                          (status['host'], status['driver']))
 
     def test_not_repeated_when_the_interval_is_zero(self):
-        self.useFixture(agentfixtures.AgentService(self.conf))
+        agent = self.useFixture(agentfixtures.AgentService(self.conf))
+        self.notifications.wait_for('compute.host.status')
+        # Stopping sends what is queued: then nothing more is coming.
+        self.assertEqual(0, agent.service.notifier.stop(agentfixtures.WAIT))
         self.assertEqual(1, len(self.notifications.messages(
             'compute.host.status')))
 

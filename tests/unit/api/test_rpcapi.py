@@ -155,6 +155,8 @@ class TestPlainClient(PlainClientTestCase):
         self.call('create_instance', ctxt={'request_id': 'req-from-ctl',
                                            'user_id': 'u1'},
                   spec=agentfixtures.make_spec())
+        # The agent's sender thread delivers after the reply.
+        self.notifications.wait_for('instance.create.end')
         self.assertEqual(['req-from-ctl'] * 2, [
             c['request_id'] for c, m, _p in self.notifications.all
             if m['event_type'].startswith('instance.')])
@@ -162,6 +164,7 @@ class TestPlainClient(PlainClientTestCase):
     def test_a_context_without_request_id_gets_one(self):
         self.call('create_instance', ctxt={},
                   spec=agentfixtures.make_spec())
+        self.notifications.wait_for('instance.create.end')
         ids = {c['request_id'] for c, m, _p in self.notifications.all
                if m['event_type'].startswith('instance.')}
         self.assertEqual(1, len(ids))

@@ -111,9 +111,11 @@ class TestBuildPool(test_rpc_api.RpcTestCase):
 
         def wait():
             # What the server's wait closes (the listener) must outlive
-            # every create: they must all have ended by now.
+            # every create: they must all have ended by now (their
+            # notifications may still be on their way from the outbox).
             ended_before_wait.extend(
-                self.notifications.payloads('instance.create.end'))
+                r for r in self.agent.service.store.list()
+                if r['state'] == 'running')
             real_wait()
         self.useFixture(fixtures.MockPatchObject(server, 'stop', stop))
         self.useFixture(fixtures.MockPatchObject(server, 'wait', wait))

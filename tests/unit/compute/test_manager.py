@@ -219,7 +219,8 @@ class TestResources(agentfixtures.ManagerTestCase):
              'memory_mb_used': 768,
              'disk_gb': stat.f_blocks * stat.f_frsize // 1024 ** 3,
              'disk_gb_free': status['disk_gb_free'],
-             'instances': 2, 'version': version.version_string()},
+             'instances': 2, 'version': version.version_string(),
+             'notifications_dropped': 0},
             status)
         self.assertEqual(status, self.manager.host_status())
 

@@ -1,0 +1,307 @@
+"""A durable, bounded, ordered queue of outgoing messages, and its sender.
+
+The notifier (:mod:`computeagent.api.notifications`) puts every
+notification here before anything is sent, and a :class:`Sender` thread
+delivers them oldest first, removing each only once it has been taken,
+so neither a broker outage nor an agent restart loses one.
+
+One directory holds the queue, one file per message, named by a
+sequence number that only grows (``00000000000000000042.json``): the
+order of the names is the order of the messages, also for the next
+process. A file is written as :mod:`computeagent.compute.store` writes a
+record: to a temporary file (``.tmp-*``), fsynced, renamed into place,
+and the directory fsynced, so a crash leaves a whole message or none; a
+temporary file found at start-up is the remains of a crash and is
+removed.
+
+Delivery is at least once: a message sent but killed before its file was
+removed is sent again by the next process, with the same content, so a
+receiver recognises it by the id inside (docs/api.md, "Notifications").
+"""
+
+import json
+import os
+import tempfile
+import threading
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+#: the outbox's directory under ``[DEFAULT] instances_path``
+DIRECTORY = '.outbox'
+TEMP_PREFIX = '.tmp-'
+SUFFIX = '.json'
+
+
+def path_in(instances_path):
+    """The outbox directory of an agent keeping its state there."""
+    return os.path.join(instances_path, DIRECTORY)
+
+
+class Entry(object):
+    """One queued message: its sequence number and its content."""
+
+    def __init__(self, seq, data):
+        self.seq = seq
+        self.data = data
+
+    @property
+    def name(self):
+        return '%020d%s' % (self.seq, SUFFIX)
+
+
+def _seq_of(name):
+    """The sequence number a file name carries, or None if none."""
+    stem, dot_json, _rest = name.partition(SUFFIX)
+    if dot_json and not _rest and stem.isdigit():
+        return int(stem)
+    return None
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Outbox(object):
+    """The queue in one directory, with a copy of it in memory.
+
+    :param path: the directory; made if missing
+    :param max_items: the most messages kept; putting one more drops the
+        oldest that is not being sent at that moment
+    """
+
+    def __init__(self, path, max_items):
+        self.path = path
+        self.max_items = max_items
+        #: messages dropped over the bound (or unreadable) since start
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._entries = []
+        self._in_flight = None
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self._load()
+        self._next_seq = (self._entries[-1].seq + 1 if self._entries
+                          else 1)
+        self._enforce_bound()
+
+    def _load(self):
+        for name in sorted(os.listdir(self.path)):
+            full = os.path.join(self.path, name)
+            if name.startswith(TEMP_PREFIX):
+                # A write the last process did not finish: it was never
+                # queued, so no one waits for it.
+                LOG.warning('Removing %s, an outbox file never completed',
+                            full)
+                os.unlink(full)
+                continue
+            seq = _seq_of(name)
+            if seq is None:
+                continue
+            try:
+                with open(full) as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as error:
+                LOG.error('Dropping unreadable outbox file %(path)s: '
+                          '%(error)s', {'path': full, 'error': error})
+                os.unlink(full)
+                self.dropped += 1
+                continue
+            self._entries.append(Entry(seq, data))
+        self._entries.sort(key=lambda entry: entry.seq)
+        if self._entries:
+            LOG.info('%(count)d notifications are waiting in %(path)s',
+                     {'count': len(self._entries), 'path': self.path})
+
+    def __len__(self):
+        with self._cond:
+            return len(self._entries)
+
+    def put(self, data):
+        """Queue ``data`` durably, after every message queued before.
+
+        :param data: a JSON-serialisable dict
+        :returns: the new Entry
+        :raises: TypeError or ValueError if ``data`` is not JSON;
+            OSError if it cannot be written (nothing is queued then)
+        """
+        text = json.dumps(data, sort_keys=True)
+        with self._cond:
+            # Under the lock: the files must appear in sequence order, or
+            # the sender could pass over one still being written.
+            entry = Entry(self._next_seq, data)
+            self._write(entry.name, text)
+            self._next_seq += 1
+            self._entries.append(entry)
+            self._enforce_bound()
+            self._cond.notify_all()
+        return entry
+
+    def _write(self, name, text):
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.path)
+        try:
+            with os.fdopen(fd, 'w') as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, os.path.join(self.path, name))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _fsync_dir(self.path)
+
+    def _enforce_bound(self):
+        """Drop the oldest messages not being sent beyond ``max_items``.
+
+        The oldest go first, as with RabbitMQ's own queue length limit:
+        the newest say what is true now. Called with the lock held.
+        """
+        while len(self._entries) > self.max_items:
+            victim = next(e for e in self._entries
+                          if e is not self._in_flight)
+            self._entries.remove(victim)
+            self._unlink(victim)
+            self.dropped += 1
+            LOG.error('Notification outbox full (%(max)d): dropped '
+                      '%(event_type)s %(id)s', {
+                          'max': self.max_items,
+                          'event_type': _describe(victim, 'event_type'),
+                          'id': _describe(victim, 'message_id')})
+
+    def _unlink(self, entry):
+        try:
+            os.unlink(os.path.join(self.path, entry.name))
+        except FileNotFoundError:
+            pass
+
+    def take(self, stop):
+        """Wait for the oldest message and mark it as being sent.
+
+        :param stop: a threading.Event; set (and :meth:`wake`), it ends
+            the wait
+        :returns: the oldest Entry, or None once ``stop`` is set
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: self._entries or stop.is_set())
+            if stop.is_set():
+                return None
+            self._in_flight = self._entries[0]
+            return self._in_flight
+
+    def done(self, entry):
+        """Remove a message the broker has taken.
+
+        The directory is not fsynced: a removal lost in a power cut only
+        sends the message again, which receivers recognise.
+        """
+        with self._cond:
+            if entry in self._entries:
+                self._entries.remove(entry)
+                self._unlink(entry)
+            self._in_flight = None
+            self._cond.notify_all()
+
+    def release(self, entry):
+        """A message that could not be sent stays first in the queue."""
+        with self._cond:
+            self._in_flight = None
+
+    def wait_empty(self, timeout):
+        """Wait until nothing is queued; whether that happened in time."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._entries, timeout)
+
+    def wake(self):
+        """Make every :meth:`take` look at its ``stop`` event again."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+def _describe(entry, key):
+    message = entry.data.get('message')
+    return message.get(key) if isinstance(message, dict) else None
+
+
+class Sender(object):
+    """A thread delivering an outbox's messages in order.
+
+    :param outbox: the Outbox
+    :param deliver: called with each entry's data; returns once the
+        message has been taken, raises if it has not
+    :param retry_interval: seconds to wait after a failed delivery,
+        doubled after each further failure up to ``retry_interval_max``
+    """
+
+    def __init__(self, outbox, deliver, retry_interval, retry_interval_max):
+        self.outbox = outbox
+        self.deliver = deliver
+        self.retry_interval = retry_interval
+        self.retry_interval_max = retry_interval_max
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run,
+                                        name='notification-sender',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout):
+        """Deliver what is queued for up to ``timeout`` seconds, then stop.
+
+        What is not delivered by then stays in the outbox for the next
+        process.
+
+        :returns: how many messages are left
+        """
+        if self._thread is None:
+            return len(self.outbox)
+        if not self.outbox.wait_empty(timeout):
+            LOG.warning('Stopping with %d notifications not sent; they '
+                        'stay in the outbox for the next start',
+                        len(self.outbox))
+        self._stop.set()
+        self.outbox.wake()
+        # A send in progress is one attempt (retry=0): it ends soon, and
+        # the thread is a daemon in any case.
+        self._thread.join(max(timeout, 1.0))
+        self._thread = None
+        return len(self.outbox)
+
+    def _run(self):
+        delay = self.retry_interval
+        failing = False
+        while True:
+            entry = self.outbox.take(self._stop)
+            if entry is None:
+                return
+            try:
+                self.deliver(entry.data)
+            except Exception as error:
+                self.outbox.release(entry)
+                if not failing:
+                    # Once per outage, not once per attempt.
+                    LOG.warning('Could not send notification %(id)s, '
+                                'trying again until it is taken: '
+                                '%(error)s', {
+                                    'id': _describe(entry, 'message_id'),
+                                    'error': error})
+                failing = True
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, self.retry_interval_max)
+                continue
+            self.outbox.done(entry)
+            if failing:
+                LOG.info('Sending notifications again; %d waiting',
+                         len(self.outbox))
+            failing = False
+            delay = self.retry_interval
