@@ -48,9 +48,10 @@ class StoredInstance(object):
 
     @classmethod
     def from_dict(cls, data):
+        record = record_mod.InstanceRecord.from_dict(data['record'])
         spec = data.get('spec')
         return cls(
-            record=record_mod.InstanceRecord.from_dict(data['record']),
+            record=record,
             spec=(spec_mod.InstanceSpec.from_dict(spec)
                   if spec is not None else None),
             fingerprint=data.get('fingerprint'),
