@@ -39,10 +39,7 @@ class DiskRecord(object):
     snapshot: bool
 
     def to_dict(self):
-        return {'target': self.target, 'device': self.device,
-                'bus': self.bus, 'path': self.path, 'format': self.format,
-                'boot_index': self.boot_index, 'cache': self.cache,
-                'aio': self.aio, 'snapshot': self.snapshot}
+        return spec_mod.fields_dict(self)
 
     @classmethod
     def from_dict(cls, data):
@@ -66,9 +63,7 @@ class SerialPortRecord(object):
     port: typing.Optional[int] = None
 
     def to_dict(self):
-        return {'index': self.index, 'type': self.type, 'path': self.path,
-                'log_file': self.log_file, 'host': self.host,
-                'port': self.port}
+        return spec_mod.fields_dict(self)
 
     @classmethod
     def from_dict(cls, data):

@@ -31,6 +31,16 @@ def as_dict(items):
     return None if items is None else dict(items)
 
 
+def fields_dict(obj):
+    """The dict of a flat object: its fields, in the order declared.
+
+    The objects declare their fields in docs/api.md's order, so this is
+    also the order of the keys on the wire.
+    """
+    return {field.name: getattr(obj, field.name)
+            for field in dataclasses.fields(obj)}
+
+
 @dataclasses.dataclass(frozen=True)
 class DiskSource(object):
     """A disk's ``source``: an image reference, or blank (``image`` None).
@@ -128,8 +138,7 @@ class SerialPortSpec(object):
     port: typing.Optional[int] = None
 
     def to_dict(self):
-        return {'type': self.type, 'log': self.log, 'host': self.host,
-                'port': self.port}
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data):
@@ -148,9 +157,7 @@ class NicSpec(object):
     boot_index: typing.Optional[int] = None
 
     def to_dict(self):
-        return {'type': self.type, 'network': self.network,
-                'bridge': self.bridge, 'model': self.model, 'mac': self.mac,
-                'boot_index': self.boot_index}
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data):
@@ -165,7 +172,7 @@ class GraphicsSpec(object):
     listen: str = '127.0.0.1'
 
     def to_dict(self):
-        return {'type': self.type, 'listen': self.listen}
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data):
