@@ -82,7 +82,7 @@ class DiskOperations(object):
         """detach_disk of ``target``, never the instance's only disk."""
         def detach(instance):
             record = instance.record
-            record.disk(target)
+            record.disk(target)  # an unknown target is refused first
             if len(record.disks) == 1:
                 raise exception.InvalidSpec(
                     field='target', reason='%s is the only disk of the '
