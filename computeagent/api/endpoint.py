@@ -82,7 +82,7 @@ class ComputeEndpoint(object):
 
     @dispatch.api_method
     def get_console_output(self, ctxt, uuid, tail_lines=None,
-                           max_bytes=102400):
+                           max_bytes=instance.DEFAULT_CONSOLE_BYTES):
         tail_lines = instance.validate_tail_lines(tail_lines)
         max_bytes = instance.validate_max_bytes(max_bytes)
         return self.manager.console_output(instance.validate_uuid(uuid),

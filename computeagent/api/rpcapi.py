@@ -11,6 +11,7 @@ import oslo_messaging
 
 from computeagent.api import context
 from computeagent import exception
+from computeagent.schema import instance
 
 #: The newest API version this client knows.
 API_VERSION = '1.0'
@@ -102,7 +103,7 @@ class ComputeAgentAPI(object):
         return self._call_or_cast(ctxt, 'resume_instance', cast, uuid=uuid)
 
     def get_console_output(self, ctxt, uuid, tail_lines=None,
-                           max_bytes=102400):
+                           max_bytes=instance.DEFAULT_CONSOLE_BYTES):
         return self._call(ctxt, 'get_console_output', uuid=uuid,
                           tail_lines=tail_lines, max_bytes=max_bytes)
 

@@ -9,6 +9,7 @@ again. A create that fails after it was accepted is rolled back: what
 the driver made is destroyed, the record and directory removed.
 """
 
+import dataclasses
 import os
 import threading
 
@@ -18,15 +19,12 @@ from oslo_utils import timeutils
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
 from computeagent import exception
+from computeagent.objects import record as record_obj
+from computeagent.objects import stored as stored_obj
 from computeagent.schema import instance
 from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
-
-# Keys of the public record (docs/api.md, "Instance record").
-RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
-               'disks', 'serial_ports', 'console_log', 'created_at',
-               'metadata', 'error')
 
 
 class Builder(object):
@@ -70,6 +68,7 @@ class Builder(object):
         ``instance.create.error``.
 
         :param spec: the spec as the caller sent it
+        :returns: the record, docs/api.md's dict
         :raises: InvalidSpec, InstanceExists, InsufficientResources,
             InstanceNotFound if it was deleted before it was built, the
             driver's errors
@@ -89,17 +88,17 @@ class Builder(object):
         """:meth:`create`; ``known`` is filled with the record so far."""
         normalized = instance.validate_spec(spec, self.conf)
         fingerprint = instance.spec_fingerprint(spec)
-        uuid = normalized['uuid']
+        uuid = normalized.uuid
         while True:
             with self.locks.lock(uuid):
                 existing = self.store.get_stored(uuid)
                 if existing is not None and (
-                        existing.get('fingerprint') != fingerprint):
+                        existing.fingerprint != fingerprint):
                     raise exception.InstanceExists(uuid=uuid)
                 in_flight = self._builds.get(uuid)
                 if in_flight is None:
                     if existing is not None:
-                        return existing['record']
+                        return existing.record.to_dict()
                     record = self._accept(ctxt, normalized, fingerprint,
                                           known)
                     done = self._builds[uuid] = threading.Event()
@@ -114,6 +113,7 @@ class Builder(object):
             with self.locks.lock(uuid):
                 del self._builds[uuid]
             done.set()
+        record = record.to_dict()
         self.notifier.instance(ctxt, 'create', 'end', record,
                                timings=timings)
         LOG.info('Instance %s is running', uuid)
@@ -122,7 +122,7 @@ class Builder(object):
     def _accept(self, ctxt, spec, fingerprint, known):
         """Claim, record (building) and announce a create; under its lock.
 
-        :returns: the record
+        :returns: the InstanceRecord
         """
         record = self.new_record(spec)
         self._refuse_taken_uuid(record, spec)
@@ -133,10 +133,11 @@ class Builder(object):
             try:
                 self.store.save(record, spec=spec, fingerprint=fingerprint)
             except Exception:
-                self.store.remove_instance_dir(record['uuid'])
+                self.store.remove_instance_dir(record.uuid)
                 raise
-        known.update(record, state=states.ERROR)
-        self.notifier.instance(ctxt, 'create', 'start', record)
+        payload = record.to_dict()
+        known.update(payload, state=states.ERROR)
+        self.notifier.instance(ctxt, 'create', 'start', payload)
         return record
 
     def _build(self, record, spec, known):
@@ -145,11 +146,11 @@ class Builder(object):
         The driver's prepare (fetching images, which may take minutes)
         runs without the instance's lock, as the wait for a slot does.
 
-        :returns: (the running record, timings)
+        :returns: (the running InstanceRecord, timings)
         :raises: InstanceNotFound if the instance was deleted before it
             was spawned; the driver's error after rolling the create back
         """
-        uuid = record['uuid']
+        uuid = record.uuid
         timings = {}
         slots = self.locks.build_slots
         with timeutils.StopWatch() as wait:
@@ -177,25 +178,29 @@ class Builder(object):
                     self._roll_back(record, spec)
                     raise
                 if placement.nics:
-                    spec['nics'] = placement.nics
-                record.update(state=states.RUNNING,
-                              disks=placement.disks,
-                              serial_ports=placement.serial_ports,
-                              console_log=placement.console_log)
+                    spec = dataclasses.replace(spec, nics=placement.nics)
+                record = dataclasses.replace(
+                    record, state=states.RUNNING, disks=placement.disks,
+                    serial_ports=placement.serial_ports,
+                    console_log=placement.console_log)
                 record = self.store.save(record, spec=spec)
                 return self.runner.refresh_state(record), timings
         finally:
             slots.release()
 
     def new_record(self, spec):
-        """The record of a create of ``spec`` just accepted (building)."""
-        return {'uuid': spec['uuid'], 'name': spec['name'],
-                'host': self.conf.host, 'state': states.BUILDING,
-                'vcpus': spec['vcpus'], 'memory_mb': spec['memory_mb'],
-                'disks': [], 'serial_ports': spec['serial_ports'],
-                'console_log': None,
-                'created_at': timeutils.utcnow().isoformat() + 'Z',
-                'metadata': spec['metadata'], 'error': None}
+        """The record of a create of ``spec`` just accepted (building).
+
+        :param spec: the InstanceSpec
+        :returns: an InstanceRecord
+        """
+        return record_obj.InstanceRecord(
+            uuid=spec.uuid, name=spec.name, host=self.conf.host,
+            state=states.BUILDING, vcpus=spec.vcpus,
+            memory_mb=spec.memory_mb, disks=(),
+            serial_ports=spec.serial_ports, console_log=None,
+            created_at=timeutils.utcnow().isoformat() + 'Z',
+            metadata=spec.metadata, error=None)
 
     def _refuse_taken_uuid(self, record, spec):
         """Refuse, before anything is made, a create in what is not ours.
@@ -207,7 +212,7 @@ class Builder(object):
         :raises: InstanceExists naming the directory and what is in it;
             DriverError if the hypervisor has a guest of that uuid
         """
-        directory = self.store.instance_dir(record['uuid'])
+        directory = self.store.instance_dir(record.uuid)
         reason = layout.why_taken(directory, is_own=store_mod.is_temp_file)
         if reason:
             if os.path.lexists(os.path.join(directory,
@@ -216,20 +221,21 @@ class Builder(object):
                            % store_mod.RECORD_FILE)
             raise exception.InstanceExists(
                 'Instance %s cannot be created here: %s; it is left as it '
-                'is.' % (record['uuid'], reason), uuid=record['uuid'])
-        if self.driver.get_power_state(
-                dict(record, spec=spec)) is not states.NOSTATE:
+                'is.' % (record.uuid, reason), uuid=record.uuid)
+        if self.driver.get_power_state(stored_obj.StoredInstance(
+                record=record, spec=spec)) is not states.NOSTATE:
             raise exception.DriverError(
                 reason='the hypervisor already has a domain with uuid %s '
                 'that this agent has no record of; it is left alone'
-                % record['uuid'])
+                % record.uuid)
 
     def _roll_back(self, record, spec):
         """Remove every trace of a create that failed part-way."""
         try:
-            self.driver.destroy(dict(record, spec=spec))
+            self.driver.destroy(stored_obj.StoredInstance(record=record,
+                                                          spec=spec))
         except Exception:
             LOG.exception('Rolling back %s: the driver could not clean up',
-                          record['uuid'])
-        self.store.delete(record['uuid'])
-        self.store.remove_instance_dir(record['uuid'])
+                          record.uuid)
+        self.store.delete(record.uuid)
+        self.store.remove_instance_dir(record.uuid)

@@ -7,10 +7,13 @@ attach_disk stores its disk itself, within the disk's resource claim
 (:meth:`computeagent.compute.resources.ResourceTracker.claim_disk`).
 """
 
+import dataclasses
+
 from oslo_log import log as logging
 
 from computeagent import exception
-from computeagent.schema import instance
+from computeagent.objects import spec as spec_obj
+from computeagent.schema import instance as instance_schema
 
 LOG = logging.getLogger(__name__)
 
@@ -39,88 +42,87 @@ class DiskOperations(object):
 
     def attach(self, ctxt, uuid, disk):
         """attach_disk; ``disk`` is checked against the instance's spec."""
-        def attach(record):
-            spec = record['spec']
-            new = instance.validate_disk(disk, spec['disks'], self.conf,
-                                         nics=spec['nics'])
+        def attach(instance):
+            spec = instance.spec
+            new = instance_schema.validate_disk(disk, spec.disks, self.conf,
+                                                nics=spec.nics)
             # Claimed as a create's disks are, before anything is made;
             # the spec that names it is stored within the claim, so no
             # create or attach admitted meanwhile takes the same space.
-            with self.resources.claim_disk(record['uuid'], spec, new):
-                disk_record = self.driver.attach_disk(record, new)
-                attached = dict(record,
-                                disks=record['disks'] + [disk_record],
-                                spec=dict(spec,
-                                          disks=spec['disks'] + [new]))
+            with self.resources.claim_disk(instance.uuid, spec, new):
+                disk_record = self.driver.attach_disk(instance, new)
+                record = instance.record
+                attached = dataclasses.replace(
+                    instance,
+                    record=dataclasses.replace(
+                        record, disks=record.disks + (disk_record,)),
+                    spec=dataclasses.replace(spec,
+                                             disks=spec.disks + (new,)))
                 try:
-                    self.store.update(record['uuid'],
-                                      disks=attached['disks'],
-                                      spec=attached['spec'])
+                    self.store.update(instance.uuid,
+                                      disks=attached.record.disks,
+                                      spec=attached.spec)
                 except Exception:
                     # A disk the record does not name would be the
                     # guest's, on no account of the agent's: take it off.
-                    self._undo_attach(attached, new['target'])
+                    self._undo_attach(attached, new.target)
                     raise
         return self.runner.run(ctxt, uuid, 'attach_disk', 'attach_disk',
                                attach)
 
-    def _undo_attach(self, record, target):
+    def _undo_attach(self, instance, target):
         try:
-            self.driver.detach_disk(record, target)
+            self.driver.detach_disk(instance, target)
         except Exception:
             LOG.exception('Instance %(uuid)s: could not take disk %(target)s '
                           'off again after its record failed to save',
-                          {'uuid': record['uuid'], 'target': target})
-
-    def _find_disk(self, record, target):
-        for disk in record['disks']:
-            if disk['target'] == target:
-                return disk
-        raise exception.InvalidSpec(
-            field='target', reason='instance %s has no disk %s'
-            % (record['uuid'], target))
+                          {'uuid': instance.uuid, 'target': target})
 
     def detach(self, ctxt, uuid, target):
         """detach_disk of ``target``, never the instance's only disk."""
-        def detach(record):
-            self._find_disk(record, target)
-            if len(record['disks']) == 1:
+        def detach(instance):
+            record = instance.record
+            record.disk(target)  # an unknown target is refused first
+            if len(record.disks) == 1:
                 raise exception.InvalidSpec(
                     field='target', reason='%s is the only disk of the '
                     'instance' % target)
-            self.driver.detach_disk(record, target)
-            spec = record['spec']
-            spec['disks'] = [d for d in spec['disks']
-                             if d['target'] != target]
-            return {'disks': [d for d in record['disks']
-                              if d['target'] != target], 'spec': spec}
+            self.driver.detach_disk(instance, target)
+            spec = instance.spec
+            return {'disks': tuple(d for d in record.disks
+                                   if d.target != target),
+                    'spec': dataclasses.replace(
+                        spec, disks=tuple(d for d in spec.disks
+                                          if d.target != target))}
         return self.runner.run(ctxt, uuid, 'detach_disk', 'detach_disk',
                                detach)
 
     def change_media(self, ctxt, uuid, target, image=None):
         """change_media: ``image`` into the cdrom ``target``; None ejects."""
-        def change(record):
-            if self._find_disk(record, target)['device'] != 'cdrom':
+        def change(instance):
+            record = instance.record
+            if record.disk(target).device != 'cdrom':
                 raise exception.InvalidSpec(
                     field='target', reason='%s is not a cdrom' % target)
-            disk_record = self.driver.change_media(record, target, image)
-            spec = record['spec']
-            for disk in spec['disks']:
-                if disk['target'] == target:
-                    disk['source'] = ({'image': image} if image is not None
-                                      else {'blank': True})
-            return {'disks': [disk_record if d['target'] == target else d
-                              for d in record['disks']], 'spec': spec}
+            disk_record = self.driver.change_media(instance, target, image)
+            spec = instance.spec
+            source = spec_obj.DiskSource(image=image)
+            return {'disks': tuple(disk_record if d.target == target else d
+                                   for d in record.disks),
+                    'spec': dataclasses.replace(spec, disks=tuple(
+                        dataclasses.replace(d, source=source)
+                        if d.target == target else d
+                        for d in spec.disks))}
         return self.runner.run(ctxt, uuid, 'change_media', 'change_media',
                                change, notify=False)
 
     def commit(self, ctxt, uuid, target):
         """commit_disk of the snapshot disk ``target``."""
-        def commit(record):
-            if not self._find_disk(record, target)['snapshot']:
+        def commit(instance):
+            if not instance.record.disk(target).snapshot:
                 raise exception.InvalidSpec(
                     field='target', reason='%s is not a snapshot disk'
                     % target)
-            self.driver.commit_disk(record, target)
+            self.driver.commit_disk(instance, target)
         return self.runner.run(ctxt, uuid, 'commit_disk', 'commit_disk',
                                commit, notify=False)

@@ -29,29 +29,30 @@ class Lifecycle(object):
 
         :returns: ``{"uuid": uuid, "deleted": True}``
         """
-        def delete(record):
+        def delete(instance):
             # Marked first, so that start-up recovery finishes a delete
             # the agent died in (computeagent.compute.recovery).
-            self.store.set_task(record['uuid'], recovery.DELETING)
+            self.store.set_task(instance.uuid, recovery.DELETING)
             try:
-                self.driver.destroy(record)
+                self.driver.destroy(instance)
             except Exception:
-                self.store.set_task(record['uuid'], None)
+                self.store.set_task(instance.uuid, None)
                 raise
-            self.store.delete(record['uuid'])
-            self.store.remove_instance_dir(record['uuid'])
+            self.store.delete(instance.uuid)
+            self.store.remove_instance_dir(instance.uuid)
         self.runner.run(ctxt, uuid, 'delete', 'delete', delete)
         return {'uuid': uuid, 'deleted': True}
 
     def reboot(self, ctxt, uuid, hard=False):
         return self.runner.run(
             ctxt, uuid, 'reboot_hard' if hard else 'reboot', 'reboot',
-            lambda record: self.driver.reboot(record, hard=hard))
+            lambda instance: self.driver.reboot(instance, hard=hard))
 
     def stop(self, ctxt, uuid, timeout=60):
         return self.runner.run(
             ctxt, uuid, 'stop', 'power_off',
-            lambda record: self.driver.power_off(record, timeout=timeout))
+            lambda instance: self.driver.power_off(instance,
+                                                   timeout=timeout))
 
     def start(self, ctxt, uuid):
         return self.runner.run(ctxt, uuid, 'start', 'power_on',

@@ -34,6 +34,7 @@ from computeagent.compute import operations
 from computeagent.compute import power_sync
 from computeagent.compute import resources
 from computeagent import version
+from computeagent.virt import consolelog
 
 
 class ComputeManager(object):
@@ -71,27 +72,28 @@ class ComputeManager(object):
     def get(self, uuid):
         """The record of one instance.
 
-        :returns: the record of ``uuid``
+        :returns: the record of ``uuid``, docs/api.md's dict
         :raises: InstanceNotFound
         """
-        return self.runner.get(uuid)
+        return self.runner.get(uuid).to_dict()
 
     def list(self):
-        """:returns: every record, oldest first"""
-        return self.store.list()
+        """:returns: every record (docs/api.md's dicts), oldest first"""
+        return [record.to_dict() for record in self.store.list()]
 
     def render(self, spec):
-        """render_instance of a normalized ``spec``: nothing is made."""
+        """render_instance of an InstanceSpec: nothing is made."""
         return self.driver.render(spec)
 
-    def console_output(self, uuid, tail_lines=None, max_bytes=102400):
+    def console_output(self, uuid, tail_lines=None,
+                       max_bytes=consolelog.DEFAULT_MAX_BYTES):
         """get_console_output: the end of the instance's serial log.
 
         :raises: InstanceNotFound
         """
-        record = self.runner.driver_view(self.runner.get(uuid))
-        return self.driver.get_console_output(record, tail_lines=tail_lines,
-                                              max_bytes=max_bytes)
+        instance = self.runner.driver_view(self.runner.get(uuid))
+        return self.driver.get_console_output(
+            instance, tail_lines=tail_lines, max_bytes=max_bytes)
 
     def host_status(self):
         """get_host_status, and the periodic ``compute.host.status``."""
@@ -101,9 +103,9 @@ class ComputeManager(object):
                 'driver': self.driver.name or self.conf.virt_driver,
                 'hypervisor': host['hypervisor'],
                 'vcpus': host['vcpus'],
-                'vcpus_used': sum(r['vcpus'] for r in records),
+                'vcpus_used': sum(r.vcpus for r in records),
                 'memory_mb': host['memory_mb'],
-                'memory_mb_used': sum(r['memory_mb'] for r in records),
+                'memory_mb_used': sum(r.memory_mb for r in records),
                 'disk_gb': host['disk_gb'],
                 'disk_gb_free': host['disk_gb_free'],
                 'instances': len(records),

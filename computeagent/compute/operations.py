@@ -10,6 +10,8 @@ sends the notifications and stores what the operation changed. The
 builder and the power sync use its state refresh too.
 """
 
+import dataclasses
+
 from oslo_log import log as logging
 
 from computeagent.compute import states
@@ -37,7 +39,7 @@ class OperationRunner(object):
     def get(self, uuid):
         """The record of one instance.
 
-        :returns: the record of ``uuid``
+        :returns: the InstanceRecord of ``uuid``
         :raises: InstanceNotFound
         """
         record = self.store.get(uuid)
@@ -46,39 +48,41 @@ class OperationRunner(object):
         return record
 
     def driver_view(self, record):
-        """The record as drivers get it: with the normalized spec.
+        """The instance as drivers get it: ``record`` with its spec.
 
+        :param record: the InstanceRecord
+        :returns: a StoredInstance holding ``record``
         :raises: InstanceNotFound if it was deleted meanwhile (callers
             that do not hold the instance's lock may see that)
         """
-        stored = self.store.get_stored(record['uuid'])
+        stored = self.store.get_stored(record.uuid)
         if stored is None:
-            raise exception.InstanceNotFound(uuid=record['uuid'])
-        return dict(record, spec=stored['spec'])
+            raise exception.InstanceNotFound(uuid=record.uuid)
+        return dataclasses.replace(stored, record=record)
 
     def refresh_state(self, record, recover=False):
         """Bring the record's state in line with the hypervisor's.
 
         :param recover: also a record in error: an operation on it (a
             hard reboot, a stop) has just succeeded
-        :returns: the record, updated and stored if it changed
+        :param record: the InstanceRecord
+        :returns: the InstanceRecord, updated and stored if it changed
         """
-        if record['state'] == states.BUILDING or (
-                record['state'] == states.ERROR and not recover):
+        if record.state == states.BUILDING or (
+                record.state == states.ERROR and not recover):
             return record
-        power = self.driver.get_power_state(record)
+        power = self.driver.get_power_state(self.driver_view(record))
         if power is states.NOSTATE:
-            if record['state'] == states.ERROR:
+            if record.state == states.ERROR:
                 return record
             return self.store.update(
-                record['uuid'], state=states.ERROR,
+                record.uuid, state=states.ERROR,
                 error='the guest is gone from the hypervisor')
-        if power != record['state']:
+        if power != record.state:
             LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
-                     {'uuid': record['uuid'], 'new': power,
-                      'old': record['state']})
-            return self.store.update(record['uuid'], state=power,
-                                     error=None)
+                     {'uuid': record.uuid, 'new': power,
+                      'old': record.state})
+            return self.store.update(record.uuid, state=power, error=None)
         return record
 
     def notify_error(self, ctxt, action, payload, error):
@@ -86,33 +90,37 @@ class OperationRunner(object):
 
         The payload is the record as far as it is known, with what went
         wrong: a cast's caller learns of a failure only this way.
+
+        :param payload: a dict, or the InstanceRecord
         """
+        if not isinstance(payload, dict):
+            payload = payload.to_dict()
         self.notifier.instance(
             ctxt, action, 'error',
             dict(payload, error=str(error),
                  error_type=type(error).__name__))
 
     def _check_state(self, record, operation):
-        if record['state'] not in states.ALLOWED[operation]:
+        if record.state not in states.ALLOWED[operation]:
             raise exception.InvalidState(
-                action=operation.replace('_', ' '), uuid=record['uuid'],
-                state=record['state'])
+                action=operation.replace('_', ' '), uuid=record.uuid,
+                state=record.state)
 
     def run(self, ctxt, uuid, operation, action, call, notify=True):
         """Run one operation on one instance.
 
         Takes the instance's lock, checks the state allows ``operation``,
         sends ``instance.<action>.*`` notifications when ``notify``, and
-        stores the fields ``call(driver_record)`` returns (``spec``
-        among them replaces the stored spec). A call that returns
-        nothing (it changed nothing, or stored its changes itself) does
-        not rewrite the record.
+        stores the InstanceRecord fields ``call(stored_instance)``
+        returns (``spec`` among them replaces the stored InstanceSpec). A
+        call that returns nothing (it changed nothing, or stored its
+        changes itself) does not rewrite the record.
 
         :param uuid: the instance's uuid as the caller sent it
         :param operation: a key of ``states.ALLOWED``
         :param action: the ``<action>`` of the notifications
-        :returns: the record once done (``state`` ``deleted`` if the
-            call removed it)
+        :returns: the record once done, docs/api.md's dict (``state``
+            ``deleted`` if the call removed it)
         :raises: InvalidSpec for a bad uuid, InstanceNotFound,
             InvalidState, what ``call`` raises
         """
@@ -123,11 +131,12 @@ class OperationRunner(object):
                 record = known = self.refresh_state(self.get(uuid))
                 self._check_state(record, operation)
                 if notify:
-                    self.notifier.instance(ctxt, action, 'start', record)
+                    self.notifier.instance(ctxt, action, 'start',
+                                           record.to_dict())
                 fields = call(self.driver_view(record))
                 stored = self.store.get(uuid)
                 if stored is None:
-                    record = dict(record, state='deleted')
+                    record = dataclasses.replace(record, state='deleted')
                 else:
                     if fields:
                         stored = self.store.update(uuid, **fields)
@@ -136,6 +145,7 @@ class OperationRunner(object):
             if notify:
                 self.notify_error(ctxt, action, known, error)
             raise
+        record = record.to_dict()
         if notify:
             self.notifier.instance(ctxt, action, 'end', record)
         return record

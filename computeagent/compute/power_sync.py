@@ -84,16 +84,16 @@ class PowerSync(object):
             if record is None:
                 return
             updated = self.runner.refresh_state(record)
-        if updated['state'] != record['state']:
+        if updated.state != record.state:
             self.notifier.instance(oslo_context.RequestContext(),
-                                   'power_state', 'update', updated,
-                                   old_state=record['state'])
+                                   'power_state', 'update',
+                                   updated.to_dict(), old_state=record.state)
 
     def sync_power_states(self):
         """Align every record with the hypervisor in one driver call."""
         powers = self.driver.list_power_states()
         for record in self.store.list():
-            if record['state'] in (states.BUILDING, states.ERROR):
+            if record.state in (states.BUILDING, states.ERROR):
                 continue
-            if powers.get(record['uuid']) != record['state']:
-                self._sync_one(record['uuid'])
+            if powers.get(record.uuid) != record.state:
+                self._sync_one(record.uuid)

@@ -58,6 +58,7 @@ of it without asking.
 """
 
 import collections
+import dataclasses
 import os
 
 from oslo_context import context as oslo_context
@@ -132,81 +133,82 @@ class _Recovery(object):
     # -- records -----------------------------------------------------
 
     def _record(self, stored, power):
-        record = stored['record']
-        if stored.get('task') == DELETING:
+        record = stored.record
+        if stored.task == DELETING:
             self._finish_delete(stored)
-        elif record['state'] == states.BUILDING:
+        elif record.state == states.BUILDING:
             self._roll_back_create(stored)
-        elif record['state'] == states.ERROR:
+        elif record.state == states.ERROR:
             LOG.info('Instance %(uuid)s stays in error: %(error)s',
-                     {'uuid': record['uuid'], 'error': record['error']})
+                     {'uuid': record.uuid, 'error': record.error})
             self.done['kept in error'] += 1
         elif power is states.NOSTATE:
             LOG.warning('Instance %(uuid)s was %(state)s but its domain '
                         'vanished from the hypervisor; it is now in error',
-                        record)
+                        {'uuid': record.uuid, 'state': record.state})
             self._changed(record, state=states.ERROR, error=VANISHED)
             self.done['vanished'] += 1
         else:
-            if power != record['state']:
+            if power != record.state:
                 LOG.info('Instance %(uuid)s is %(new)s (was %(old)s)',
-                         {'uuid': record['uuid'], 'new': power,
-                          'old': record['state']})
+                         {'uuid': record.uuid, 'new': power,
+                          'old': record.state})
                 self._changed(record, state=power)
             self.done['adopted'] += 1
 
     def _changed(self, record, **fields):
         """Store a state found changed and tell the controllers."""
-        updated = self.store.update(record['uuid'], **fields)
-        self.notifier.instance(self.ctxt, 'power_state', 'update', updated,
-                               old_state=record['state'])
+        updated = self.store.update(record.uuid, **fields)
+        self.notifier.instance(self.ctxt, 'power_state', 'update',
+                               updated.to_dict(), old_state=record.state)
 
     def _remove(self, stored):
         """Destroy what the driver made, then forget the record."""
-        uuid = stored['record']['uuid']
-        self.driver.destroy(dict(stored['record'], spec=stored.get('spec')))
-        self.store.delete(uuid)
-        self.store.remove_instance_dir(uuid)
+        self.driver.destroy(stored)
+        self.store.delete(stored.uuid)
+        self.store.remove_instance_dir(stored.uuid)
 
     def _finish_delete(self, stored):
-        record = stored['record']
+        record = stored.record
         LOG.warning('Instance %s: a delete was interrupted by the agent '
-                    'stopping; finishing it', record['uuid'])
+                    'stopping; finishing it', record.uuid)
         try:
             self._remove(stored)
         except Exception as error:
             LOG.error('Could not finish the delete of %(uuid)s: %(error)s; '
                       'delete_instance will try again',
-                      {'uuid': record['uuid'], 'error': error})
+                      {'uuid': record.uuid, 'error': error})
             self.store.update(
-                record['uuid'], state=states.ERROR,
+                record.uuid, state=states.ERROR,
                 error='a delete was interrupted and could not be finished: '
                 '%s' % error)
             self.done['delete not finished'] += 1
             return
-        self.notifier.instance(self.ctxt, 'delete', 'end',
-                               dict(record, state='deleted'))
+        self.notifier.instance(
+            self.ctxt, 'delete', 'end',
+            dataclasses.replace(record, state='deleted').to_dict())
         self.done['delete finished'] += 1
 
     def _roll_back_create(self, stored):
-        record = stored['record']
+        record = stored.record
         LOG.warning('Instance %s: a create was interrupted by the agent '
-                    'stopping; rolling it back', record['uuid'])
+                    'stopping; rolling it back', record.uuid)
         try:
             self._remove(stored)
         except Exception as error:
             LOG.error('Could not roll back the create of %(uuid)s: '
                       '%(error)s; it is kept in error for delete_instance',
-                      {'uuid': record['uuid'], 'error': error})
+                      {'uuid': record.uuid, 'error': error})
             self.store.update(
-                record['uuid'], state=states.ERROR,
+                record.uuid, state=states.ERROR,
                 error='a create was interrupted and could not be rolled '
                 'back: %s' % error)
             self.done['create not rolled back'] += 1
             return
         self.notifier.instance(
             self.ctxt, 'create', 'error',
-            dict(record, state=states.ERROR, error=INTERRUPTED_CREATE,
+            dict(record.to_dict(), state=states.ERROR,
+                 error=INTERRUPTED_CREATE,
                  error_type=INTERRUPTED_ERROR_TYPE))
         self.done['create rolled back'] += 1
 

@@ -48,7 +48,7 @@ and detach_disk frees it by removing it from the spec.
 """
 
 import contextlib
-import json
+import dataclasses
 import threading
 
 from oslo_log import log as logging
@@ -69,9 +69,8 @@ def capacity(total, reserved, ratio):
 
 def _signature(spec):
     """What a spec's disk allocation depends on, to know it is unchanged."""
-    return json.dumps([(d['target'], d['device'], d['source'],
-                        d['size_mb']) for d in spec['disks']],
-                      sort_keys=True)
+    return tuple((d.target, d.device, d.source, d.size_mb)
+                 for d in spec.disks)
 
 
 class ResourceTracker(object):
@@ -106,7 +105,7 @@ class ResourceTracker(object):
             # The create itself reports what is wrong with its images;
             # admission just cannot count them.
             LOG.debug('No disk sizes for %(uuid)s: %(error)s',
-                      {'uuid': spec['uuid'], 'error': error})
+                      {'uuid': spec.uuid, 'error': error})
             return {}
 
     def disk_mb(self, spec):
@@ -117,15 +116,15 @@ class ResourceTracker(object):
         known = None
         total = 0
         complete = True
-        for disk in spec['disks']:
-            if disk['device'] == 'cdrom':
+        for disk in spec.disks:
+            if disk.is_cdrom:
                 continue
-            if disk['size_mb'] is not None:
-                total += disk['size_mb']
+            if disk.size_mb is not None:
+                total += disk.size_mb
                 continue
             if known is None:
                 known = self._driver_sizes(spec)
-            size = known.get(disk['target'])
+            size = known.get(disk.target)
             if size is None:
                 complete = False
             else:
@@ -158,16 +157,16 @@ class ResourceTracker(object):
             stored = self.store.get_stored(uuid)
             if stored is None:
                 continue  # deleted meanwhile
-            record = stored['record']
+            record = stored.record
             used['instances'] += 1
-            used['vcpus'] += record['vcpus']
-            used['memory_mb'] += record['memory_mb']
-            if stored.get('spec') is not None:
-                used['disk_mb'] += self._record_disk_mb(uuid, stored['spec'])
+            used['vcpus'] += record.vcpus
+            used['memory_mb'] += record.memory_mb
+            if stored.spec is not None:
+                used['disk_mb'] += self._record_disk_mb(uuid, stored.spec)
                 # A disk being attached counts once: from its claim until
                 # the stored spec names it, then as part of the record.
-                for disk in stored['spec']['disks']:
-                    attaching.pop((uuid, disk['target']), None)
+                for disk in stored.spec.disks:
+                    attaching.pop((uuid, disk.target), None)
         used['disk_mb'] += sum(attaching.values())
         with self._memo_lock:
             for uuid in set(self._disk_memo) - uuids:
@@ -228,9 +227,9 @@ class ResourceTracker(object):
         """
         if disk_mb is None:
             disk_mb = self.disk_mb(spec)[0]
-        short = self._shortages({'memory_mb': spec['memory_mb'],
+        short = self._shortages({'memory_mb': spec.memory_mb,
                                  'disk_mb': disk_mb,
-                                 'vcpus': spec['vcpus']})
+                                 'vcpus': spec.vcpus})
         if short:
             raise exception.InsufficientResources(reason='; '.join(short))
 
@@ -266,23 +265,23 @@ class ResourceTracker(object):
         does. A disk that counts 0 is not checked: it takes nothing.
 
         :param uuid: the instance's uuid; the caller holds its lock
-        :param spec: the instance's normalized spec, without ``disk``
-        :param disk: the normalized disk spec, its target assigned
+        :param spec: the instance's InstanceSpec, without ``disk``
+        :param disk: the DiskSpec, its target assigned
         :raises: InsufficientResources, before the block runs, naming
             the disk and the space it lacks
         """
-        mb = self.disk_mb(dict(spec, disks=[disk]))[0]
+        mb = self.disk_mb(dataclasses.replace(spec, disks=(disk,)))[0]
         if not mb:
             yield
             return
-        key = (uuid, disk['target'])
+        key = (uuid, disk.target)
         with self._lock:
             short = self._shortages({'disk_mb': mb})
             if short:
                 reason = '; '.join(short)
                 raise exception.InsufficientResources(
                     'The host cannot fit disk %s of instance %s: %s'
-                    % (disk['target'], uuid, reason), reason=reason)
+                    % (disk.target, uuid, reason), reason=reason)
             with self._memo_lock:
                 self._attaching[key] = mb
         try:

@@ -10,13 +10,15 @@ directory is fsynced after the rename, so a record written before a
 reply survives a power loss too (see :meth:`InstanceStore._write`).
 
 What the file holds is the stored instance (:meth:`InstanceStore.get_stored`),
-a dict ``{"record", "spec", "fingerprint"}`` that may also carry a
+a :class:`computeagent.objects.stored.StoredInstance` written as the JSON
+object ``{"record", "spec", "fingerprint"}`` that may also carry a
 ``task``: an operation that must be finished if the agent dies during
 it (``deleting``). The task is the agent's own and never part of the
-public record.
+public record. The objects are immutable, so the store hands out the
+ones it keeps.
 """
 
-import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -26,6 +28,7 @@ import threading
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent.objects import stored as stored_obj
 from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
@@ -48,7 +51,11 @@ class InstanceStore(object):
         self._stored = {}
 
     def instance_dir(self, uuid):
-        return os.path.join(self.instances_path, uuid)
+        """``<instances_path>/<uuid>``.
+
+        :raises: InvalidSpec if ``uuid`` is not a canonical UUID
+        """
+        return layout.instance_dir(self.instances_path, uuid)
 
     def remove_instance_dir(self, uuid):
         """Remove ``uuid``'s directory and all in it, if it is there."""
@@ -69,14 +76,18 @@ class InstanceStore(object):
         except FileNotFoundError:
             names = []
         for name in names:
+            if not layout.is_uuid(name):
+                continue  # _base, or what is no instance's
             path = self._path(name)
             if not os.path.isfile(path):
                 continue
             try:
                 with open(path) as f:
-                    stored = json.load(f)
-                stored_all[stored['record']['uuid']] = stored
-            except (OSError, ValueError, KeyError, TypeError) as error:
+                    stored = stored_obj.StoredInstance.from_dict(
+                        json.load(f))
+                stored_all[stored.uuid] = stored
+            except (OSError, ValueError, KeyError, TypeError,
+                    AttributeError) as error:
                 LOG.error('Ignoring unreadable instance record %(path)s: '
                           '%(error)s', {'path': path, 'error': error})
         with self._lock:
@@ -84,29 +95,43 @@ class InstanceStore(object):
         return len(stored_all)
 
     def save(self, record, spec=None, fingerprint=None):
-        """Write a record atomically; spec and fingerprint are kept."""
-        uuid = record['uuid']
+        """Write a record atomically; spec and fingerprint are kept.
+
+        :param record: the InstanceRecord
+        :param spec: the InstanceSpec, or None to keep the stored one
+        :param fingerprint: the request's, or None to keep the stored one
+        :returns: ``record``
+        """
+        uuid = record.uuid
         with self._lock:
-            stored = copy.deepcopy(self._stored.get(uuid, {}))
-            stored['record'] = copy.deepcopy(record)
+            stored = self._stored.get(uuid)
+            if stored is None:
+                stored = stored_obj.StoredInstance(record=record)
+            changes = {'record': record}
             if spec is not None:
-                stored['spec'] = copy.deepcopy(spec)
+                changes['spec'] = spec
             if fingerprint is not None:
-                stored['fingerprint'] = fingerprint
+                changes['fingerprint'] = fingerprint
+            stored = dataclasses.replace(stored, **changes)
             self._write(uuid, stored)
             self._stored[uuid] = stored
-        return copy.deepcopy(record)
+        return record
 
     def update(self, uuid, spec=None, **fields):
         """Change some fields of a record (and the spec) and write it.
 
+        :param spec: the new InstanceSpec, or None to keep it
+        :param fields: InstanceRecord fields and their new values
+        :returns: the InstanceRecord as written
         :raises: InstanceNotFound
         """
         def change(stored):
-            stored['record'].update(copy.deepcopy(fields))
+            changes = {'record': dataclasses.replace(stored.record,
+                                                     **fields)}
             if spec is not None:
-                stored['spec'] = copy.deepcopy(spec)
-        return copy.deepcopy(self._change(uuid, change)['record'])
+                changes['spec'] = spec
+            return dataclasses.replace(stored, **changes)
+        return self._change(uuid, change).record
 
     def set_task(self, uuid, task):
         """Mark (or, with None, unmark) an operation in progress; durable.
@@ -114,28 +139,23 @@ class InstanceStore(object):
         :param task: e.g. ``'deleting'``, or None
         :raises: InstanceNotFound
         """
-        def change(stored):
-            if task is None:
-                stored.pop('task', None)
-            else:
-                stored['task'] = task
-        self._change(uuid, change)
+        self._change(uuid,
+                     lambda stored: dataclasses.replace(stored, task=task))
 
     def _change(self, uuid, change):
-        """Apply ``change`` to a copy of a stored instance and write it.
+        """Write the stored instance ``change(stored)`` returns.
 
-        The copy replaces the one in memory only once it is on disk, so
-        a failed write leaves both as they were.
+        The new one replaces the one in memory only once it is on disk,
+        so a failed write leaves both as they were.
 
-        :returns: the stored instance as written
+        :returns: the StoredInstance as written
         :raises: InstanceNotFound
         """
         with self._lock:
             stored = self._stored.get(uuid)
             if stored is None:
                 raise exception.InstanceNotFound(uuid=uuid)
-            stored = copy.deepcopy(stored)
-            change(stored)
+            stored = change(stored)
             self._write(uuid, stored)
             self._stored[uuid] = stored
             return stored
@@ -147,7 +167,7 @@ class InstanceStore(object):
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
         try:
             with os.fdopen(fd, 'w') as f:
-                json.dump(stored, f, indent=1, sort_keys=True)
+                json.dump(stored.to_dict(), f, indent=1, sort_keys=True)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self._path(uuid))
@@ -167,24 +187,24 @@ class InstanceStore(object):
             layout.fsync_dir(self.instances_path)
 
     def get(self, uuid):
-        """:returns: a copy of the record, or None"""
+        """:returns: the InstanceRecord, or None"""
         with self._lock:
             stored = self._stored.get(uuid)
-            return copy.deepcopy(stored['record']) if stored else None
+            return stored.record if stored else None
 
     def get_stored(self, uuid):
         """The stored instance: record, spec, fingerprint (and task).
 
-        :returns: a copy of the stored instance's dict, or None
+        :returns: the StoredInstance, or None
         """
         with self._lock:
-            return copy.deepcopy(self._stored.get(uuid))
+            return self._stored.get(uuid)
 
     def list(self):
+        """:returns: every InstanceRecord, oldest ``created_at`` first"""
         with self._lock:
-            records = [copy.deepcopy(e['record'])
-                       for e in self._stored.values()]
-        return sorted(records, key=lambda r: (r['created_at'], r['uuid']))
+            records = [stored.record for stored in self._stored.values()]
+        return sorted(records, key=lambda r: (r.created_at, r.uuid))
 
     def uuids(self):
         with self._lock:

@@ -8,9 +8,11 @@ naming that path. The second half validates disk specs and assigns
 targets.
 """
 
+import dataclasses
 import re
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent.virt import diskmodes
 
 DISK_KEYS = ('source', 'device', 'bus', 'target', 'format', 'size_mb',
@@ -22,8 +24,6 @@ FORMATS = ('qcow2', 'raw')
 CACHE_MODES = diskmodes.CACHE_MODES
 AIO_MODES = diskmodes.AIO_MODES
 DISCARD_MODES = ('unmap', 'ignore')
-IOTUNE_KEYS = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
-               'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
 # QEMU's THROTTLE_VALUE_MAX: it refuses larger limits.
 MAX_IOTUNE = 10 ** 15
 MAX_SIZE_MB = 16 * 1024 * 1024  # 16 TiB
@@ -171,14 +171,15 @@ def _source(value, field):
     if 'blank' in value:
         if value['blank'] is not True:
             fail(field + '.blank', 'must be true')
-        return {'blank': True}
-    return {'image': validate_image_ref(value['image'], field + '.image')}
+        return spec_obj.DiskSource()
+    return spec_obj.DiskSource(
+        image=validate_image_ref(value['image'], field + '.image'))
 
 
 def _iotune(value, field):
-    mapping(value, field, IOTUNE_KEYS)
+    mapping(value, field, spec_obj.IOTUNE_KEYS)
     result = {key: integer(value[key], join(field, key), 0, MAX_IOTUNE)
-              for key in IOTUNE_KEYS if key in value}
+              for key in spec_obj.IOTUNE_KEYS if key in value}
     # libvirt refuses a total limit beside a read or write one of its kind.
     for unit in ('bytes', 'iops'):
         if 'total_%s_sec' % unit in result:
@@ -187,7 +188,7 @@ def _iotune(value, field):
                 if key in result:
                     fail(join(field, key), 'cannot be combined with '
                          'total_%s_sec' % unit)
-    return result or None
+    return spec_obj.pairs(result) or None
 
 
 def _serial(value, field):
@@ -197,7 +198,7 @@ def _serial(value, field):
 def validate_one(disk, field, conf):
     """Validate one disk spec on its own; its target may stay None.
 
-    :returns: a new normalized disk dict
+    :returns: a DiskSpec
     :raises: InvalidSpec naming the offending field
     """
     mapping(disk, field, DISK_KEYS, ('source',))
@@ -206,52 +207,51 @@ def validate_one(disk, field, conf):
     cdrom = device == 'cdrom'
     bus = default(disk, 'bus', field, 'sata' if cdrom else 'virtio',
                   choice, BUSES)
-    result = {
-        'source': source,
-        'device': device,
-        'bus': bus,
-        'target': optional(disk, 'target', field, validate_target),
-        'format': default(disk, 'format', field, conf.disk.default_format,
-                          choice, FORMATS),
-        'size_mb': optional(disk, 'size_mb', field, integer, 1,
-                            MAX_SIZE_MB),
-        'boot_index': optional(disk, 'boot_index', field, boot_index),
-        'cache': optional(disk, 'cache', field, choice, CACHE_MODES),
-        'aio': optional(disk, 'aio', field, choice, AIO_MODES),
-        'iothread': default(disk, 'iothread', field, False, boolean),
-        'discard': default(disk, 'discard', field, 'ignore', choice,
-                           DISCARD_MODES),
-        'iotune': optional(disk, 'iotune', field, _iotune),
-        'snapshot': default(disk, 'snapshot', field, False, boolean),
-        'readonly': default(disk, 'readonly', field, cdrom, boolean),
-        'serial': optional(disk, 'serial', field, _serial),
-    }
+    result = spec_obj.DiskSpec(
+        source=source,
+        device=device,
+        bus=bus,
+        target=optional(disk, 'target', field, validate_target),
+        format=default(disk, 'format', field, conf.disk.default_format,
+                       choice, FORMATS),
+        size_mb=optional(disk, 'size_mb', field, integer, 1, MAX_SIZE_MB),
+        boot_index=optional(disk, 'boot_index', field, boot_index),
+        cache=optional(disk, 'cache', field, choice, CACHE_MODES),
+        aio=optional(disk, 'aio', field, choice, AIO_MODES),
+        iothread=default(disk, 'iothread', field, False, boolean),
+        discard=default(disk, 'discard', field, 'ignore', choice,
+                        DISCARD_MODES),
+        iotune=optional(disk, 'iotune', field, _iotune),
+        snapshot=default(disk, 'snapshot', field, False, boolean),
+        readonly=default(disk, 'readonly', field, cdrom, boolean),
+        serial=optional(disk, 'serial', field, _serial),
+    )
     _check_consistency(result, field)
     return result
 
 
 def _check_consistency(disk, field):
-    bus = disk['bus']
-    if disk['device'] == 'cdrom':
+    bus = disk.bus
+    if disk.is_cdrom:
         if bus == 'virtio':
             fail(field + '.bus', 'a cdrom cannot be on the virtio bus '
                  '(virtio-blk has no removable media); use sata, scsi '
                  'or ide')
         for key in ('size_mb', 'snapshot'):
-            if disk[key]:
+            if getattr(disk, key):
                 fail(join(field, key), 'is not allowed for a cdrom')
-        if not disk['readonly']:
+        if not disk.readonly:
             fail(field + '.readonly', 'a cdrom is always read-only')
-    elif 'blank' in disk['source'] and disk['size_mb'] is None:
+    elif disk.source.blank and disk.size_mb is None:
         fail(field + '.size_mb', 'is required for a blank disk')
-    if disk['iothread'] and bus != 'virtio':
+    if disk.iothread and bus != 'virtio':
         fail(field + '.iothread', 'needs the virtio bus, not %s' % bus)
     # A cache mode the host chooses later is checked by the driver.
-    if (disk['aio'] == 'native' and disk['cache'] is not None and
-            not diskmodes.native_aio_allowed(disk['cache'])):
+    if (disk.aio == 'native' and disk.cache is not None and
+            not diskmodes.native_aio_allowed(disk.cache)):
         fail(field + '.aio', 'native needs cache none or directsync, '
-             'not %s' % disk['cache'])
-    target = disk['target']
+             'not %s' % disk.cache)
+    target = disk.target
     if target is not None and target[:2] != TARGET_PREFIXES[bus]:
         fail(field + '.target', 'a %s disk\'s target starts with %s'
              % (bus, TARGET_PREFIXES[bus]))
@@ -286,40 +286,44 @@ def assign_targets(disks, fields, used):
     Given targets are reserved first; each disk without one gets the
     first free name of its bus's prefix.
 
-    :param disks: normalized disks, changed in place
+    :param disks: DiskSpecs, some without a target
     :param fields: the path naming each disk
     :param used: dict of targets already taken to what holds them
+    :returns: the DiskSpecs in the same order, each with its target
     :raises: InvalidSpec on a duplicate or when a bus has no name left
     """
     used = dict(used)
     for disk, field in zip(disks, fields):
-        target = disk['target']
+        target = disk.target
         if target is None:
             continue
         if target in used:
             fail(field + '.target', '%s is already used by %s'
                  % (target, used[target]))
         used[target] = field
+    named = []
     for disk, field in zip(disks, fields):
-        if disk['target'] is None:
-            target = _free_target(disk['bus'], used)
+        if disk.target is None:
+            target = _free_target(disk.bus, used)
             if target is None:
                 fail(field + '.bus', 'no %s target is left (ide has only '
-                     'hda to hdd)' % disk['bus'])
-            disk['target'] = target
+                     'hda to hdd)' % disk.bus)
+            disk = dataclasses.replace(disk, target=target)
             used[target] = field
+        named.append(disk)
+    return named
 
 
 def check_boot_indexes(devices, taken):
     """Refuse a boot index used twice over disks and nics.
 
-    :param devices: (path, normalized device) pairs in order
+    :param devices: (path, DiskSpec or NicSpec) pairs in order
     :param taken: dict of boot indexes already used to what uses them
     :raises: InvalidSpec naming the later device's boot_index
     """
     taken = dict(taken)
     for field, device in devices:
-        index = device['boot_index']
+        index = device.boot_index
         if index is None:
             continue
         if index in taken:

@@ -1,8 +1,9 @@
 """The request schema: validation and normalization of instance specs.
 
 :func:`validate_spec` turns a create_instance request into the normalized
-spec the drivers consume (docs/api.md, "Instance spec"): a fresh dict
-with every default filled in and every disk target assigned. Anything
+spec the drivers consume (docs/api.md, "Instance spec"): an
+:class:`computeagent.objects.spec.InstanceSpec` with every default filled
+in and every disk target assigned. Anything
 that is not exactly what docs/api.md allows raises ``InvalidSpec`` whose
 ``field`` is the path of the offending value (``disks[1].cache``),
 whatever the input: None, lists for dicts and nested garbage never
@@ -23,7 +24,9 @@ import ipaddress
 import json
 import re
 
+from computeagent.objects import spec as spec_obj
 from computeagent.schema import disks as fields
+from computeagent.virt import consolelog
 from computeagent.virt import layout
 from computeagent.virt import macs
 
@@ -44,6 +47,7 @@ MAX_METADATA_ITEMS = 128
 MAX_METADATA_KEY = 255
 MAX_METADATA_VALUE = 1024
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
+DEFAULT_CONSOLE_BYTES = consolelog.DEFAULT_MAX_BYTES
 MAX_STOP_TIMEOUT = 3600
 
 # The keys each serial type takes besides ``type``, and the value of each
@@ -61,8 +65,7 @@ def validate_spec(spec, conf):
 
     :param spec: the request's spec, as decoded from JSON
     :param conf: the ConfigOpts to read ``[disk]`` options from
-    :returns: the normalized spec, a new dict sharing nothing mutable
-        with ``spec``
+    :returns: the normalized spec, an InstanceSpec
     :raises: InvalidSpec naming the offending field
     """
     fields.mapping(spec, 'spec', SPEC_KEYS, ('uuid', 'disks'), prefix='')
@@ -70,10 +73,10 @@ def validate_spec(spec, conf):
     name = fields.default(spec, 'name', '', uuid, _name)
     disk_specs = fields.sequence(spec['disks'], 'disks', 1,
                                  conf.disk.max_disks)
-    disks = [fields.validate_one(disk, 'disks[%d]' % i, conf)
-             for i, disk in enumerate(disk_specs)]
-    fields.assign_targets(
-        disks, ['disks[%d]' % i for i in range(len(disks))], {})
+    disks = fields.assign_targets(
+        [fields.validate_one(disk, 'disks[%d]' % i, conf)
+         for i, disk in enumerate(disk_specs)],
+        ['disks[%d]' % i for i in range(len(disk_specs))], {})
     serial_specs = fields.default(spec, 'serial_ports', '', [{'type': 'file'}],
                                   fields.sequence, 0, MAX_SERIAL_PORTS)
     serial_ports = [_serial_port(port, 'serial_ports[%d]' % i)
@@ -86,36 +89,36 @@ def validate_spec(spec, conf):
     fields.check_boot_indexes(
         [('disks[%d]' % i, disk) for i, disk in enumerate(disks)] +
         [('nics[%d]' % i, nic) for i, nic in enumerate(nics)], {})
-    return {
-        'uuid': uuid,
-        'name': name,
-        'vcpus': fields.default(spec, 'vcpus', '', 1, fields.integer,
-                                1, MAX_VCPUS),
-        'memory_mb': fields.default(spec, 'memory_mb', '', 128,
-                                    fields.integer, MIN_MEMORY_MB,
-                                    MAX_MEMORY_MB),
-        'boot_menu': fields.default(spec, 'boot_menu', '', False,
-                                    fields.boolean),
-        'video': fields.default(spec, 'video', '', 'none', fields.choice,
-                                VIDEO_MODELS),
-        'graphics': fields.optional(spec, 'graphics', '', _graphics),
-        'metadata': fields.default(spec, 'metadata', '', {}, _metadata),
-        'disks': disks,
-        'serial_ports': serial_ports,
-        'nics': nics,
-    }
+    return spec_obj.InstanceSpec(
+        uuid=uuid,
+        name=name,
+        vcpus=fields.default(spec, 'vcpus', '', 1, fields.integer,
+                             1, MAX_VCPUS),
+        memory_mb=fields.default(spec, 'memory_mb', '', 128,
+                                 fields.integer, MIN_MEMORY_MB,
+                                 MAX_MEMORY_MB),
+        boot_menu=fields.default(spec, 'boot_menu', '', False,
+                                 fields.boolean),
+        video=fields.default(spec, 'video', '', 'none', fields.choice,
+                             VIDEO_MODELS),
+        graphics=fields.optional(spec, 'graphics', '', _graphics),
+        metadata=fields.default(spec, 'metadata', '', (), _metadata),
+        disks=tuple(disks),
+        serial_ports=tuple(serial_ports),
+        nics=tuple(nics),
+    )
 
 
 def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
     """Validate a disk for attach_disk and assign its target.
 
     :param disk: the request's disk spec
-    :param existing_disks: the instance's normalized disks
+    :param existing_disks: the instance's DiskSpecs
     :param conf: the ConfigOpts to read ``[disk]`` options from
     :param field: the path naming ``disk`` in errors
-    :param nics: the instance's normalized nics, whose boot indexes the
-        disk may not reuse either
-    :returns: the normalized disk, its target free on the instance
+    :param nics: the instance's NicSpecs, whose boot indexes the disk may
+        not reuse either
+    :returns: a DiskSpec, its target free on the instance
     :raises: InvalidSpec naming the offending field, or ``field`` itself
         when the instance already has ``[disk] max_disks`` disks
     """
@@ -123,17 +126,15 @@ def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
     if len(existing_disks) >= conf.disk.max_disks:
         fields.fail(field, 'the instance already has the most disks '
                     'allowed ([disk] max_disks = %d)' % conf.disk.max_disks)
-    new = fields.validate_one(disk, field, conf)
-    used = {d.get('target'): 'disk %s' % d.get('target')
-            for d in existing_disks}
-    fields.assign_targets([new], [field], used)
+    used = {d.target: 'disk %s' % d.target for d in existing_disks}
+    [new] = fields.assign_targets(
+        [fields.validate_one(disk, field, conf)], [field], used)
     taken = {}
-    for kind, devices in (('disk', existing_disks),
-                          ('nic', nics or ())):
-        for i, device in enumerate(devices):
-            if device.get('boot_index') is not None:
-                taken[device['boot_index']] = '%s %s' % (
-                    kind, device.get('target', i))
+    for kind, named in (('disk', [(d.target, d) for d in existing_disks]),
+                        ('nic', enumerate(nics or ()))):
+        for name, device in named:
+            if device.boot_index is not None:
+                taken[device.boot_index] = '%s %s' % (kind, name)
     fields.check_boot_indexes([(field, new)], taken)
     return new
 
@@ -258,7 +259,7 @@ def _graphics(value, field):
     fields.choice(value['type'], field + '.type', ('vnc',))
     listen = fields.default(value, 'listen', field, '127.0.0.1',
                             _ip_address)
-    return {'type': 'vnc', 'listen': listen}
+    return spec_obj.GraphicsSpec(type='vnc', listen=listen)
 
 
 def _metadata(value, field):
@@ -277,7 +278,7 @@ def _metadata(value, field):
                         '%d characters' % (fields.short(key),
                                            MAX_METADATA_VALUE))
         result[key] = item
-    return result
+    return spec_obj.pairs(result)
 
 
 def _serial_port(port, field):
@@ -289,7 +290,7 @@ def _serial_port(port, field):
         if key in port and key not in extras and port[key] is not unused:
             fields.fail('%s.%s' % (field, key),
                         'is not used by a %s port' % kind)
-    result = {'type': kind, 'log': False, 'host': None, 'port': None}
+    result = {'type': kind}
     if 'log' in extras:
         result['log'] = fields.default(port, 'log', field, False,
                                        fields.boolean)
@@ -300,23 +301,23 @@ def _serial_port(port, field):
             fields.fail(field + '.port', 'is required for a tcp port')
         result['port'] = fields.integer(port['port'], field + '.port',
                                         1, 65535)
-    return result
+    return spec_obj.SerialPortSpec(**result)
 
 
 def _check_tcp_ports(ports):
     bound = []
     for i, port in enumerate(ports):
-        if port['type'] != 'tcp':
+        if port.type != 'tcp':
             continue
-        host = port['host'].lower()
+        host = port.host.lower()
         for other_host, other_port in bound:
-            if other_port == port['port'] and (
+            if other_port == port.port and (
                     host == other_host or host in _WILDCARDS or
                     other_host in _WILDCARDS):
                 fields.fail('serial_ports[%d].port' % i,
                             '%s:%d is already used by another serial port'
-                            % (port['host'], port['port']))
-        bound.append((host, port['port']))
+                            % (port.host, port.port))
+        bound.append((host, port.port))
 
 
 def _network_name(value, field):
@@ -361,15 +362,15 @@ def _nic(nic, field):
     result['mac'] = fields.optional(nic, 'mac', field, _mac)
     result['boot_index'] = fields.optional(nic, 'boot_index', field,
                                            fields.boot_index)
-    return result
+    return spec_obj.NicSpec(**result)
 
 
 def _check_macs(nics):
     seen = set()
     for i, nic in enumerate(nics):
-        if nic['mac'] is None:
+        if nic.mac is None:
             continue
-        if nic['mac'] in seen:
+        if nic.mac in seen:
             fields.fail('nics[%d].mac' % i, '%s is already used by another '
-                        'nic' % nic['mac'])
-        seen.add(nic['mac'])
+                        'nic' % nic.mac)
+        seen.add(nic.mac)

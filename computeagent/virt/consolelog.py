@@ -13,6 +13,8 @@ import os
 from computeagent import exception
 
 BLOCK = 64 * 1024
+#: get_console_output's max_bytes when the caller gives none (docs/api.md)
+DEFAULT_MAX_BYTES = 100 * 1024
 
 
 def log_files(path):
@@ -83,7 +85,7 @@ def _last_lines(data, count):
     return data[start + 1:]
 
 
-def read_tail(path, tail_lines=None, max_bytes=102400):
+def read_tail(path, tail_lines=None, max_bytes=DEFAULT_MAX_BYTES):
     """The end of a console log.
 
     :param path: the log's path (``console.log``)

@@ -1,6 +1,7 @@
 """The virt driver contract.
 
-A driver turns a validated instance spec (see
+A driver turns a validated instance spec (an
+:class:`computeagent.objects.spec.InstanceSpec`, see
 :mod:`computeagent.schema.instance`) into a running guest and operates on
 it. The manager owns instance records
 (:mod:`computeagent.compute.store`), validation, locking, state checks and
@@ -8,8 +9,11 @@ notifications; a driver owns everything on the hypervisor and the instance
 directory's disks and logs. Drivers are loaded by entry point from the
 ``computeagent.virt_drivers`` namespace and never imported by name.
 
-Every method taking ``record`` receives the instance record of docs/api.md as
-the manager stores it (``record['spec']`` holds the normalized spec).
+Every method taking ``instance`` receives the
+:class:`computeagent.objects.stored.StoredInstance` the manager stores:
+``instance.uuid``, ``instance.record`` (an
+:class:`computeagent.objects.record.InstanceRecord`) and
+``instance.spec`` (its InstanceSpec). All of them are immutable.
 Drivers raise only the typed errors of :mod:`computeagent.exception`.
 """
 
@@ -18,6 +22,7 @@ import dataclasses
 import typing
 
 from computeagent import plugins
+from computeagent.virt import consolelog
 
 NAMESPACE = 'computeagent.virt_drivers'
 
@@ -27,21 +32,22 @@ class Placement(object):
     """What :meth:`ComputeDriver.spawn` made of a spec.
 
     The manager copies ``disks``, ``serial_ports`` and ``console_log``
-    into the instance record and ``nics`` into the stored spec; their
-    items are the dicts of docs/api.md, as records carry them.
+    into the instance record and ``nics`` into the stored spec.
 
-    :ivar disks: the disk records (docs/api.md), in spec order
-    :ivar serial_ports: the serial port records, in spec order
+    :ivar disks: tuple of DiskRecord (computeagent.objects.record), in
+        spec order
+    :ivar serial_ports: tuple of SerialPortRecord, in spec order
     :ivar console_log: path of the first logged serial port's log, or
         None
-    :ivar nics: the spec's nics as built, each with its ``mac`` (one
-        the driver chose where the spec gave none), in spec order
+    :ivar nics: tuple of the spec's NicSpecs as built, each with its
+        ``mac`` (one the driver chose where the spec gave none), in spec
+        order
     """
 
-    disks: list
-    serial_ports: list
+    disks: tuple
+    serial_ports: tuple
     console_log: typing.Optional[str]
-    nics: list
+    nics: tuple
 
 
 class ComputeDriver(metaclass=abc.ABCMeta):
@@ -98,7 +104,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def render(self, spec):
         """Plan an instance without creating anything (render_instance).
 
-        :param spec: a normalized instance spec
+        :param spec: an InstanceSpec
         :returns: ``{"domain_xml": str, "disks": [{"target", "path",
             "format", "backing"}]}``
         :raises: ImageNotFound, ImageUnsafe, InvalidSpec
@@ -114,7 +120,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         must work whether or not this was called. Not abstract: a driver
         with nothing slow to do keeps this default.
 
-        :param spec: a normalized instance spec
+        :param spec: an InstanceSpec
         :param timings: a dict the driver may fill with seconds per step
         :raises: ImageNotFound, ImageUnsafe, DriverError
         """
@@ -126,16 +132,17 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         On any failure everything this call made is removed before the
         error propagates: no domain, no files, no cache entry.
 
-        :param spec: a normalized instance spec
+        :param spec: an InstanceSpec
         :param timings: a dict the driver may fill with seconds per step
         :returns: a :class:`Placement`
         :raises: ImageNotFound, ImageUnsafe, InvalidSpec, DriverError
         """
 
     @abc.abstractmethod
-    def destroy(self, record):
+    def destroy(self, instance):
         """Remove the guest, its disks and its logs. Idempotent.
 
+        :param instance: the StoredInstance (its spec may be None)
         :raises: DriverError
         """
 
@@ -163,8 +170,12 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """
 
     @abc.abstractmethod
-    def get_power_state(self, record):
-        """:returns: one of POWER_STATES, or NOSTATE if the guest is gone."""
+    def get_power_state(self, instance):
+        """The guest's power state, asked of the hypervisor.
+
+        :param instance: the StoredInstance
+        :returns: one of POWER_STATES, or NOSTATE if the guest is gone
+        """
 
     @abc.abstractmethod
     def list_power_states(self):
@@ -174,61 +185,63 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """
 
     @abc.abstractmethod
-    def reboot(self, record, hard=False):
+    def reboot(self, instance, hard=False):
         """Reboot: ACPI first unless ``hard``, then a reset."""
 
     @abc.abstractmethod
-    def power_off(self, record, timeout=60):
+    def power_off(self, instance, timeout=60):
         """Shut down gracefully, forcing off after ``timeout`` seconds."""
 
     @abc.abstractmethod
-    def power_on(self, record):
+    def power_on(self, instance):
         """Start a shut-off guest again."""
 
     @abc.abstractmethod
-    def pause(self, record):
+    def pause(self, instance):
         """Freeze the guest's vCPUs in memory."""
 
     @abc.abstractmethod
-    def unpause(self, record):
+    def unpause(self, instance):
         """Thaw a paused guest."""
 
     @abc.abstractmethod
-    def suspend(self, record):
+    def suspend(self, instance):
         """Save the guest's memory to disk and stop it (managed save)."""
 
     @abc.abstractmethod
-    def resume(self, record):
+    def resume(self, instance):
         """Restore a suspended guest from its managed save."""
 
     @abc.abstractmethod
-    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
+    def get_console_output(self, instance, tail_lines=None,
+                           max_bytes=consolelog.DEFAULT_MAX_BYTES):
         """The end of the serial log across its rotated files.
 
         :returns: ``{"output": str, "truncated": bool, "size": int}``
         """
 
     @abc.abstractmethod
-    def attach_disk(self, record, disk):
+    def attach_disk(self, instance, disk):
         """Add a disk (hot-plug when running).
 
-        :param disk: a normalized disk spec with its target assigned
-        :returns: the new disk record
+        :param instance: the StoredInstance, without the disk
+        :param disk: a DiskSpec with its target assigned
+        :returns: the new DiskRecord
         """
 
     @abc.abstractmethod
-    def detach_disk(self, record, target):
+    def detach_disk(self, instance, target):
         """Remove the disk at ``target`` (hot-unplug when running)."""
 
     @abc.abstractmethod
-    def change_media(self, record, target, image=None):
+    def change_media(self, instance, target, image=None):
         """Insert ``image`` in the cdrom at ``target``; None ejects.
 
-        :returns: the updated disk record
+        :returns: the cdrom's new DiskRecord
         """
 
     @abc.abstractmethod
-    def commit_disk(self, record, target):
+    def commit_disk(self, instance, target):
         """Merge a snapshot disk's temporary overlay into its disk file."""
 
     @abc.abstractmethod
@@ -245,7 +258,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         The manager calls it periodically while no build runs. Not
         abstract: a driver without a cache keeps this default.
 
-        :param records: every instance record of the agent; what their
+        :param records: every InstanceRecord of the agent; what their
             guests use is kept
         :returns: sorted list of what was removed (cache keys)
         """
@@ -260,7 +273,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         not known yet is left out (and counts 0). Not abstract: a driver
         that cannot tell keeps this default.
 
-        :param spec: a normalized instance spec
+        :param spec: an InstanceSpec
         :returns: dict of target to MiB (rounded up)
         """
         return {}

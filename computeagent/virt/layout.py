@@ -108,15 +108,15 @@ def serial_files(directory, index, port):
 
     :param directory: the instance directory
     :param index: the port's number, 0 for the console
-    :param port: the normalized serial port spec (only the types that
-        can log may have ``log``, :mod:`computeagent.schema.instance`)
+    :param port: the SerialPortSpec (only the types that can log may
+        have ``log``, :mod:`computeagent.schema.instance`)
     :returns: dict with ``path`` (a file port's file, a unix port's
         socket, else None) and ``log_file`` (the file a file port writes
         or the log of a pty, unix or tcp port with ``log``, else None)
     """
-    kind = port['type']
+    kind = port.type
     log = console_log(directory, index)
-    logged = kind == 'file' or port['log']
+    logged = kind == 'file' or port.log
     path = {'file': log, 'unix': serial_socket(directory, index)}.get(kind)
     return {'path': path, 'log_file': log if logged else None}
 

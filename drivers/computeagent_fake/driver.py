@@ -8,7 +8,7 @@ guest cannot be paused again, an unknown target cannot be detached), so
 tests against it mean something.
 """
 
-import copy
+import dataclasses
 import os
 import shutil
 import threading
@@ -17,6 +17,7 @@ from oslo_log import log as logging
 from oslo_utils import units
 
 from computeagent import exception
+from computeagent.objects import record as record_obj
 from computeagent.virt import consolelog
 from computeagent.virt import diskmodes
 from computeagent.virt import driver
@@ -55,30 +56,29 @@ class FakeDriver(driver.ComputeDriver):
 
     def _serial_ports(self, spec):
         """The ports as the libvirt driver describes them."""
-        directory = self._instance_dir(spec['uuid'])
+        directory = self._instance_dir(spec.uuid)
         ports = []
-        for index, port in enumerate(spec['serial_ports']):
+        for index, port in enumerate(spec.serial_ports):
             files = layout.serial_files(directory, index, port)
-            ports.append({'index': index, 'type': port['type'],
-                          'path': files['path'],
-                          'log_file': files['log_file'],
-                          'host': port['host'], 'port': port['port']})
-        return ports
+            ports.append(record_obj.SerialPortRecord(
+                index=index, type=port.type, path=files['path'],
+                log_file=files['log_file'], host=port.host, port=port.port))
+        return tuple(ports)
 
-    def _guest(self, record):
-        guest = self._guests.get(record['uuid'])
+    def _guest(self, uuid):
+        guest = self._guests.get(uuid)
         if guest is None:
             raise exception.DriverError(
-                reason='domain %s is not defined' % record['uuid'])
+                reason='domain %s is not defined' % uuid)
         return guest
 
     def _log(self, uuid, text):
         with open(self._console_path(uuid), 'a') as f:
             f.write(text + '\n')
 
-    def _set_state(self, record, state, allowed, action):
+    def _set_state(self, instance, state, allowed, action):
         with self._lock:
-            guest = self._guest(record)
+            guest = self._guest(instance.uuid)
             if guest['state'] not in allowed:
                 # A real hypervisor refuses such requests too; the manager
                 # checks states first, so reaching this is a race.
@@ -86,71 +86,69 @@ class FakeDriver(driver.ComputeDriver):
                     reason='cannot %s a guest that is %s'
                     % (action, guest['state']))
             guest['state'] = state
-        self.emit_event(record['uuid'], state)
+        self.emit_event(instance.uuid, state)
 
     @staticmethod
     def _disk_path(directory, index, disk):
-        if disk['device'] == 'cdrom':
+        if disk.is_cdrom:
             return None
-        return layout.disk_file(directory, index, disk['target'])
+        return layout.disk_file(directory, index, disk.target)
 
     def _disk_record(self, directory, index, disk):
         path = self._disk_path(directory, index, disk)
-        if disk['device'] == 'cdrom' and 'image' in disk['source']:
-            path = 'fake://image/%s' % disk['source']['image']
-        cache = disk['cache'] or diskmodes.default_cache(FAKE_DIRECT_IO)
-        return {'target': disk['target'], 'device': disk['device'],
-                'bus': disk['bus'], 'path': path, 'format': disk['format'],
-                'boot_index': disk['boot_index'],
-                'cache': cache,
-                'aio': disk['aio'] or diskmodes.default_aio(
-                    cache, native=FAKE_NATIVE_AIO),
-                'snapshot': disk['snapshot']}
+        if disk.is_cdrom and disk.image is not None:
+            path = 'fake://image/%s' % disk.image
+        cache = disk.cache or diskmodes.default_cache(FAKE_DIRECT_IO)
+        return record_obj.DiskRecord(
+            target=disk.target, device=disk.device, bus=disk.bus, path=path,
+            format=disk.format, boot_index=disk.boot_index, cache=cache,
+            aio=disk.aio or diskmodes.default_aio(cache,
+                                                  native=FAKE_NATIVE_AIO),
+            snapshot=disk.snapshot)
 
     # -- the contract ------------------------------------------------------
 
     def render(self, spec):
-        directory = self._instance_dir(spec['uuid'])
+        directory = self._instance_dir(spec.uuid)
         disks = []
-        for index, disk in enumerate(spec['disks']):
-            disks.append({'target': disk['target'],
+        for index, disk in enumerate(spec.disks):
+            disks.append({'target': disk.target,
                           'path': self._disk_path(directory, index, disk),
-                          'format': disk['format'],
+                          'format': disk.format,
                           'backing': None})
         xml = ("<domain type='fake'><name>%s</name><uuid>%s</uuid>"
-               "</domain>" % (spec['uuid'], spec['uuid']))
+               "</domain>" % (spec.uuid, spec.uuid))
         return {'domain_xml': xml, 'disks': disks}
 
     def spawn(self, spec, timings=None):
-        uuid = spec['uuid']
+        uuid = spec.uuid
         directory = self._instance_dir(uuid)
         os.makedirs(directory, exist_ok=True)
         disks = [self._disk_record(directory, index, disk)
-                 for index, disk in enumerate(spec['disks'])]
-        taken = {nic['mac'] for nic in spec['nics'] if nic['mac']}
+                 for index, disk in enumerate(spec.disks)]
+        taken = {nic.mac for nic in spec.nics if nic.mac}
         nics = []
-        for nic in spec['nics']:
-            mac = nic['mac'] or macs.generate(taken)
+        for nic in spec.nics:
+            mac = nic.mac or macs.generate(taken)
             taken.add(mac)
-            nics.append(dict(nic, mac=mac))
+            nics.append(dataclasses.replace(nic, mac=mac))
         with self._lock:
-            self._guests[uuid] = {'state': power.RUNNING,
-                                  'spec': copy.deepcopy(spec),
+            self._guests[uuid] = {'state': power.RUNNING, 'spec': spec,
                                   'disks': disks}
         serial_ports = self._serial_ports(spec)
-        console = serial_ports[0]['log_file'] if serial_ports else None
+        console = serial_ports[0].log_file if serial_ports else None
         if console:
             self._log(uuid, 'fake guest %s booting' % uuid)
         if timings is not None:
             timings['spawn'] = 0.0
-        return driver.Placement(disks=copy.deepcopy(disks),
+        return driver.Placement(disks=tuple(disks),
                                 serial_ports=serial_ports,
                                 console_log=console,
-                                nics=nics)
+                                nics=tuple(nics))
 
-    def destroy(self, record):
+    def destroy(self, instance):
         with self._lock:
-            self._guests.pop(record['uuid'], None)
+            self._guests.pop(instance.uuid, None)
 
     def cleanup_orphan(self, uuid, ignore=()):
         with self._lock:
@@ -163,82 +161,84 @@ class FakeDriver(driver.ComputeDriver):
         shutil.rmtree(directory, ignore_errors=True)
         return None
 
-    def get_power_state(self, record):
+    def get_power_state(self, instance):
         with self._lock:
-            guest = self._guests.get(record['uuid'])
+            guest = self._guests.get(instance.uuid)
             return guest['state'] if guest else power.NOSTATE
 
     def list_power_states(self):
         with self._lock:
             return {uuid: g['state'] for uuid, g in self._guests.items()}
 
-    def reboot(self, record, hard=False):
+    def reboot(self, instance, hard=False):
         allowed = (power.RUNNING,) if not hard else (
             power.RUNNING, power.PAUSED, power.SHUTOFF, power.CRASHED)
-        self._set_state(record, power.RUNNING, allowed, 'reboot')
-        if record.get('console_log'):
-            self._log(record['uuid'], 'fake guest %s rebooting (%s)'
-                      % (record['uuid'], 'hard' if hard else 'soft'))
+        self._set_state(instance, power.RUNNING, allowed, 'reboot')
+        if instance.record.console_log:
+            self._log(instance.uuid, 'fake guest %s rebooting (%s)'
+                      % (instance.uuid, 'hard' if hard else 'soft'))
 
-    def power_off(self, record, timeout=60):
-        self._set_state(record, power.SHUTOFF,
+    def power_off(self, instance, timeout=60):
+        self._set_state(instance, power.SHUTOFF,
                         (power.RUNNING, power.PAUSED, power.CRASHED),
                         'stop')
 
-    def power_on(self, record):
-        self._set_state(record, power.RUNNING,
+    def power_on(self, instance):
+        self._set_state(instance, power.RUNNING,
                         (power.SHUTOFF, power.CRASHED), 'start')
-        if record.get('console_log'):
-            self._log(record['uuid'], 'fake guest %s booting'
-                      % record['uuid'])
+        if instance.record.console_log:
+            self._log(instance.uuid, 'fake guest %s booting'
+                      % instance.uuid)
 
-    def pause(self, record):
-        self._set_state(record, power.PAUSED, (power.RUNNING,), 'pause')
+    def pause(self, instance):
+        self._set_state(instance, power.PAUSED, (power.RUNNING,), 'pause')
 
-    def unpause(self, record):
-        self._set_state(record, power.RUNNING, (power.PAUSED,),
+    def unpause(self, instance):
+        self._set_state(instance, power.RUNNING, (power.PAUSED,),
                         'unpause')
 
-    def suspend(self, record):
-        self._set_state(record, power.SUSPENDED,
+    def suspend(self, instance):
+        self._set_state(instance, power.SUSPENDED,
                         (power.RUNNING, power.PAUSED), 'suspend')
 
-    def resume(self, record):
-        self._set_state(record, power.RUNNING, (power.SUSPENDED,),
+    def resume(self, instance):
+        self._set_state(instance, power.RUNNING, (power.SUSPENDED,),
                         'resume')
 
-    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
-        path = record.get('console_log') or self._console_path(
-            record['uuid'])
+    def get_console_output(self, instance, tail_lines=None,
+                           max_bytes=consolelog.DEFAULT_MAX_BYTES):
+        path = instance.record.console_log or self._console_path(
+            instance.uuid)
         return consolelog.read_tail(path, tail_lines, max_bytes)
 
-    def attach_disk(self, record, disk):
-        directory = self._instance_dir(record['uuid'])
+    def attach_disk(self, instance, disk):
+        directory = self._instance_dir(instance.uuid)
         with self._lock:
-            guest = self._guest(record)
+            guest = self._guest(instance.uuid)
             new = self._disk_record(directory, len(guest['disks']), disk)
             guest['disks'].append(new)
-        return copy.deepcopy(new)
+        return new
 
-    def detach_disk(self, record, target):
+    def detach_disk(self, instance, target):
         with self._lock:
-            guest = self._guest(record)
+            guest = self._guest(instance.uuid)
             guest['disks'] = [d for d in guest['disks']
-                              if d['target'] != target]
+                              if d.target != target]
 
-    def change_media(self, record, target, image=None):
+    def change_media(self, instance, target, image=None):
         with self._lock:
-            guest = self._guest(record)
-            for disk in guest['disks']:
-                if disk['target'] == target:
-                    disk['path'] = ('fake://image/%s' % image
-                                    if image is not None else None)
-                    return copy.deepcopy(disk)
+            guest = self._guest(instance.uuid)
+            for index, disk in enumerate(guest['disks']):
+                if disk.target == target:
+                    disk = guest['disks'][index] = dataclasses.replace(
+                        disk, path=('fake://image/%s' % image
+                                    if image is not None else None))
+                    return disk
         raise exception.DriverError(reason='no disk at %s' % target)
 
-    def commit_disk(self, record, target):
+    def commit_disk(self, instance, target):
         with self._lock:
-            self._guest(record)
+            self._guest(instance.uuid)
 
     def get_host_resources(self):
         stat = os.statvfs(self.conf.instances_path)

@@ -46,7 +46,7 @@ class CacheOps(object):
         in_use = set()
         cache = self.storage.cache
         for record in records:
-            dom = domain.find(self.host, record['uuid'])
+            dom = domain.find(self.host, record.uuid)
             if dom is not None:
                 for inactive in (True, False):
                     names = (cache.key_at(path) for path in
@@ -55,12 +55,12 @@ class CacheOps(object):
                 continue
             try:
                 in_use |= self.storage.bases_named_by_files(
-                    record['uuid'], record['disks'])
+                    record.uuid, record.disks)
             except exception.DriverError as error:
                 LOG.warning('Image cache: cannot tell which images '
                             'instance %(uuid)s uses, which has no domain: '
                             '%(error)s; nothing removed this time',
-                            {'uuid': record['uuid'], 'error': error})
+                            {'uuid': record.uuid, 'error': error})
                 return []
         self.storage.cache.mark_used(in_use)
         return self.storage.cache.remove_unused(
@@ -74,13 +74,13 @@ class CacheOps(object):
         other disks are left out (see :mod:`computeagent.compute.resources`).
         """
         sizes = {}
-        for disk in spec['disks']:
-            if disk['device'] == 'cdrom' or 'image' not in disk['source']:
+        for disk in spec.disks:
+            if disk.is_cdrom or disk.image is None:
                 continue
             try:
-                image = self.storage.cache.peek(disk['source']['image'])
+                image = self.storage.cache.peek(disk.image)
             except exception.ComputeAgentException:
                 continue  # the create reports what is wrong with it
             if image.virtual_size is not None:
-                sizes[disk['target']] = -(-image.virtual_size // units.Mi)
+                sizes[disk.target] = -(-image.virtual_size // units.Mi)
         return sizes

@@ -12,6 +12,7 @@ import threading
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt.storage import directio
 
@@ -55,9 +56,10 @@ class CacheInputs(object):
                 raise exception.DriverError(
                     reason='cannot use instances path %s: %s' % (path, e))
             self._probed = True
+            # What a file disk naming no cache mode gets.
             mode, origin = disk_design.choose_cache(
-                0, {'cache': None}, 'file', self.cachemodes(),
-                self._direct_io)
+                0, spec_obj.DiskSpec(spec_obj.DiskSource()), 'file',
+                self.cachemodes(), self._direct_io)
             LOG.info('Instances path %(path)s %(does)s O_DIRECT: file '
                      'disks without a cache mode get %(mode)s (from '
                      '%(origin)s)',

@@ -1,7 +1,7 @@
 """Disk operations of the libvirt driver: :class:`DiskOps`.
 
 attach_disk, detach_disk, change_media and commit_disk, plus the helpers
-that turn the manager's disk records back into PlannedDisks. Devices
+that turn the manager's DiskRecords back into PlannedDisks. Devices
 are designed by :mod:`computeagent_libvirt.design.disks` (the same decisions
 as at spawn) and changed in the persistent definition, and in the guest
 too when it runs.
@@ -14,9 +14,12 @@ that later writes are temporary again, as with QEMU's own ``-snapshot``
 and ``commit``.
 """
 
+import dataclasses
+
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent_libvirt.config import disks as disk_config
 from computeagent_libvirt.config import snapshot as snapshot_config
 from computeagent_libvirt.design import disks as disk_design
@@ -30,36 +33,37 @@ LOG = logging.getLogger(__name__)
 def disk_record(described, planned):
     """The instance record's disk: the disk file, even for a snapshot disk.
 
-    :param described: a dict of :func:`designer.describe_disk`
+    :param described: the DiskRecord of :func:`designer.describe_disk`
     :param planned: the disk's storage.instance.PlannedDisk
+    :returns: a DiskRecord
     """
-    record = dict(described, snapshot=bool(planned.snapshot))
-    if planned.snapshot:
-        record['path'], record['format'] = planned.backing[0]
-    return record
+    if not planned.snapshot:
+        return dataclasses.replace(described, snapshot=False)
+    path, fmt = planned.backing[0]
+    return dataclasses.replace(described, path=path, format=fmt,
+                               snapshot=True)
 
 
 def snapshot_disk(storage, uuid, disk):
-    """The PlannedDisk of a snapshot disk, from its instance record."""
+    """The PlannedDisk of a snapshot disk, from its DiskRecord."""
     return storage_mod.PlannedDisk(
-        target=disk['target'], device=disk['device'],
-        path=storage.snapshot_path(uuid, disk['target']), format='qcow2',
-        backing=[(disk['path'], disk['format'])], snapshot=True)
+        target=disk.target, device=disk.device,
+        path=storage.snapshot_path(uuid, disk.target), format='qcow2',
+        backing=[(disk.path, disk.format)], snapshot=True)
 
 
-def snapshot_disks(storage, record):
-    """The PlannedDisks of the record's snapshot disks."""
-    return [snapshot_disk(storage, record['uuid'], disk)
-            for disk in record['disks'] if disk['snapshot']]
+def snapshot_disks(storage, instance):
+    """The PlannedDisks of the instance's snapshot disks."""
+    return [snapshot_disk(storage, instance.uuid, disk)
+            for disk in instance.record.snapshot_disks()]
 
 
 def _disk_files(storage, uuid, disk):
-    """The PlannedDisk naming a disk's own files, from its record."""
-    if disk['snapshot']:
+    """The PlannedDisk naming a disk's own files, from its DiskRecord."""
+    if disk.snapshot:
         return snapshot_disk(storage, uuid, disk)
-    return storage_mod.PlannedDisk(target=disk['target'],
-                                   device=disk['device'], path=disk['path'],
-                                   format=disk['format'])
+    return storage_mod.PlannedDisk(target=disk.target, device=disk.device,
+                                   path=disk.path, format=disk.format)
 
 
 def _guest_facts(guest):
@@ -94,22 +98,6 @@ def overlay_snapshot(guest, target, overlay):
     return snapshot
 
 
-def _spec_disk(record, target):
-    for index, disk in enumerate(record['spec']['disks']):
-        if disk['target'] == target:
-            return index, disk
-    raise exception.InvalidSpec(field='target', reason='instance %s has no '
-                                'disk %s' % (record['uuid'], target))
-
-
-def _record_disk(record, target):
-    for disk in record['disks']:
-        if disk['target'] == target:
-            return disk
-    raise exception.InvalidSpec(field='target', reason='instance %s has no '
-                                'disk %s' % (record['uuid'], target))
-
-
 class DiskOps(object):
     """attach_disk, detach_disk, change_media, commit_disk.
 
@@ -129,9 +117,9 @@ class DiskOps(object):
         self.waiter = waiter
         self.cache_inputs = cache_inputs
 
-    def _domain(self, record):
-        """The record's domain; DriverError if libvirt has none."""
-        return domain.get(self.host, record['uuid'])
+    def _domain(self, instance):
+        """The instance's domain; DriverError if libvirt has none."""
+        return domain.get(self.host, instance.uuid)
 
     def _design_disk(self, index, disk, planned, guest):
         last_iothread, controllers = _guest_facts(guest)
@@ -140,7 +128,7 @@ class DiskOps(object):
             self.cache_inputs.direct_io(), self.conf.libvirt.machine_type,
             last_iothread, controllers)
 
-    def attach_disk(self, record, disk):
+    def attach_disk(self, instance, disk):
         """Create the disk and add it (hot-plugged if the guest runs).
 
         A virtio-scsi controller is added first if the guest has none,
@@ -151,17 +139,17 @@ class DiskOps(object):
             guest still holds a disk detached earlier at the same target
             (it never released it)
         """
-        uuid = record['uuid']
-        dom = self._domain(record)
+        uuid = instance.uuid
+        dom = self._domain(instance)
         live = dom.is_active()
-        if live and dom.guest().disk(disk['target']) is not None:
+        if live and dom.guest().disk(disk.target) is not None:
             # libvirt would refuse with "target duplicated"; say why.
             raise exception.DriverError(
                 reason='the guest of %s has not released the disk detached '
                        'from %s earlier: the target is taken until the '
                        'guest stops; choose another target or stop and '
-                       'start the instance' % (uuid, disk['target']))
-        index = len(record['spec']['disks'])
+                       'start the instance' % (uuid, disk.target))
+        index = len(instance.spec.disks)
         planned = self.storage.create_disk(uuid, disk, index)
         iothread = None
         try:
@@ -174,12 +162,12 @@ class DiskOps(object):
             dom.attach_device(conf.to_xml(), live)
         except Exception:
             LOG.warning('Attaching %(target)s to %(uuid)s failed; removing '
-                        'its files', {'target': disk['target'],
+                        'its files', {'target': disk.target,
                                       'uuid': uuid})
             self._undo_attach(dom, uuid, planned, iothread, live)
             raise
         LOG.info('Attached disk %(target)s to %(uuid)s',
-                 {'target': disk['target'], 'uuid': uuid})
+                 {'target': disk.target, 'uuid': uuid})
         return disk_record(designer.describe_disk(conf), planned)
 
     def _undo_attach(self, dom, uuid, planned, iothread, live):
@@ -192,16 +180,16 @@ class DiskOps(object):
                                           'error': e})
         self.storage.delete_disk_files(uuid, planned)
 
-    def detach_disk(self, record, target):
+    def detach_disk(self, instance, target):
         """Remove the disk from the guest and its definition, then its files.
 
         A running guest must release the device; one that does not (no
         hot-unplug support) keeps it until it stops, but the definition
         and the files no longer have it.
         """
-        uuid = record['uuid']
-        files = _disk_files(self.storage, uuid, _record_disk(record, target))
-        dom = self._domain(record)
+        uuid = instance.uuid
+        files = _disk_files(self.storage, uuid, instance.record.disk(target))
+        dom = self._domain(instance)
         live = dom.is_active()
         conf = dom.guest().disk(target)
         if conf is None:
@@ -216,34 +204,34 @@ class DiskOps(object):
         LOG.info('Detached disk %(target)s from %(uuid)s',
                  {'target': target, 'uuid': uuid})
 
-    def change_media(self, record, target, image=None):
+    def change_media(self, instance, target, image=None):
         """Insert a cached image into the cdrom at ``target``, or eject.
 
-        :returns: the cdrom's new disk record
+        :returns: the cdrom's new DiskRecord
         """
-        index, disk = _spec_disk(record, target)
-        disk = dict(disk, source=({'image': image} if image is not None
-                                  else {'blank': True}))
-        dom = self._domain(record)
+        index, disk = instance.spec.disk(target)
+        disk = dataclasses.replace(disk,
+                                   source=spec_obj.DiskSource(image=image))
+        dom = self._domain(instance)
         # For a cdrom this fetches the image into the cache and creates
         # no file in the instance directory.
-        planned = self.storage.create_disk(record['uuid'], disk, index)
+        planned = self.storage.create_disk(instance.uuid, disk, index)
         conf = disk_design.design_disk(
             index, disk, planned, self.cache_inputs.cachemodes(),
             self.cache_inputs.direct_io(), self.conf.libvirt.machine_type)
         dom.update_device(conf.to_xml(), dom.is_active())
         return disk_record(designer.describe_disk(conf), planned)
 
-    def commit_disk(self, record, target):
+    def commit_disk(self, instance, target):
         """Merge a snapshot disk's overlay into its file; new overlay after.
 
         :raises: DriverError if the guest is not running, the job fails
             or does not finish within ``[libvirt] block_commit_timeout``
         """
-        uuid = record['uuid']
+        uuid = instance.uuid
         planned = snapshot_disk(self.storage, uuid,
-                                _record_disk(record, target))
-        dom = self._domain(record)
+                                instance.record.disk(target))
+        dom = self._domain(instance)
         if not dom.is_active():
             raise exception.DriverError(
                 reason='domain %s is not running: its snapshot overlays '

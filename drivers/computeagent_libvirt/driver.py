@@ -11,8 +11,8 @@ operations are in :mod:`computeagent_libvirt.power_ops`, disk operations in
 only typed errors out of every method of the contract (:func:`typed_errors`).
 
 libvirt is the source of truth for the guest; what the driver needs
-beyond it comes from the record the manager passes (its ``spec`` and
-``disks``).
+beyond it comes from the stored instance the manager passes (its
+``spec`` and its record's ``disks``).
 
 Snapshot disks: the guest writes to a temporary overlay. Each fresh start
 (spawn, power_on, a hard reboot of a stopped guest) gives it an empty
@@ -178,7 +178,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         undefined and the instance directory removed.
         """
         timings = timings if timings is not None else {}
-        uuid = spec['uuid']
+        uuid = spec.uuid
         if domain.find(self.host, uuid) is not None:
             # Never redefine (nor, on failure, remove) a domain this call
             # did not make.
@@ -204,8 +204,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
                  {'name': designer.domain_name(uuid), 'uuid': uuid})
         by_target = {planned.target: planned for planned in planned_disks}
         return virt_driver.Placement(
-            disks=[disk_ops.disk_record(d, by_target[d['target']])
-                   for d in designer.describe_disks(guest)],
+            disks=tuple(disk_ops.disk_record(d, by_target[d.target])
+                        for d in designer.describe_disks(guest)),
             serial_ports=designer.describe_serial_ports(guest),
             console_log=designer.console_log(guest),
             nics=designer.describe_nics(guest))
@@ -226,7 +226,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
                       {'uuid': uuid, 'error': e})
 
     @typed_errors
-    def destroy(self, record):
+    def destroy(self, instance):
         """Destroy and undefine the domain, remove the instance's files.
 
         Idempotent: a missing domain or directory is not an error.
@@ -236,7 +236,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
             without the agent's metadata): a guest the agent cannot
             account for is never destroyed
         """
-        uuid = record['uuid']
+        uuid = instance.uuid
         dom = domain.find(self.host, uuid)
         if dom is not None:
             if not self._made_here(dom):
@@ -286,8 +286,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         return None
 
     @typed_errors
-    def get_power_state(self, record):
-        dom = domain.find(self.host, record['uuid'])
+    def get_power_state(self, instance):
+        dom = domain.find(self.host, instance.uuid)
         if dom is None:
             return power.NOSTATE
         return dom.power_state()
@@ -298,9 +298,10 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         return self.node.power_states()
 
     @typed_errors
-    def get_console_output(self, record, tail_lines=None, max_bytes=102400):
+    def get_console_output(self, instance, tail_lines=None,
+                           max_bytes=consolelog.DEFAULT_MAX_BYTES):
         """The end of serial port 0's log; empty if nothing logs it."""
-        path = record.get('console_log')
+        path = instance.record.console_log
         if not path:
             return {'output': '', 'truncated': False, 'size': 0}
         return consolelog.read_tail(path, tail_lines, max_bytes)
@@ -329,45 +330,45 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         return self.images.disk_sizes_mb(spec)
 
     @typed_errors
-    def reboot(self, record, hard=False):
-        return self.power.reboot(record, hard)
+    def reboot(self, instance, hard=False):
+        return self.power.reboot(instance, hard)
 
     @typed_errors
-    def power_off(self, record, timeout=60):
-        return self.power.power_off(record, timeout)
+    def power_off(self, instance, timeout=60):
+        return self.power.power_off(instance, timeout)
 
     @typed_errors
-    def power_on(self, record):
-        return self.power.power_on(record)
+    def power_on(self, instance):
+        return self.power.power_on(instance)
 
     @typed_errors
-    def pause(self, record):
-        return self.power.pause(record)
+    def pause(self, instance):
+        return self.power.pause(instance)
 
     @typed_errors
-    def unpause(self, record):
-        return self.power.unpause(record)
+    def unpause(self, instance):
+        return self.power.unpause(instance)
 
     @typed_errors
-    def suspend(self, record):
-        return self.power.suspend(record)
+    def suspend(self, instance):
+        return self.power.suspend(instance)
 
     @typed_errors
-    def resume(self, record):
-        return self.power.resume(record)
+    def resume(self, instance):
+        return self.power.resume(instance)
 
     @typed_errors
-    def attach_disk(self, record, disk):
-        return self.disks.attach_disk(record, disk)
+    def attach_disk(self, instance, disk):
+        return self.disks.attach_disk(instance, disk)
 
     @typed_errors
-    def detach_disk(self, record, target):
-        return self.disks.detach_disk(record, target)
+    def detach_disk(self, instance, target):
+        return self.disks.detach_disk(instance, target)
 
     @typed_errors
-    def change_media(self, record, target, image=None):
-        return self.disks.change_media(record, target, image)
+    def change_media(self, instance, target, image=None):
+        return self.disks.change_media(instance, target, image)
 
     @typed_errors
-    def commit_disk(self, record, target):
-        return self.disks.commit_disk(record, target)
+    def commit_disk(self, instance, target):
+        return self.disks.commit_disk(instance, target)

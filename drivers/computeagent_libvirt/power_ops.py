@@ -38,33 +38,33 @@ class PowerOps(object):
         self.storage = storage
         self.waiter = waiter
 
-    def _domain(self, record):
-        """The record's domain; DriverError if libvirt has none."""
-        return domain.get(self.host, record['uuid'])
+    def _domain(self, instance):
+        """The instance's domain; DriverError if libvirt has none."""
+        return domain.get(self.host, instance.uuid)
 
     def _wait(self, predicate, timeout):
         return self.waiter.wait_for(predicate, timeout,
                                     self.conf.libvirt.power_poll_interval)
 
-    def _start_fresh(self, record, dom):
+    def _start_fresh(self, instance, dom):
         """Boot a stopped guest, with fresh snapshot overlays.
 
         :raises: DriverError if the guest is running already
         """
         if dom.is_active():
             raise exception.DriverError(
-                reason='domain %s is already running' % record['uuid'])
+                reason='domain %s is already running' % instance.uuid)
         if not dom.has_managed_save():
-            for planned in disk_ops.snapshot_disks(self.storage, record):
+            for planned in disk_ops.snapshot_disks(self.storage, instance):
                 self.storage.discard_snapshot_overlay(planned)
                 self.storage.ensure_snapshot_overlay(planned)
         dom.start()
 
-    def _drop_overlays(self, record):
-        for planned in disk_ops.snapshot_disks(self.storage, record):
+    def _drop_overlays(self, instance):
+        for planned in disk_ops.snapshot_disks(self.storage, instance):
             self.storage.discard_snapshot_overlay(planned)
 
-    def reboot(self, record, hard=False):
+    def reboot(self, instance, hard=False):
         """Reboot; a soft reboot falls back to a hard one.
 
         Soft: the ACPI power button with libvirt's reboot, then up to
@@ -73,15 +73,15 @@ class PowerOps(object):
         reset of a running or paused guest (resumed after), a fresh start
         of a stopped one (a managed save image is discarded).
         """
-        dom = self._domain(record)
+        dom = self._domain(instance)
         if not hard and dom.power_state() == power.RUNNING:
             if self._soft_reboot(dom):
                 return
             LOG.warning('Instance %(uuid)s did not reboot within %(sec)d s '
                         'of the ACPI request; resetting it',
-                        {'uuid': record['uuid'],
+                        {'uuid': instance.uuid,
                          'sec': self.conf.libvirt.soft_reboot_timeout})
-        self._hard_reboot(record, dom)
+        self._hard_reboot(instance, dom)
 
     def _soft_reboot(self, dom):
         """:returns: True if the guest rebooted and is running"""
@@ -98,7 +98,7 @@ class PowerOps(object):
         done = self._wait(rebooted, self.conf.libvirt.soft_reboot_timeout)
         return done and dom.is_active()
 
-    def _hard_reboot(self, record, dom):
+    def _hard_reboot(self, instance, dom):
         if dom.is_active():
             paused = dom.power_state() == power.PAUSED
             dom.reset()
@@ -107,52 +107,52 @@ class PowerOps(object):
             return
         if dom.has_managed_save():
             dom.remove_managed_save()
-        self._start_fresh(record, dom)
+        self._start_fresh(instance, dom)
 
-    def power_off(self, record, timeout=60):
+    def power_off(self, instance, timeout=60):
         """ACPI shutdown, waiting up to ``timeout`` s, then force off.
 
         A paused guest cannot answer ACPI and is forced off at once. A
         managed save image is discarded: the next start boots afresh.
         """
-        dom = self._domain(record)
+        dom = self._domain(instance)
         if (timeout > 0 and dom.is_active()
                 and dom.power_state() == power.RUNNING):
             try:
                 dom.shutdown()
             except exception.DriverError as e:
                 LOG.warning('ACPI shutdown of %(uuid)s refused: %(error)s',
-                            {'uuid': record['uuid'], 'error': e})
+                            {'uuid': instance.uuid, 'error': e})
             else:
                 if not self._wait(lambda: not dom.is_active(), timeout):
                     LOG.warning('Instance %(uuid)s did not shut down '
                                 'within %(sec)s s; forcing it off',
-                                {'uuid': record['uuid'], 'sec': timeout})
+                                {'uuid': instance.uuid, 'sec': timeout})
         dom.destroy()
         if dom.has_managed_save():
             dom.remove_managed_save()
-        self._drop_overlays(record)
+        self._drop_overlays(instance)
 
-    def power_on(self, record):
+    def power_on(self, instance):
         """Start a stopped guest (fresh snapshot overlays)."""
-        self._start_fresh(record, self._domain(record))
+        self._start_fresh(instance, self._domain(instance))
 
-    def pause(self, record):
-        self._domain(record).pause()
+    def pause(self, instance):
+        self._domain(instance).pause()
 
-    def unpause(self, record):
-        self._domain(record).unpause()
+    def unpause(self, instance):
+        self._domain(instance).unpause()
 
-    def suspend(self, record):
+    def suspend(self, instance):
         """Managed save: memory to disk, the domain stops."""
-        self._domain(record).managed_save()
+        self._domain(instance).managed_save()
 
-    def resume(self, record):
+    def resume(self, instance):
         """Restore the managed save (or wake a guest suspended to RAM).
 
         :raises: DriverError if there is no saved state to resume from
         """
-        dom = self._domain(record)
+        dom = self._domain(instance)
         if dom.is_active():
             # Active and suspended: the guest put itself to sleep (S3).
             dom.pm_wakeup()
@@ -160,5 +160,5 @@ class PowerOps(object):
         if not dom.has_managed_save():
             raise exception.DriverError(
                 reason='domain %s has no saved state to resume from'
-                % record['uuid'])
+                % instance.uuid)
         dom.start()

@@ -32,6 +32,8 @@ from computeagent.api import notifications
 from computeagent.compute import manager as manager_mod
 from computeagent.compute import store as store_mod
 from computeagent import exception
+from computeagent.objects import record as record_obj
+from computeagent.objects import stored as stored_obj
 from computeagent import service as service_mod
 from computeagent.virt import driver as virt_driver
 from tests import base
@@ -295,6 +297,17 @@ def call_endpoint(method, ctxt, **kwargs):
         return method(ctxt, **kwargs)
     except oslo_messaging.ExpectedException as wrapped:
         raise wrapped.exc_info[1] from None
+
+
+def instance_of(uuid):
+    """A StoredInstance naming ``uuid``.
+
+    For asking a driver about a guest the store may no longer know.
+    """
+    return stored_obj.StoredInstance(record=record_obj.InstanceRecord(
+        uuid=uuid, name=uuid, host='test-host', state=None, vcpus=1,
+        memory_mb=128, disks=(), serial_ports=(), console_log=None,
+        created_at='', metadata=()))
 
 
 def set_guest_state(driver, uuid, state, emit=False):

@@ -10,6 +10,7 @@ import collections
 from importlib import metadata
 import importlib.util
 import os
+import sys
 
 import setuptools
 
@@ -92,7 +93,7 @@ class TestLayers(base.TestCase):
 
     def test_plugins_never_import_each_other_nor_the_service(self):
         allowed = {'computeagent.exception', 'computeagent.virt',
-                   'computeagent.images'}
+                   'computeagent.images', 'computeagent.objects'}
         for layer in ('computeagent_fake', 'computeagent_images',
                       'computeagent_libvirt'):
             ours = {name for name in self.imports[layer]
@@ -102,11 +103,15 @@ class TestLayers(base.TestCase):
     def test_lower_layers_never_import_higher_ones(self):
         # Each layer may import only what is below it.
         below = {
+            'computeagent.objects': {'computeagent.exception'},
             'computeagent.virt': {'computeagent.exception',
+                                  'computeagent.objects',
                                   'computeagent.plugins'},
             'computeagent.schema': {'computeagent.exception',
+                                    'computeagent.objects',
                                     'computeagent.virt'},
             'computeagent.compute': {'computeagent.exception',
+                                     'computeagent.objects',
                                      'computeagent.schema',
                                      'computeagent.virt',
                                      'computeagent.version'},
@@ -119,8 +124,14 @@ class TestLayers(base.TestCase):
                     if name.startswith('computeagent')}
             self.assertLessEqual(ours, allowed, layer)
 
+    def test_objects_need_only_the_standard_library(self):
+        others = {name for name in self.imports['computeagent.objects']
+                  if not name.startswith('computeagent')}
+        self.assertLessEqual(others, set(sys.stdlib_module_names))
+
     def test_only_the_rpc_side_speaks_oslo_messaging(self):
         for layer in ('computeagent.compute', 'computeagent.schema',
+                      'computeagent.objects',
                       'computeagent.virt', 'computeagent_libvirt',
                       'computeagent_fake'):
             self.assertNotIn('oslo_messaging', self.imports[layer], layer)

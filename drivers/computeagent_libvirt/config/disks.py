@@ -4,11 +4,8 @@ Fields in, XML out and back; no policy (see
 :mod:`computeagent_libvirt.config.base`).
 """
 
+from computeagent.objects import spec as spec_obj
 from computeagent_libvirt.config import base
-
-#: the <iotune> children, in the order libvirt formats them
-IOTUNE_KEYS = ('total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec',
-               'total_iops_sec', 'read_iops_sec', 'write_iops_sec')
 
 #: disk types whose <source> has a field here; another's is kept whole
 _SOURCE_ATTRS = {'file': 'file', 'block': 'dev'}
@@ -152,7 +149,7 @@ class Disk(base.ConfigObject):
         self.backing = None
         self.target_dev = None
         self.target_bus = None
-        #: dict with a subset of IOTUNE_KEYS, or None
+        #: dict with a subset of objects.spec.IOTUNE_KEYS, or None
         self.iotune = None
         self.readonly = False
         self.serial = None
@@ -184,7 +181,7 @@ class Disk(base.ConfigObject):
                          bus=self.target_bus)
         if self.iotune:
             iotune = base.sub_element(root, 'iotune')
-            for key in IOTUNE_KEYS:
+            for key in spec_obj.IOTUNE_KEYS:
                 if self.iotune.get(key) is not None:
                     base.sub_element(iotune, key, self.iotune[key])
         if self.readonly:
@@ -241,7 +238,8 @@ class Disk(base.ConfigObject):
         self.target_dev = base.attr_of(target, 'dev')
         self.target_bus = base.attr_of(target, 'bus')
         iotune = children.take(
-            'iotune', lambda e: all(c.tag in IOTUNE_KEYS for c in e))
+            'iotune',
+            lambda e: all(c.tag in spec_obj.IOTUNE_KEYS for c in e))
         if iotune is not None:
             self.iotune = {c.tag: int(c.text) for c in iotune}
         self.readonly = children.take('readonly') is not None

@@ -16,7 +16,7 @@ from computeagent_libvirt.config import devices as device_config
 
 
 def _fill(dev, serial, port, instance_dir):
-    kind = serial['type']
+    kind = serial.type
     files = layout.serial_files(instance_dir, port, serial)
     dev.type = kind
     if kind == 'file':
@@ -29,8 +29,8 @@ def _fill(dev, serial, port, instance_dir):
         dev.source_path = files['path']
     elif kind == 'tcp':
         dev.source_mode = 'bind'
-        dev.source_host = serial['host']
-        dev.source_service = str(serial['port'])
+        dev.source_host = serial.host
+        dev.source_service = str(serial.port)
         # raw, not telnet: the byte stream is the guest's, unaltered.
         dev.protocol = 'raw'
     if kind != 'file' and files['log_file'] is not None:
@@ -46,17 +46,17 @@ def design_serials(spec, instance_dir):
     the console is given explicitly with the same backend so the domain
     XML read back equals the one defined.
 
-    :param spec: the normalized instance spec
+    :param spec: the InstanceSpec
     :param instance_dir: the instance's directory
     :returns: list of device_config.Serial and Console, serials first
     """
     devices = []
-    for port, serial in enumerate(spec['serial_ports']):
+    for port, serial in enumerate(spec.serial_ports):
         dev = _fill(device_config.Serial(), serial, port, instance_dir)
         dev.target_port = port
         devices.append(dev)
-    if spec['serial_ports']:
-        console = _fill(device_config.Console(), spec['serial_ports'][0],
+    if spec.serial_ports:
+        console = _fill(device_config.Console(), spec.serial_ports[0],
                         0, instance_dir)
         console.target_type = 'serial'
         console.target_port = 0

@@ -68,7 +68,7 @@ def choose_cache(index, disk, source_type, cachemodes, direct_io):
     O_DIRECT, else 'writethrough' (also when the probe did not run).
 
     :param index: the disk's position in the spec, for error messages
-    :param disk: the normalized disk spec
+    :param disk: the DiskSpec
     :param source_type: 'file' or 'block'
     :param cachemodes: output of :func:`parse_cachemodes`
     :param direct_io: the O_DIRECT probe result, or None if unknown
@@ -77,13 +77,13 @@ def choose_cache(index, disk, source_type, cachemodes, direct_io):
     :raises: InvalidSpec when the spec asks for an O_DIRECT mode on a
         path known not to support O_DIRECT (QEMU would fail to open it)
     """
-    if disk['cache'] is not None:
-        if disk['cache'] in diskmodes.O_DIRECT_MODES and direct_io is False:
+    if disk.cache is not None:
+        if disk.cache in diskmodes.O_DIRECT_MODES and direct_io is False:
             raise exception.InvalidSpec(
                 field='disks[%d].cache' % index,
                 reason="cache %r needs O_DIRECT, which the instances path "
-                       "does not support" % disk['cache'])
-        return disk['cache'], 'the spec'
+                       "does not support" % disk.cache)
+        return disk.cache, 'the spec'
     if source_type in cachemodes:
         return cachemodes[source_type], '[disk] cachemodes'
     return diskmodes.default_cache(direct_io), 'the O_DIRECT probe'
@@ -100,7 +100,7 @@ def choose_aio(index, disk, cache, cache_origin):
         a spec that names such a cache mode itself); QEMU refuses that
         combination
     """
-    aio = disk['aio']
+    aio = disk.aio
     if aio is None:
         return diskmodes.default_aio(cache)
     if aio == 'native' and not diskmodes.native_aio_allowed(cache):
@@ -115,7 +115,7 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     """Build the Disk config of one disk (without its IOThread number).
 
     :param index: the disk's position in the spec
-    :param disk: the normalized disk spec
+    :param disk: the DiskSpec
     :param plan: the disk's storage.instance.PlannedDisk
     :param cachemodes: output of :func:`parse_cachemodes`
     :param direct_io: the O_DIRECT probe result, or None if unknown
@@ -124,7 +124,7 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     :raises: InvalidSpec (what this host cannot do), DriverError (a plan
         without a path for a disk)
     """
-    bus = disk['bus']
+    bus = disk.bus
     if bus == 'ide' and 'q35' in (machine_type or ''):
         raise exception.InvalidSpec(
             field='disks[%d].bus' % index,
@@ -132,25 +132,25 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
 
     conf = disk_config.Disk()
     conf.source_type = plan.source_type
-    conf.device = disk['device']
+    conf.device = disk.device
     conf.source_path = plan.path
     if conf.source_path is None and conf.device != 'cdrom':
         raise exception.DriverError(
-            reason='the storage plan gives disk %s no path' % disk['target'])
+            reason='the storage plan gives disk %s no path' % disk.target)
     conf.driver_format = plan.format
     if conf.source_path is not None:
         conf.backing = [tuple(item) for item in plan.backing]
     conf.driver_cache, origin = choose_cache(index, disk, conf.source_type,
                                              cachemodes, direct_io)
     conf.driver_io = choose_aio(index, disk, conf.driver_cache, origin)
-    conf.driver_discard = disk['discard']
-    conf.target_dev = disk['target']
+    conf.driver_discard = disk.discard
+    conf.target_dev = disk.target
     conf.target_bus = bus
-    if disk['iotune']:
-        conf.iotune = dict(disk['iotune'])
-    conf.readonly = disk['readonly']
-    conf.serial = disk['serial']
-    conf.boot_order = disk['boot_index']
+    if disk.iotune:
+        conf.iotune = dict(disk.iotune)
+    conf.readonly = disk.readonly
+    conf.serial = disk.serial
+    conf.boot_order = disk.boot_index
     conf.snapshot = bool(plan.snapshot)
     return conf
 
@@ -161,22 +161,22 @@ def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
     IOThreads are numbered 1, 2, ... in disk order, one per virtio disk
     that asked for one.
 
-    :param spec: the normalized instance spec
+    :param spec: the InstanceSpec
     :param disk_plan: dict of target to storage.instance.PlannedDisk
     :returns: (disks, controllers, iothread_count)
     :raises: InvalidSpec, DriverError (a disk missing from the plan)
     """
     disks = []
     iothreads = 0
-    for index, disk in enumerate(spec['disks']):
-        plan = disk_plan.get(disk['target'])
+    for index, disk in enumerate(spec.disks):
+        plan = disk_plan.get(disk.target)
         if plan is None:
             raise exception.DriverError(
                 reason='the storage plan has no entry for disk %s' %
-                       disk['target'])
+                       disk.target)
         conf = design_disk(index, disk, plan, cachemodes, direct_io,
                            machine_type)
-        if disk['iothread']:
+        if disk.iothread:
             iothreads += 1
             conf.driver_iothread = iothreads
         disks.append(conf)
@@ -218,7 +218,7 @@ def design_added_disk(index, disk, plan, cachemodes, direct_io,
     conf = design_disk(index, disk, plan, cachemodes, direct_io,
                        machine_type)
     iothread = None
-    if disk['iothread']:
+    if disk.iothread:
         iothread = last_iothread + 1
         conf.driver_iothread = iothread
     have = set(controllers)

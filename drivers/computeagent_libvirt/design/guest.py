@@ -18,6 +18,8 @@ Nothing here talks to libvirt; the driver defines the result through
 
 import os
 
+from computeagent.objects import record as record_obj
+from computeagent.objects import spec as spec_obj
 from computeagent.virt import layout
 from computeagent.virt import macs
 from computeagent_libvirt.config import devices as device_config
@@ -45,22 +47,22 @@ def design_nics(spec, rand_bytes=os.urandom):
 
     :returns: list of device_config.Interface
     """
-    taken = {nic['mac'] for nic in spec['nics'] if nic['mac'] is not None}
+    taken = {nic.mac for nic in spec.nics if nic.mac is not None}
     interfaces = []
-    for nic in spec['nics']:
+    for nic in spec.nics:
         iface = device_config.Interface()
-        iface.type = nic['type']
-        if nic['type'] == 'network':
-            iface.source_network = nic['network']
-        elif nic['type'] == 'bridge':
-            iface.source_bridge = nic['bridge']
-        if nic['mac'] is not None:
-            iface.mac = nic['mac']
+        iface.type = nic.type
+        if nic.type == 'network':
+            iface.source_network = nic.network
+        elif nic.type == 'bridge':
+            iface.source_bridge = nic.bridge
+        if nic.mac is not None:
+            iface.mac = nic.mac
         else:
             iface.mac = macs.generate(taken, rand_bytes)
             taken.add(iface.mac)
-        iface.model = nic['model']
-        iface.boot_order = nic['boot_index']
+        iface.model = nic.model
+        iface.boot_order = nic.boot_index
         interfaces.append(iface)
     return interfaces
 
@@ -94,17 +96,17 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
 
     guest = guest_config.Guest()
     guest.virt_type = conf.libvirt.virt_type
-    guest.name = domain_name(spec['uuid'])
-    guest.uuid = spec['uuid']
-    guest.metadata.append(guest_config.InstanceMetadata(spec['name']))
-    guest.memory_kib = spec['memory_mb'] * 1024
-    guest.vcpus = spec['vcpus']
+    guest.name = domain_name(spec.uuid)
+    guest.uuid = spec.uuid
+    guest.metadata.append(guest_config.InstanceMetadata(spec.name))
+    guest.memory_kib = spec.memory_mb * 1024
+    guest.vcpus = spec.vcpus
     guest.os_machine = machine_type
     guest.os_arch = host_caps.get('arch')
     # Only per-device <boot order> is used; libvirt refuses it mixed with
     # <os><boot dev>. The menu is left out rather than disabled when not
     # asked for, which is the firmware's default.
-    if spec['boot_menu']:
+    if spec.boot_menu:
         guest.os_bootmenu = True
     guest.emulator = conf.libvirt.emulator
 
@@ -115,13 +117,13 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
     for device in design_nics(spec, rand_bytes):
         guest.add_device(device)
     for device in chardev_design.design_serials(
-            spec, layout.instance_dir(conf.instances_path, spec['uuid'])):
+            spec, layout.instance_dir(conf.instances_path, spec.uuid)):
         guest.add_device(device)
-    graphics = spec['graphics']
+    graphics = spec.graphics
     if graphics is not None:
         guest.add_device(device_config.Graphics(
-            graphics['type'], listen=graphics['listen']))
-    guest.add_device(device_config.Video(spec['video']))
+            graphics.type, listen=graphics.listen))
+    guest.add_device(device_config.Video(spec.video))
     # No balloon: memory is not overcommitted and the device only adds a
     # guest driver and a host thread.
     guest.add_device(device_config.MemBalloon('none'))
@@ -138,24 +140,19 @@ def describe_disk(disk):
     ``path`` and ``format`` are those of the image the guest writes to, as
     the disk plan gave them.
 
-    :returns: dict with keys target, device, bus, path, format,
-        boot_index, cache, aio, snapshot
+    :returns: a DiskRecord
     """
-    return {'target': disk.target_dev,
-            'device': disk.device,
-            'bus': disk.target_bus,
-            'path': disk.source_path,
-            'format': disk.driver_format,
-            'boot_index': disk.boot_order,
-            'cache': disk.driver_cache,
-            'aio': disk.driver_io,
-            'snapshot': disk.snapshot}
+    return record_obj.DiskRecord(
+        target=disk.target_dev, device=disk.device, bus=disk.target_bus,
+        path=disk.source_path, format=disk.driver_format,
+        boot_index=disk.boot_order, cache=disk.driver_cache,
+        aio=disk.driver_io, snapshot=disk.snapshot)
 
 
 def describe_disks(guest):
     """The disk records of docs/api.md, from a designed guest, in disk order.
 
-    :returns: list of :func:`describe_disk` dicts
+    :returns: list of :func:`describe_disk` DiskRecords
     """
     return [describe_disk(d) for d in _devices(guest, disk_config.Disk)]
 
@@ -163,43 +160,39 @@ def describe_disks(guest):
 def describe_nics(guest):
     """The nics as designed, with their MACs, in spec order.
 
-    :returns: list of dicts with keys type, network, bridge, model, mac,
-        boot_index
+    :returns: tuple of NicSpec
     """
-    return [{'type': i.type,
-             'network': i.source_network,
-             'bridge': i.source_bridge,
-             'model': i.model,
-             'mac': i.mac,
-             'boot_index': i.boot_order}
-            for i in _devices(guest, device_config.Interface)]
+    return tuple(spec_obj.NicSpec(type=i.type, network=i.source_network,
+                                  bridge=i.source_bridge, model=i.model,
+                                  mac=i.mac, boot_index=i.boot_order)
+                 for i in _devices(guest, device_config.Interface))
 
 
 def describe_serial_ports(guest):
     """The serial ports as designed, with the files they use.
 
-    :returns: list of dicts in port order with keys ``index``, ``type``,
-        ``path`` (the file of a file port, the socket of a unix port,
-        else None), ``log_file`` (what virtlogd writes: the file port's
-        file or a port's log, else None), ``host`` and ``port`` (tcp)
+    :returns: tuple of SerialPortRecord in port order: ``path`` the
+        file of a file port, the socket of a unix port, else None;
+        ``log_file`` what virtlogd writes (the file port's file or a
+        port's log, else None); ``host`` and ``port`` for tcp
     """
     ports = []
     for dev in _devices(guest, device_config.Serial):
-        ports.append({
-            'index': dev.target_port,
-            'type': dev.type,
-            'path': dev.source_path,
-            'log_file': (dev.source_path if dev.type == 'file'
-                         else dev.log_file),
-            'host': dev.source_host,
-            'port': (int(dev.source_service)
-                     if dev.source_service is not None else None)})
-    return ports
+        ports.append(record_obj.SerialPortRecord(
+            index=dev.target_port,
+            type=dev.type,
+            path=dev.source_path,
+            log_file=(dev.source_path if dev.type == 'file'
+                      else dev.log_file),
+            host=dev.source_host,
+            port=(int(dev.source_service)
+                  if dev.source_service is not None else None)))
+    return tuple(ports)
 
 
 def console_log(guest):
     """The log file of serial port 0, or None if nothing logs it."""
     for port in describe_serial_ports(guest):
-        if port['index'] == 0:
-            return port['log_file']
+        if port.index == 0:
+            return port.log_file
     return None

@@ -123,38 +123,38 @@ class InstanceStorage:
         :returns: list of PlannedDisk, in disk order
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe
         """
-        return [self.plan_disk(spec['uuid'], disk, index)
-                for index, disk in enumerate(spec['disks'])]
+        return [self.plan_disk(spec.uuid, disk, index)
+                for index, disk in enumerate(spec.disks)]
 
     def plan_disk(self, uuid, disk, index):
         """The PlannedDisk of one disk (see :meth:`plan`)."""
         image = None
-        if 'image' in disk['source']:
-            image = self.cache.peek(disk['source']['image'])
+        if disk.image is not None:
+            image = self.cache.peek(disk.image)
         return self._plan(uuid, disk, index, image)[0]
 
     def _plan(self, uuid, disk, index, image):
         """(the PlannedDisk, its size in bytes or None) of one disk."""
-        target = disk['target']
+        target = disk.target
         key = image.key if image else None
-        if disk['device'] == 'cdrom':
-            return PlannedDisk(target=target, device=disk['device'],
+        if disk.is_cdrom:
+            return PlannedDisk(target=target, device=disk.device,
                                path=image.path if image else None,
                                format=image.format if image else 'raw',
                                image_key=key), None
         path = self.disk_path(uuid, target, index)
-        fmt = disk['format']
+        fmt = disk.format
         size = _size_bytes(disk, index, image)
         backing = []
         if image is not None and fmt == 'qcow2':
             backing = [(image.path, image.format)]
-        if disk['snapshot']:
-            return PlannedDisk(target=target, device=disk['device'],
+        if disk.snapshot:
+            return PlannedDisk(target=target, device=disk.device,
                                path=self.snapshot_path(uuid, target),
                                format='qcow2',
                                backing=[(path, fmt)] + backing,
                                snapshot=True, image_key=key), size
-        return PlannedDisk(target=target, device=disk['device'], path=path,
+        return PlannedDisk(target=target, device=disk.device, path=path,
                            format=fmt, backing=backing,
                            image_key=key), size
 
@@ -165,9 +165,9 @@ class InstanceStorage:
 
         :raises: ImageNotFound, ImageUnsafe, DriverError
         """
-        for disk in spec['disks']:
-            if 'image' in disk['source']:
-                self.cache.get(disk['source']['image'])
+        for disk in spec.disks:
+            if disk.image is not None:
+                self.cache.get(disk.image)
 
     def create_disks(self, spec):
         """Fetch the images and create every disk of ``spec``.
@@ -180,12 +180,12 @@ class InstanceStorage:
         :returns: list of PlannedDisk, in disk order
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
         """
-        uuid = spec['uuid']
+        uuid = spec.uuid
         plans = []
-        for index, disk in enumerate(spec['disks']):
+        for index, disk in enumerate(spec.disks):
             image = None
-            if 'image' in disk['source']:
-                image = self.cache.get(disk['source']['image'])
+            if disk.image is not None:
+                image = self.cache.get(disk.image)
             plans.append(self._plan(uuid, disk, index, image) + (image,))
         directory = self.instance_dir(uuid)
         made_dir = self._make_instance_dir(directory)
@@ -204,14 +204,14 @@ class InstanceStorage:
     def create_disk(self, uuid, disk, index):
         """Create one disk (for attach_disk); rolled back on failure.
 
-        :param disk: a normalized disk spec with its target assigned
+        :param disk: a DiskSpec with its target assigned
         :param index: its position in the instance's disks
         :returns: its PlannedDisk
         :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
         """
         image = None
-        if 'image' in disk['source']:
-            image = self.cache.get(disk['source']['image'])
+        if disk.image is not None:
+            image = self.cache.get(disk.image)
         planned, size = self._plan(uuid, disk, index, image)
         self._make_instance_dir(self.instance_dir(uuid))
         created = []
@@ -297,18 +297,18 @@ class InstanceStorage:
         never probed); a raw disk is a copy and names none, and neither
         does a disk file that is gone.
 
-        :param disks: the instance record's disks
+        :param disks: the instance record's DiskRecords
         :returns: set of names in the cache directory
         :raises: DriverError if a disk file cannot be read
         """
         directory = self.instance_dir(uuid)
         names = set()
         for disk in disks:
-            path = disk['path']
+            path = disk.path
             if not path:
                 continue  # an empty cdrom drive
             named = self.cache.key_at(path)
-            if (named is None and disk['format'] == 'qcow2'
+            if (named is None and disk.format == 'qcow2'
                     and os.path.dirname(path) == directory
                     and os.path.lexists(path)):
                 info = qemuimg.info(self.conf, path, 'qcow2',
@@ -355,7 +355,7 @@ class InstanceStorage:
 
 def _size_bytes(disk, index, image):
     """The disk's size in bytes, or None for the image's own size."""
-    size_mb = disk.get('size_mb')
+    size_mb = disk.size_mb
     field = 'disks[%d].size_mb' % index
     if size_mb is None:
         if image is None:

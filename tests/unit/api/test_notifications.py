@@ -12,8 +12,8 @@ from oslo_messaging.notify import _impl_test
 
 from computeagent.api import context
 from computeagent.api import notifications
-from computeagent.compute import builder
 from computeagent import exception
+from computeagent.objects import record as record_obj
 from tests import base
 from tests.unit import agentfixtures
 
@@ -27,7 +27,7 @@ class NotificationsTestCase(agentfixtures.ManagerTestCase):
         self.ctxt = agentfixtures.context(request_id='req-42')
 
     def assertRecordPayload(self, payload, uuid, state):
-        self.assertTrue(set(builder.RECORD_KEYS).issubset(payload),
+        self.assertTrue(set(record_obj.RECORD_KEYS).issubset(payload),
                         payload)
         self.assertEqual((uuid, state), (payload['uuid'],
                                          payload['state']))

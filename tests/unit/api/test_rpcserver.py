@@ -123,7 +123,7 @@ class TestBuildPool(test_rpc_api.RpcTestCase):
         self.assertEqual({first['uuid'], queued['uuid']},
                          {p['uuid'] for p in ended_before_wait})
         self.assertEqual({'running'}, {
-            r['state'] for r in self.agent.service.store.list()})
+            r.state for r in self.agent.service.store.list()})
 
 
 class TestProcessIncomingHook(test_rpc_api.RpcTestCase):

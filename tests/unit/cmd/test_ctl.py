@@ -82,7 +82,7 @@ class TestBoot(CtlTestCase):
         self.assertIn('| uuid         | %s ' % uuid, out)
         self.assertIn('| state        | running ', out)
         self.assertIn('|              | sdb cdrom sata qcow2 ', out)
-        record = self.agent.store.get(uuid)
+        record = self.agent.store.get(uuid).to_dict()
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in record['disks']])
         self.assertEqual({'k': 'v'}, record['metadata'])
@@ -168,7 +168,7 @@ class TestCommands(CtlTestCase):
         self.assertIn('| %s | two  | running |' % second, out)
         self.assertEqual([first, second],
                          [r['uuid'] for r in self.ok_json('list')])
-        self.assertEqual(self.agent.store.get(first),
+        self.assertEqual(self.agent.store.get(first).to_dict(),
                          self.ok_json('show', first))
 
     def test_power_commands(self):

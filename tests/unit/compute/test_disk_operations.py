@@ -14,9 +14,9 @@ class DiskTestCase(agentfixtures.ManagerTestCase):
 
     def targets(self, uuid):
         record = self.call('get_instance', uuid=uuid)
-        spec = self.store.get_stored(uuid)['spec']
+        spec = self.store.get_stored(uuid).spec
         self.assertEqual([d['target'] for d in record['disks']],
-                         [d['target'] for d in spec['disks']])
+                         [d.target for d in spec.disks])
         return [d['target'] for d in record['disks']]
 
 
@@ -54,10 +54,9 @@ class TestAttachDisk(DiskTestCase):
         uuid = self.create()['uuid']
         self.call('attach_disk', uuid=uuid,
                   disk=dict(BLANK, boot_index=2, cache='writeback'))
-        disk = self.store.get_stored(uuid)['spec']['disks'][1]
+        disk = self.store.get_stored(uuid).spec.disks[1]
         self.assertEqual((8, 2, 'writeback'),
-                         (disk['size_mb'], disk['boot_index'],
-                          disk['cache']))
+                         (disk.size_mb, disk.boot_index, disk.cache))
         restarted = agentfixtures.build_endpoint(self.conf, self.driver)
         restarted.manager.store.load_all()
         self.assertEqual(['vda', 'vdb'], [
@@ -118,7 +117,7 @@ class TestAttachDisk(DiskTestCase):
         self.assertIn('No space left on device', str(error))
         # The guest has no disk its record does not name.
         self.assertEqual(['vda'], [
-            d['target'] for d in self.driver._guests[uuid]['disks']])
+            d.target for d in self.driver._guests[uuid]['disks']])
         self.assertEqual(before, self.call('get_instance', uuid=uuid))
 
 
@@ -170,8 +169,8 @@ class TestChangeMedia(DiskTestCase):
 
     def cdrom(self):
         record = self.call('get_instance', uuid=self.uuid)
-        spec = self.store.get_stored(self.uuid)['spec']
-        return record['disks'][1], spec['disks'][1]['source']
+        spec = self.store.get_stored(self.uuid).spec
+        return record['disks'][1], spec.disks[1].source.to_dict()
 
     def test_insert_and_eject(self):
         self.assertEqual((None, {'blank': True}),
@@ -190,8 +189,8 @@ class TestChangeMedia(DiskTestCase):
                                   target='vda', image='x.iso')
         self.assertEqual('target', error.field)
         self.assertIn('not a cdrom', str(error))
-        self.assertEqual({'image': 'a'}, self.store.get_stored(
-            self.uuid)['spec']['disks'][0]['source'])
+        self.assertEqual('a', self.store.get_stored(
+            self.uuid).spec.disks[0].image)
 
     def test_bad_arguments(self):
         for kwargs, field in (({'target': 'sdz'}, 'target'),

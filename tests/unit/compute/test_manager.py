@@ -12,9 +12,9 @@ import os
 
 import fixtures
 
-from computeagent.compute import builder
 from computeagent.compute import store as store_mod
 from computeagent import exception
+from computeagent.objects import record as record_obj
 from computeagent import version
 from computeagent_fake import driver as fake_driver
 from tests.unit import agentfixtures
@@ -33,7 +33,7 @@ class TestCreate(agentfixtures.ManagerTestCase):
         uuid = agentfixtures.new_uuid()
         record = self.create(uuid, name='web-1', vcpus=2, memory_mb=256,
                              metadata={'owner': 'me'})
-        self.assertEqual(set(builder.RECORD_KEYS), set(record))
+        self.assertEqual(set(record_obj.RECORD_KEYS), set(record))
         self.assertEqual(uuid, record['uuid'])
         self.assertEqual('web-1', record['name'])
         self.assertEqual('test-host', record['host'])
@@ -68,11 +68,11 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in record['disks']])
         self.assertEqual('fake://image/b.iso', record['disks'][2]['path'])
-        stored = self.store.get_stored(spec['uuid'])['spec']
+        stored = self.store.get_stored(spec['uuid']).spec
         self.assertEqual(['vda', 'sda', 'sdb'],
-                         [d['target'] for d in stored['disks']])
+                         [d.target for d in stored.disks])
         # The driver's MAC is kept so a restart gives the nic the same.
-        self.assertRegex(stored['nics'][0]['mac'],
+        self.assertRegex(stored.nics[0].mac,
                          r'^52:54:00(:[0-9a-f]{2}){3}$')
 
     def test_the_same_spec_twice_is_one_instance(self):

@@ -263,7 +263,7 @@ class TestQueuedBuilds(ConcurrencyTestCase):
         self.assertIsInstance(results[0], exception.InstanceNotFound)
         self.assertEqual('running', again_results[0]['state'])
         self.assertEqual('running', self.driver.get_power_state(
-            {'uuid': uuid}))
+            agentfixtures.instance_of(uuid)))
         self.assertEqual(again_results[0],
                          self.call('get_instance', uuid=uuid))
 

@@ -31,7 +31,7 @@ class DiskRoomTestCase(test_manager_disks.DiskTestCase):
         """What a refused attach must leave as it was."""
         uuid = uuid or self.uuid
         return (self.call('get_instance', uuid=uuid),
-                self.store.get_stored(uuid)['spec'],
+                self.store.get_stored(uuid).spec,
                 self.driver._guests[uuid]['disks'],
                 sorted(os.listdir(self.instance_dir(uuid))))
 
@@ -69,8 +69,8 @@ class TestAttachDiskResources(DiskRoomTestCase):
     def test_an_image_disk_counts_its_image_size(self):
         self.useFixture(fixtures.MockPatchObject(
             self.driver, 'disk_sizes_mb',
-            side_effect=lambda spec: {d['target']: 70 for d in spec['disks']
-                                      if d['source'].get('image') == 'big'}))
+            side_effect=lambda spec: {d.target: 70 for d in spec.disks
+                                      if d.image == 'big'}))
         self.call('attach_disk', uuid=self.uuid,
                   disk={'source': {'image': 'big'}})
         error = self.assertRaises(exception.InsufficientResources,

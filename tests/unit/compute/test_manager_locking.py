@@ -80,13 +80,13 @@ class LockingTestCase(test_manager_concurrency.ConcurrencyTestCase):
         real = getattr(self.driver, name)
 
         def call(record, *args, **kwargs):
-            self.note('enter', name, record['uuid'])
+            self.note('enter', name, record.uuid)
             try:
                 if gate is not None:
                     self.assertTrue(gate.wait(agentfixtures.WAIT))
                 return real(record, *args, **kwargs)
             finally:
-                self.note('exit', name, record['uuid'])
+                self.note('exit', name, record.uuid)
         self.useFixture(fixtures.MockPatchObject(self.driver, name,
                                                  side_effect=call))
 
@@ -142,7 +142,7 @@ class TestOperationsOfOneInstance(LockingTestCase):
         self.assertIsInstance(paused[0], exception.InvalidState)
         self.assertIn('shutoff', str(paused[0]))
         self.assertNotIn(('enter', 'pause', uuid), self.log)
-        self.assertEqual('shutoff', self.store.get(uuid)['state'])
+        self.assertEqual('shutoff', self.store.get(uuid).state)
 
     def test_an_operation_on_another_instance_does_not_wait(self):
         held, other = self.create()['uuid'], self.create()['uuid']

@@ -58,7 +58,7 @@ class StatesTestCase(agentfixtures.ManagerTestCase):
         elif state in ('error', 'building'):
             self.store.update(uuid, state=state,
                               error='lost' if state == 'error' else None)
-        self.assertEqual(state, self.store.get(uuid)['state'])
+        self.assertEqual(state, self.store.get(uuid).state)
         return uuid
 
     def guest_state(self, uuid):
@@ -98,7 +98,7 @@ class TestAllowedStates(StatesTestCase):
                               else 'kept')
                 else:
                     actual = result['state']
-                    if result != self.store.get(uuid):
+                    if result != self.store.get(uuid).to_dict():
                         wrong.append('%s in %s: stale record'
                                      % (operation, state))
                 if actual != expected:
@@ -165,7 +165,7 @@ class TestDriverFailures(StatesTestCase):
         # The hypervisor refuses to reboot what it does not have.
         self.assertRaises(exception.DriverError, self.call,
                           'reboot_instance', uuid=uuid, hard=True)
-        self.assertEqual('error', self.store.get(uuid)['state'])
+        self.assertEqual('error', self.store.get(uuid).state)
         self.call('delete_instance', uuid=uuid)
         self.assertIsNone(self.store.get(uuid))
 
@@ -177,7 +177,7 @@ class TestDriverFailures(StatesTestCase):
         error = self.assertRaises(exception.DriverError, self.call,
                                   'pause_instance', uuid=uuid)
         self.assertIn('qemu said no', str(error))
-        self.assertEqual('running', self.store.get(uuid)['state'])
+        self.assertEqual('running', self.store.get(uuid).state)
 
     def test_unexpected_driver_errors_become_driver_errors(self):
         uuid = self.into('running')
@@ -187,7 +187,7 @@ class TestDriverFailures(StatesTestCase):
                                   'suspend_instance', uuid=uuid)
         self.assertEqual('The hypervisor refused: RuntimeError: kaput',
                          str(error))
-        self.assertEqual('running', self.store.get(uuid)['state'])
+        self.assertEqual('running', self.store.get(uuid).state)
 
 
 class TestPowerEvents(StatesTestCase):
@@ -220,20 +220,22 @@ class TestPowerEvents(StatesTestCase):
 
     def test_events_update_records(self):
         uuid = self.into('running')
-        self.driver.pause({'uuid': uuid})          # behind the agent's back
+        # behind the agent's back
+        self.driver.pause(agentfixtures.instance_of(uuid))
         self.wait_applied()
-        self.assertEqual('paused', self.store.get(uuid)['state'])
+        self.assertEqual('paused', self.store.get(uuid).state)
         agentfixtures.set_guest_state(self.driver, uuid, 'crashed',
                                       emit=True)
         self.wait_applied()
-        self.assertEqual('crashed', self.store.get(uuid)['state'])
+        self.assertEqual('crashed', self.store.get(uuid).state)
         agentfixtures.set_guest_state(self.driver, uuid, None, emit=True)
         self.wait_applied()
-        self.assertEqual('error', self.store.get(uuid)['state'])
+        self.assertEqual('error', self.store.get(uuid).state)
 
     def test_changes_the_agent_did_not_make_are_notified(self):
         uuid = self.into('running')
-        self.driver.pause({'uuid': uuid})          # behind the agent's back
+        # behind the agent's back
+        self.driver.pause(agentfixtures.instance_of(uuid))
         self.wait_applied()
         update, = self.notifications.payloads('instance.power_state.update')
         self.assertEqual((uuid, 'paused', 'running'),
@@ -254,7 +256,7 @@ class TestPowerEvents(StatesTestCase):
         self.assertEqual('paused', self.call('pause_instance',
                                              uuid=uuid)['state'])
         self.wait_applied()
-        self.assertEqual('paused', self.store.get(uuid)['state'])
+        self.assertEqual('paused', self.store.get(uuid).state)
 
     def test_events_of_unknown_guests_are_ignored(self):
         uuid = agentfixtures.new_uuid()
@@ -270,9 +272,9 @@ class TestPowerEvents(StatesTestCase):
                 side_effect=RuntimeError('libvirt hiccup')):
             self.driver.emit_event(uuid, 'paused')
             self.wait_applied()
-        self.driver.pause({'uuid': uuid})
+        self.driver.pause(agentfixtures.instance_of(uuid))
         self.wait_applied()
-        self.assertEqual('paused', self.store.get(uuid)['state'])
+        self.assertEqual('paused', self.store.get(uuid).state)
 
     def test_a_resync_looks_at_every_instance(self):
         # What a driver does after its hypervisor connection came back:
@@ -313,9 +315,9 @@ class TestSyncPowerStates(StatesTestCase):
         self.manager.power_sync.sync_power_states()
         self.assertEqual(
             ['running', 'crashed', 'shutoff', 'error', 'building', 'error'],
-            [self.store.get(u)['state']
+            [self.store.get(u).state
              for u in (same, crashed, stopped, gone, building, error)])
-        self.assertIn('gone', self.store.get(gone)['error'])
+        self.assertIn('gone', self.store.get(gone).error)
         updates = {p['uuid']: (p['old_state'], p['state']) for p in
                    self.notifications.payloads('instance.power_state.update')}
         self.assertEqual({crashed: ('running', 'crashed'),

@@ -33,7 +33,7 @@ class RecoveryTestCase(agentfixtures.ManagerTestCase):
                                 self.manager.notifier)
 
     def guest_state(self, uuid):
-        return self.driver.get_power_state({'uuid': uuid})
+        return self.driver.get_power_state(agentfixtures.instance_of(uuid))
 
     def assertGone(self, uuid):
         self.assertIsNone(self.store.get(uuid))
@@ -90,9 +90,9 @@ class TestRecords(RecoveryTestCase):
         agentfixtures.set_guest_state(self.driver, lost, None)
         self.assertEqual({'kept in error': 2}, dict(self.restart()))
         self.assertEqual(('error', 'broken'), (
-            self.store.get(kept)['state'], self.store.get(kept)['error']))
+            self.store.get(kept).state, self.store.get(kept).error))
         self.assertEqual('running', self.guest_state(kept))
-        self.assertEqual('lost', self.store.get(lost)['error'])
+        self.assertEqual('lost', self.store.get(lost).error)
 
     def test_an_interrupted_create_is_rolled_back(self):
         # The agent died after the guest started, before the running
@@ -103,7 +103,7 @@ class TestRecords(RecoveryTestCase):
         self.assertEqual({'create rolled back': 1, 'adopted': 1},
                          dict(self.restart()))
         self.assertGone(uuid)
-        self.assertEqual('running', self.store.get(other)['state'])
+        self.assertEqual('running', self.store.get(other).state)
         error = self.notifications.wait_for('instance.create.error')[0]
         self.assertEqual('ERROR', error['priority'])
         payload = error['payload']
@@ -164,7 +164,7 @@ class TestRecords(RecoveryTestCase):
         self.assertEqual('error', record['state'])
         self.assertIn('busy', record['error'])
         self.assertEqual(recovery.DELETING,
-                         self.store.get_stored(uuid)['task'])
+                         self.store.get_stored(uuid).task)
         destroy.side_effect = None
         self.call('delete_instance', uuid=uuid)
         self.assertIsNone(self.store.get(uuid))
@@ -198,10 +198,10 @@ class TestDeleteMarksTheRecord(RecoveryTestCase):
             side_effect=exception.DriverError(reason='busy')))
         self.assertRaises(exception.DriverError, self.call,
                           'delete_instance', uuid=uuid)
-        self.assertNotIn('task', self.store.get_stored(uuid))
+        self.assertIsNone(self.store.get_stored(uuid).task)
         self.rebuild_manager()
         self.store.load_all()
-        self.assertNotIn('task', self.store.get_stored(uuid))
+        self.assertIsNone(self.store.get_stored(uuid).task)
 
     def test_a_delete_with_the_guest_gone_completes(self):
         # A delete that died after the guest went but before the record
@@ -209,7 +209,7 @@ class TestDeleteMarksTheRecord(RecoveryTestCase):
         uuid = self.create()['uuid']
         agentfixtures.set_guest_state(self.driver, uuid, None)
         self.restart()
-        self.assertEqual('error', self.store.get(uuid)['state'])
+        self.assertEqual('error', self.store.get(uuid).state)
         self.call('delete_instance', uuid=uuid)
         self.assertGone(uuid)
 
@@ -296,7 +296,8 @@ class TestServiceStart(agentfixtures.ManagerTestCase):
         self.assertIsNone(service.store.get(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
         self.assertFalse(os.path.exists(self.instance_dir(orphan)))
-        self.assertIsNone(self.driver.get_power_state({'uuid': uuid}))
+        self.assertIsNone(self.driver.get_power_state(
+            agentfixtures.instance_of(uuid)))
 
 
 class TestPaths(agentfixtures.ManagerTestCase):

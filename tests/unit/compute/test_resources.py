@@ -1,5 +1,6 @@
 """Tests of admission and usage counting (computeagent.compute.resources)."""
 
+import dataclasses
 import threading
 import uuid as uuid_mod
 
@@ -8,6 +9,7 @@ import testtools
 from computeagent.compute import resources
 from computeagent.compute import store as store_mod
 from computeagent import exception
+from computeagent.objects import record as record_obj
 from computeagent.schema import instance
 from computeagent_fake import driver as fake_driver
 from tests import base
@@ -39,9 +41,8 @@ class SizedDriver(fake_driver.FakeDriver):
         self.asked += 1
         if self.size_error is not None:
             raise self.size_error
-        return {d['target']: self.image_mb[d['source']['image']]
-                for d in spec['disks']
-                if d['source'].get('image') in self.image_mb}
+        return {d.target: self.image_mb[d.image]
+                for d in spec.disks if d.image in self.image_mb}
 
 
 def blank(size_mb, **extra):
@@ -74,12 +75,11 @@ class ResourcesTestCase(base.TestCase):
 
     def save(self, spec, state='running'):
         """Store a record of ``spec``, as the manager does at create."""
-        record = {'uuid': spec['uuid'], 'name': spec['name'],
-                  'host': 'test-host', 'state': state,
-                  'vcpus': spec['vcpus'], 'memory_mb': spec['memory_mb'],
-                  'disks': [], 'serial_ports': [], 'console_log': None,
-                  'created_at': '2026-01-01T00:00:00Z', 'metadata': {},
-                  'error': None}
+        record = record_obj.InstanceRecord(
+            uuid=spec.uuid, name=spec.name, host='test-host', state=state,
+            vcpus=spec.vcpus, memory_mb=spec.memory_mb, disks=(),
+            serial_ports=(), console_log=None,
+            created_at='2026-01-01T00:00:00Z', metadata=(), error=None)
         self.store.save(record, spec=spec)
         return spec
 
@@ -150,7 +150,7 @@ class TestMemory(ResourcesTestCase):
         first = self.admit(self.spec(memory_mb=4096))
         self.assertRaises(exception.InsufficientResources, self.admit,
                           self.spec(memory_mb=16))
-        self.store.delete(first['uuid'])
+        self.store.delete(first.uuid)
         self.admit(self.spec(memory_mb=4096))
 
 
@@ -227,10 +227,10 @@ class TestDisk(ResourcesTestCase):
         self.driver.image_mb = {'a.qcow2': 100}
         spec = self.save(self.spec([image('a.qcow2')]))
         self.assertEqual(100, self.tracker.usage()['disk_mb'])
-        spec['disks'].append(instance.validate_disk(
-            blank(50), spec['disks'], self.conf))
-        self.store.update(spec['uuid'], spec=spec)
-        self.assertEqual('vdb', spec['disks'][1]['target'])
+        spec = dataclasses.replace(spec, disks=spec.disks + (
+            instance.validate_disk(blank(50), spec.disks, self.conf),))
+        self.store.update(spec.uuid, spec=spec)
+        self.assertEqual('vdb', spec.disks[1].target)
         self.assertEqual(150, self.tracker.usage()['disk_mb'])
 
 
@@ -239,36 +239,36 @@ class TestDiskClaims(ResourcesTestCase):
 
     def test_counted_once_from_the_claim_on(self):
         spec = self.admit(self.spec([blank(10)]))
-        disk = instance.validate_disk(blank(50), spec['disks'], self.conf)
-        with self.tracker.claim_disk(spec['uuid'], spec, disk):
+        disk = instance.validate_disk(blank(50), spec.disks, self.conf)
+        with self.tracker.claim_disk(spec.uuid, spec, disk):
             self.assertEqual(60, self.tracker.usage()['disk_mb'])
-            self.store.update(spec['uuid'], spec=dict(
-                spec, disks=spec['disks'] + [disk]))
+            self.store.update(spec.uuid, spec=dataclasses.replace(
+                spec, disks=spec.disks + (disk,)))
             self.assertEqual(60, self.tracker.usage()['disk_mb'])
         self.assertEqual(60, self.tracker.usage()['disk_mb'])
 
     def test_a_failed_attach_gives_it_back(self):
         spec = self.admit(self.spec([blank(10)]))
-        disk = instance.validate_disk(blank(50), spec['disks'], self.conf)
+        disk = instance.validate_disk(blank(50), spec.disks, self.conf)
         with testtools.ExpectedException(RuntimeError):
-            with self.tracker.claim_disk(spec['uuid'], spec, disk):
+            with self.tracker.claim_disk(spec.uuid, spec, disk):
                 raise RuntimeError('the driver failed')
         self.assertEqual(10, self.tracker.usage()['disk_mb'])
 
     def test_only_disk_is_checked(self):
         spec = self.admit(self.spec([blank(10)], memory_mb=4096, vcpus=4))
-        disk = instance.validate_disk(blank(10230), spec['disks'],
+        disk = instance.validate_disk(blank(10230), spec.disks,
                                       self.conf)
-        with self.tracker.claim_disk(spec['uuid'], spec, disk):
+        with self.tracker.claim_disk(spec.uuid, spec, disk):
             pass
-        disk = instance.validate_disk(blank(10231), spec['disks'],
+        disk = instance.validate_disk(blank(10231), spec.disks,
                                       self.conf)
         error = self.assertRaises(exception.InsufficientResources,
                                   self.tracker.claim_disk(
-                                      spec['uuid'], spec, disk).__enter__)
+                                      spec.uuid, spec, disk).__enter__)
         self.assertEqual('The host cannot fit disk vdb of instance %s: '
                          '10231 MiB of disk asked, 10230 MiB of 10240 MiB '
-                         'free' % spec['uuid'], str(error))
+                         'free' % spec.uuid, str(error))
 
     def test_a_disk_of_no_size_is_not_checked(self):
         # The host is full, and even over-committed by a ratio lowered
@@ -276,8 +276,8 @@ class TestDiskClaims(ResourcesTestCase):
         spec = self.admit(self.spec([blank(10240)]))
         self.flags(disk_allocation_ratio=0.5)
         cdrom = instance.validate_disk(image('x.iso', device='cdrom'),
-                                       spec['disks'], self.conf)
-        with self.tracker.claim_disk(spec['uuid'], spec, cdrom):
+                                       spec.disks, self.conf)
+        with self.tracker.claim_disk(spec.uuid, spec, cdrom):
             pass
 
 
@@ -386,4 +386,4 @@ class TestConcurrentClaims(ResourcesTestCase):
         # and found no memory left.
         self.assertEqual('admitted', results['first'])
         self.assertEqual('refused', results['second'])
-        self.assertEqual({first_spec['uuid']}, self.store.uuids())
+        self.assertEqual({first_spec.uuid}, self.store.uuids())

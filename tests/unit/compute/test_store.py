@@ -5,25 +5,47 @@ import logging
 import os
 import stat
 
+import dataclasses
+
 import fixtures
 
 from computeagent.compute import store
 from computeagent import exception
+from computeagent.objects import record as record_obj
+from computeagent.objects import spec as spec_obj
+from computeagent.objects import stored as stored_obj
 from tests import base
 
 UUID1 = '11111111-2222-4333-8444-000000000001'
 UUID2 = '11111111-2222-4333-8444-000000000002'
 UUID3 = '11111111-2222-4333-8444-000000000003'
+UUID4 = '11111111-2222-4333-8444-000000000004'
+UUID5 = '11111111-2222-4333-8444-000000000005'
+DISK = {'target': 'vda', 'device': 'disk', 'bus': 'virtio',
+        'path': '/i/disk', 'format': 'qcow2', 'boot_index': None,
+        'cache': 'none', 'aio': 'native', 'snapshot': False}
 
 
-def record(uuid=UUID1, created_at='2026-01-01T00:00:00Z', **fields):
+def record_dict(uuid=UUID1, created_at='2026-01-01T00:00:00Z', **fields):
     result = {'uuid': uuid, 'name': 'vm', 'host': 'test-host',
               'state': 'running', 'vcpus': 1, 'memory_mb': 128,
-              'disks': [{'target': 'vda'}], 'serial_ports': [],
+              'disks': [DISK], 'serial_ports': [],
               'console_log': None, 'created_at': created_at,
               'metadata': {'k': 'v'}, 'error': None}
     result.update(fields)
     return result
+
+
+def record(uuid=UUID1, created_at='2026-01-01T00:00:00Z', **fields):
+    return record_obj.InstanceRecord.from_dict(
+        record_dict(uuid, created_at, **fields))
+
+
+def spec(version, uuid=UUID1):
+    """A spec told apart from others by its ``name``."""
+    return spec_obj.InstanceSpec(
+        uuid=uuid, name='v%s' % version,
+        disks=(spec_obj.DiskSpec(spec_obj.DiskSource('a'), target='vda'),))
 
 
 class StoreTestCase(base.TestCase):
@@ -47,12 +69,10 @@ class StoreTestCase(base.TestCase):
 class TestSaveAndRead(StoreTestCase):
 
     def test_save_then_get(self):
-        saved = self.store.save(record(), spec={'uuid': UUID1},
-                                fingerprint='abc')
+        saved = self.store.save(record(), spec=spec(1), fingerprint='abc')
         self.assertEqual(record(), saved)
         self.assertEqual(record(), self.store.get(UUID1))
-        self.assertEqual({'record': record(), 'spec': {'uuid': UUID1},
-                          'fingerprint': 'abc'},
+        self.assertEqual(stored_obj.StoredInstance(record(), spec(1), 'abc'),
                          self.store.get_stored(UUID1))
         self.assertEqual({UUID1}, self.store.uuids())
 
@@ -63,62 +83,79 @@ class TestSaveAndRead(StoreTestCase):
         self.assertEqual(set(), self.store.uuids())
 
     def test_record_file_is_json_under_the_instance_dir(self):
-        self.store.save(record(), spec={'s': 1}, fingerprint='f')
+        self.store.save(record(), spec=spec(1), fingerprint='f')
         self.assertEqual(os.path.join(self.path, UUID1),
                          self.store.instance_dir(UUID1))
         with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
-            self.assertEqual({'record': record(), 'spec': {'s': 1},
+            self.assertEqual({'record': record_dict(),
+                              'spec': spec(1).to_dict(),
                               'fingerprint': 'f'}, json.load(f))
         self.assertEqual([], self.stray_files(UUID1))
 
-    def test_callers_cannot_change_the_stored_record(self):
-        mine = record()
-        returned = self.store.save(mine, spec={'disks': [1]})
-        mine['disks'].append('mine')
-        returned['disks'].append('returned')
-        self.store.get(UUID1)['metadata']['x'] = 'y'
-        self.store.get_stored(UUID1)['spec']['disks'].append(2)
-        self.store.list()[0]['name'] = 'changed'
-        self.assertEqual(record(), self.store.get(UUID1))
-        self.assertEqual({'disks': [1]},
-                         self.store.get_stored(UUID1)['spec'])
+    def test_a_file_of_the_code_before_objects_loads(self):
+        # instance.json as the agent wrote it when records were dicts
+        os.makedirs(os.path.join(self.path, UUID1))
+        data = {'record': record_dict(serial_ports=[{
+                    'index': 0, 'type': 'file', 'path': '/i/console.log',
+                    'log_file': '/i/console.log', 'host': None,
+                    'port': None}]),
+                'spec': dict(spec(1).to_dict(), metadata={'k': 'v'}),
+                'fingerprint': 'f', 'task': 'deleting'}
+        with open(os.path.join(self.path, UUID1, 'instance.json'),
+                  'w') as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
+            before = f.read()
+        self.assertEqual(1, self.store.load_all())
+        stored = self.store.get_stored(UUID1)
+        self.assertEqual('deleting', stored.task)
+        self.assertEqual(data, stored.to_dict())
+        self.store.set_task(UUID1, 'deleting')
+        with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
+            self.assertEqual(before, f.read())
+
+    def test_the_stored_objects_are_immutable(self):
+        self.store.save(record(), spec=spec(1))
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr,
+                          self.store.get(UUID1), 'name', 'changed')
+        self.assertIsInstance(self.store.get(UUID1).disks, tuple)
 
     def test_save_keeps_spec_and_fingerprint_unless_given(self):
-        self.store.save(record(), spec={'v': 1}, fingerprint='one')
+        self.store.save(record(), spec=spec(1), fingerprint='one')
         self.store.save(record(state='shutoff'))
         entry = self.store.get_stored(UUID1)
-        self.assertEqual('shutoff', entry['record']['state'])
-        self.assertEqual({'v': 1}, entry['spec'])
-        self.assertEqual('one', entry['fingerprint'])
-        self.store.save(record(), spec={'v': 2})
-        self.assertEqual({'v': 2}, self.store.get_stored(UUID1)['spec'])
-        self.assertEqual('one', self.store.get_stored(UUID1)['fingerprint'])
+        self.assertEqual('shutoff', entry.record.state)
+        self.assertEqual(spec(1), entry.spec)
+        self.assertEqual('one', entry.fingerprint)
+        self.store.save(record(), spec=spec(2))
+        self.assertEqual(spec(2), self.store.get_stored(UUID1).spec)
+        self.assertEqual('one', self.store.get_stored(UUID1).fingerprint)
 
     def test_list_is_ordered_by_creation_then_uuid(self):
         self.store.save(record(UUID3, created_at='2026-01-01T00:00:01Z'))
         self.store.save(record(UUID2, created_at='2026-01-01T00:00:00Z'))
         self.store.save(record(UUID1, created_at='2026-01-01T00:00:00Z'))
         self.assertEqual([UUID1, UUID2, UUID3],
-                         [r['uuid'] for r in self.store.list()])
+                         [r.uuid for r in self.store.list()])
 
 
 class TestUpdate(StoreTestCase):
 
     def test_update_changes_fields_and_writes(self):
-        self.store.save(record(), spec={'v': 1}, fingerprint='f')
+        self.store.save(record(), spec=spec(1), fingerprint='f')
         updated = self.store.update(UUID1, state='paused', error='x')
         self.assertEqual(record(state='paused', error='x'), updated)
         entry = self.reloaded().get_stored(UUID1)
-        self.assertEqual(record(state='paused', error='x'), entry['record'])
-        self.assertEqual({'v': 1}, entry['spec'])
-        self.assertEqual('f', entry['fingerprint'])
+        self.assertEqual(record(state='paused', error='x'), entry.record)
+        self.assertEqual(spec(1), entry.spec)
+        self.assertEqual('f', entry.fingerprint)
 
     def test_update_replaces_the_spec_when_given(self):
-        self.store.save(record(), spec={'v': 1})
-        self.store.update(UUID1, spec={'v': 2}, disks=[])
+        self.store.save(record(), spec=spec(1))
+        self.store.update(UUID1, spec=spec(2), disks=())
         entry = self.reloaded().get_stored(UUID1)
-        self.assertEqual({'v': 2}, entry['spec'])
-        self.assertEqual([], entry['record']['disks'])
+        self.assertEqual(spec(2), entry.spec)
+        self.assertEqual((), entry.record.disks)
 
     def test_update_of_an_unknown_uuid(self):
         error = self.assertRaises(exception.InstanceNotFound,
@@ -126,12 +163,14 @@ class TestUpdate(StoreTestCase):
         self.assertIn(UUID1, str(error))
         self.assertFalse(os.path.exists(self.store.instance_dir(UUID1)))
 
-    def test_update_copies_its_arguments(self):
+    def test_set_task_is_kept_apart_from_the_record(self):
         self.store.save(record())
-        disks = [{'target': 'vdb'}]
-        self.store.update(UUID1, disks=disks)
-        disks.append({'target': 'vdc'})
-        self.assertEqual([{'target': 'vdb'}], self.store.get(UUID1)['disks'])
+        self.store.set_task(UUID1, 'deleting')
+        self.assertEqual('deleting', self.reloaded().get_stored(UUID1).task)
+        self.assertEqual(record(), self.store.get(UUID1))
+        self.store.set_task(UUID1, None)
+        with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
+            self.assertNotIn('task', json.load(f))
 
 
 class TestDelete(StoreTestCase):
@@ -141,7 +180,7 @@ class TestDelete(StoreTestCase):
         self.store.save(record(UUID2))
         self.store.delete(UUID1)
         self.assertIsNone(self.store.get(UUID1))
-        self.assertEqual([UUID2], [r['uuid'] for r in self.store.list()])
+        self.assertEqual([UUID2], [r.uuid for r in self.store.list()])
         self.assertFalse(os.path.exists(
             os.path.join(self.path, UUID1, store.RECORD_FILE)))
         # The directory is the caller's to remove (disks may be in it).
@@ -159,10 +198,10 @@ class TestDelete(StoreTestCase):
 class TestAtomicWrites(StoreTestCase):
 
     def test_a_failed_write_keeps_the_old_record(self):
-        self.store.save(record(), spec={'v': 1})
+        self.store.save(record(), spec=spec(1))
         # json cannot encode a set: the write fails half-way.
         self.assertRaises(TypeError, self.store.save,
-                          record(state='paused', metadata={1, 2}))
+                          record(state='paused', error={1, 2}))
         self.assertRaises(TypeError, self.store.update, UUID1,
                           state='paused', error=object())
         self.assertEqual(record(), self.store.get(UUID1))
@@ -175,8 +214,8 @@ class TestAtomicWrites(StoreTestCase):
             'os.replace', side_effect=OSError(28, 'No space left')))
         self.assertRaises(OSError, self.store.update, UUID1,
                           state='paused')
-        self.assertEqual('running', self.store.get(UUID1)['state'])
-        self.assertEqual('running', self.reloaded().get(UUID1)['state'])
+        self.assertEqual('running', self.store.get(UUID1).state)
+        self.assertEqual('running', self.reloaded().get(UUID1).state)
         self.assertEqual([], self.stray_files(UUID1))
 
     def test_the_write_is_synced_before_the_rename(self):
@@ -216,9 +255,9 @@ class TestLoadAll(StoreTestCase):
             f.write(data)
 
     def test_records_survive_a_restart(self):
-        self.store.save(record(), spec={'v': 1}, fingerprint='f1')
-        self.store.save(record(UUID2, state='shutoff'), spec={'v': 2},
-                        fingerprint='f2')
+        self.store.save(record(), spec=spec(1), fingerprint='f1')
+        self.store.save(record(UUID2, state='shutoff'),
+                        spec=spec(2, UUID2), fingerprint='f2')
         other = store.InstanceStore(self.path)
         self.assertIsNone(other.get(UUID1))
         self.assertEqual(2, other.load_all())
@@ -231,12 +270,12 @@ class TestLoadAll(StoreTestCase):
         self.assertEqual([], self.store.list())
 
     def test_unreadable_records_are_skipped(self):
-        self.store.save(record(), spec={}, fingerprint='f')
+        self.store.save(record(), spec=spec(1), fingerprint='f')
         self.write(UUID2, b'{"record": {"uuid": ')         # cut short
         self.write(UUID3, b'[1, 2]')                        # not a mapping
-        self.write('a-dir', b'{"spec": {}}')                # no record
-        self.write('b-dir', b'{"record": {"name": "x"}}')   # no uuid
-        self.write('c-dir', b'\xff\xfe{}')                  # not UTF-8
+        self.write(UUID4, b'{"spec": {}}')                  # no record
+        self.write(UUID5, b'{"record": {"name": "x"}}')     # no uuid
+        self.write('c-dir', b'\xff\xfe{}')   # not an instance's: not read
         os.makedirs(os.path.join(self.path, '_base'))      # image cache
         with open(os.path.join(self.path, 'stray'), 'w') as f:
             f.write('x')
@@ -244,10 +283,11 @@ class TestLoadAll(StoreTestCase):
         other = store.InstanceStore(self.path)
         self.assertEqual(1, other.load_all())
         self.assertEqual({UUID1}, other.uuids())
-        for name in (UUID2, UUID3, 'a-dir', 'b-dir', 'c-dir'):
+        for name in (UUID2, UUID3, UUID4, UUID5):
             self.assertIn(os.path.join(self.path, name, store.RECORD_FILE),
                           log.output)
         self.assertNotIn(UUID1, log.output)
+        self.assertNotIn('c-dir', log.output)
 
     def test_load_all_replaces_what_was_known(self):
         self.store.save(record())

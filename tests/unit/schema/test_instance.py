@@ -5,6 +5,7 @@ import json
 import os
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent.schema import instance
 from tests import base
 
@@ -37,7 +38,10 @@ def disks(*items):
 class SchemaTestCase(base.TestCase):
 
     def validate(self, value):
-        return instance.validate_spec(value, self.conf)
+        """The normalized spec's dict, to compare with docs/api.md's."""
+        normalized = instance.validate_spec(value, self.conf)
+        self.assertIsInstance(normalized, spec_obj.InstanceSpec)
+        return normalized.to_dict()
 
     def assertInvalid(self, field, value, func=None, /, *args, **kw):
         """The call raises InvalidSpec naming exactly ``field``."""

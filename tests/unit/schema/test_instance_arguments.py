@@ -5,6 +5,7 @@ fingerprint that makes creates idempotent.
 """
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent.schema import instance
 from tests.unit.schema import test_instance as schema
 
@@ -13,13 +14,16 @@ class TestValidateDisk(schema.SchemaTestCase):
 
     def setUp(self):
         super().setUp()
-        self.existing = self.validate(schema.disks(
+        self.existing = instance.validate_spec(schema.disks(
             {'source': {'image': schema.IMG}, 'boot_index': 1},
             {'source': {'blank': True}, 'size_mb': 1},
-            {'source': {'image': schema.ISO}, 'device': 'cdrom'}))['disks']
+            {'source': {'image': schema.ISO}, 'device': 'cdrom'}),
+            self.conf).disks
 
     def attach(self, disk, **kw):
-        return instance.validate_disk(disk, self.existing, self.conf, **kw)
+        new = instance.validate_disk(disk, self.existing, self.conf, **kw)
+        self.assertIsInstance(new, spec_obj.DiskSpec)
+        return new.to_dict()
 
     def test_target_avoids_existing_ones(self):
         self.assertEqual('vdc', self.attach({'source': {'image': schema.IMG}})
@@ -38,7 +42,7 @@ class TestValidateDisk(schema.SchemaTestCase):
         self.assertInvalid('disk.boot_index', {'source': {'image': schema.IMG},
                                                'boot_index': 1},
                            self.attach)
-        nics = [{'type': 'user', 'boot_index': 2}]
+        nics = [spec_obj.NicSpec(type='user', boot_index=2)]
         self.assertInvalid('disk.boot_index',
                            {'source': {'image': schema.IMG}, 'boot_index': 2},
                            self.attach, nics=nics)
@@ -74,9 +78,9 @@ class TestValidateDisk(schema.SchemaTestCase):
             {'source': {'image': schema.IMG}})['target'])
 
     def test_no_ide_target_left(self):
-        self.existing = self.validate(schema.disks(
-            *[{'source': {'blank': True}, 'size_mb': 1, 'bus': 'ide'}] * 4)
-        )['disks']
+        self.existing = instance.validate_spec(schema.disks(
+            *[{'source': {'blank': True}, 'size_mb': 1, 'bus': 'ide'}] * 4),
+            self.conf).disks
         self.assertInvalid('disk.bus', {'source': {'image': schema.IMG},
                                         'bus': 'ide'}, self.attach)
 

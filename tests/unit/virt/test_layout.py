@@ -5,6 +5,7 @@ import os
 import fixtures
 
 from computeagent import exception
+from computeagent.objects import spec as spec_obj
 from computeagent.virt import layout
 from tests import base
 
@@ -79,8 +80,8 @@ class TestFiles(base.TestCase):
 class TestSerialFiles(base.TestCase):
 
     def files(self, kind, index=0, log=False):
-        return layout.serial_files('/d', index, {
-            'type': kind, 'log': log, 'host': None, 'port': None})
+        return layout.serial_files('/d', index, spec_obj.SerialPortSpec(
+            type=kind, log=log))
 
     def test_a_file_port_writes_its_log(self):
         self.assertEqual({'path': '/d/console.log',

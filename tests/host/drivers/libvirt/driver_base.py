@@ -14,6 +14,8 @@ from xml.etree import ElementTree
 
 import fixtures
 
+from computeagent.objects import record as record_obj
+from computeagent.objects import stored as stored_obj
 from computeagent_images import directory
 from computeagent_libvirt import driver
 from tests import base
@@ -22,6 +24,14 @@ from tests.unit.drivers.libvirt import testdriver
 from tests.unit.drivers.libvirt import utils
 
 UUID = utils.UUID
+
+
+def instance_of(uuid):
+    """A StoredInstance naming ``uuid`` and nothing else of note."""
+    return stored_obj.StoredInstance(record=record_obj.InstanceRecord(
+        uuid=uuid, name=uuid, host='test-host', state=None, vcpus=1,
+        memory_mb=128, disks=(), serial_ports=(), console_log=None,
+        created_at='', metadata=()))
 
 
 class DriverTestCase(utils.EventRecording, base.TestCase):
@@ -70,11 +80,21 @@ class DriverTestCase(utils.EventRecording, base.TestCase):
         return utils.make_spec(**kw)
 
     def spawn(self, spec=None):
-        """Spawn ``spec`` and return the record the manager would pass."""
+        """Spawn ``spec``; :returns: the StoredInstance the manager keeps"""
         spec = spec or self.spec()
         placement = self.driver.spawn(spec, {})
-        return dict(dataclasses.asdict(placement), uuid=spec['uuid'],
-                    spec=spec)
+        if placement.nics:
+            spec = dataclasses.replace(spec, nics=placement.nics)
+        return stored_obj.StoredInstance(
+            record=record_obj.InstanceRecord(
+                uuid=spec.uuid, name=spec.name, host='test-host',
+                state='running', vcpus=spec.vcpus,
+                memory_mb=spec.memory_mb, disks=placement.disks,
+                serial_ports=placement.serial_ports,
+                console_log=placement.console_log,
+                created_at='2026-01-01T00:00:00.000000Z',
+                metadata=spec.metadata),
+            spec=spec)
 
     def lookup(self, uuid=UUID):
         return self.conn.lookupByUUIDString(uuid)

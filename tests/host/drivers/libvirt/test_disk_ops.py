@@ -7,6 +7,7 @@ clean-up; the success paths are for the functional tests against QEMU.
 The driver makes the instances' disks with qemu-img.
 """
 
+import dataclasses
 import os
 
 from computeagent import exception
@@ -42,10 +43,12 @@ class TestDriverDiskOps(driver_base.DriverTestCase):
     def test_attach_to_a_target_the_guest_still_holds(self):
         # After a detach the guest did not acknowledge, the record and
         # spec no longer have vdb but the running guest still does.
-        record = dict(self.record, disks=[
-            d for d in self.record['disks'] if d['target'] != 'vdb'])
-        record['spec'] = dict(record['spec'], disks=[
-            d for d in record['spec']['disks'] if d['target'] != 'vdb'])
+        record = dataclasses.replace(
+            self.record,
+            record=dataclasses.replace(self.record.record, disks=tuple(
+                d for d in self.record.record.disks if d.target != 'vdb')),
+            spec=dataclasses.replace(self.record.spec, disks=tuple(
+                d for d in self.record.spec.disks if d.target != 'vdb')))
         before = self.files()
         disk = utils.make_disk(source={'blank': True}, size_mb=1,
                                target='vdb')

@@ -9,6 +9,8 @@ import fixtures
 import libvirt
 
 from computeagent import exception
+from computeagent.objects import record as record_obj
+from computeagent.objects import stored as stored_obj
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import power
 from computeagent_images import directory
@@ -155,18 +157,19 @@ class TestSpawn(driver_base.DriverTestCase):
         self.assertEqual({'disks', 'design', 'start'}, set(timings))
         vda, vdb, vdc = placement.disks
         self.assertEqual(('qcow2', False, 1),
-                         (vda['format'], vda['snapshot'], vda['boot_index']))
-        self.assertEqual('raw', vdb['format'])
+                         (vda.format, vda.snapshot, vda.boot_index))
+        self.assertEqual('raw', vdb.format)
         # The record shows the disk file, not its temporary overlay.
         self.assertEqual({'path': os.path.join(directory, 'disk.vdc'),
                           'format': 'qcow2', 'snapshot': True},
-                         {k: vdc[k] for k in ('path', 'format', 'snapshot')})
+                         {k: getattr(vdc, k)
+                          for k in ('path', 'format', 'snapshot')})
         console = os.path.join(directory, 'console.log')
         self.assertEqual(console, placement.console_log)
-        self.assertEqual(console, placement.serial_ports[0]['log_file'])
-        self.assertRegex(placement.nics[0]['mac'],
+        self.assertEqual(console, placement.serial_ports[0].log_file)
+        self.assertRegex(placement.nics[0].mac,
                          r'^52:54:00(:[0-9a-f]{2}){3}$')
-        self.assertIn(placement.nics[0]['mac'], dom.XMLDesc(0))
+        self.assertIn(placement.nics[0].mac, dom.XMLDesc(0))
 
     def test_unsafe_image_leaves_nothing(self):
         # A qcow2 naming a backing file is refused by inspection.
@@ -212,10 +215,10 @@ class TestSpawn(driver_base.DriverTestCase):
         record = self.spawn()
         first_id = self.lookup().ID()
         error = self.assertRaises(exception.DriverError, self.driver.spawn,
-                                  record['spec'])
+                                  record.spec)
         self.assertIn('already has a domain', str(error))
         self.assertEqual(first_id, self.lookup().ID())
-        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
+        self.assertTrue(os.path.isfile(record.record.disks[0].path))
 
     def test_unexpected_errors_are_typed(self):
         self.flags(instances_path='/proc/no/such/dir')
@@ -237,7 +240,7 @@ class TestDestroy(driver_base.DriverTestCase):
         record = self.spawn()
         self.driver.destroy(record)
         self.driver.destroy(record)
-        self.driver.destroy({'uuid': OTHER})
+        self.driver.destroy(driver_base.instance_of(OTHER))
 
     def test_shut_off_and_suspended(self):
         record = self.spawn()
@@ -251,7 +254,7 @@ class TestDestroy(driver_base.DriverTestCase):
 
     def test_files_without_a_domain(self):
         os.makedirs(self.instance_dir())
-        self.driver.destroy({'uuid': UUID})
+        self.driver.destroy(driver_base.instance_of(UUID))
         self.assertFalse(os.path.exists(self.instance_dir()))
 
 
@@ -269,8 +272,8 @@ class TestStates(driver_base.DriverTestCase):
         record = self.spawn()
         self.assertEqual(power.RUNNING,
                          self.driver.get_power_state(record))
-        self.assertEqual(power.NOSTATE,
-                         self.driver.get_power_state({'uuid': OTHER}))
+        self.assertEqual(power.NOSTATE, self.driver.get_power_state(
+            driver_base.instance_of(OTHER)))
 
     def test_events_reach_the_listener(self):
         record = self.spawn()
@@ -283,7 +286,7 @@ class TestConsoleAndHost(driver_base.DriverTestCase):
 
     def test_console_across_rotated_files(self):
         record = self.spawn()
-        path = record['console_log']
+        path = record.record.console_log
         with open(path + '.0', 'w') as f:
             f.write('old line\n')
         with open(path, 'w') as f:
@@ -298,13 +301,13 @@ class TestConsoleAndHost(driver_base.DriverTestCase):
     def test_no_console_log(self):
         record = self.spawn(self.spec(
             serial_ports=[utils.make_serial('null')]))
-        self.assertIsNone(record['console_log'])
+        self.assertIsNone(record.record.console_log)
         self.assertEqual({'output': '', 'truncated': False, 'size': 0},
                          self.driver.get_console_output(record))
 
     def test_unreadable_console_is_driver_error(self):
         record = self.spawn()
-        os.mkdir(record['console_log'])
+        os.mkdir(record.record.console_log)
         self.assertRaises(exception.DriverError,
                           self.driver.get_console_output, record)
 
@@ -349,23 +352,29 @@ class TestTypedErrors(base.TestCase):
     """Every method of the contract lets only the API's typed errors out."""
 
     #: the arguments each method of the contract is called with here
+    INSTANCE = stored_obj.StoredInstance(
+        record=record_obj.InstanceRecord(
+            uuid=UUID, name=UUID, host='test-host', state='running',
+            vcpus=1, memory_mb=128, disks=(), serial_ports=(),
+            console_log='/c.log', created_at='', metadata=()),
+        spec=utils.make_spec())
     CALLS = {
         'init_host': ('test-host',), 'cleanup_host': (),
         'render': (utils.make_spec(),), 'prepare': (utils.make_spec(),),
-        'spawn': (utils.make_spec(),), 'destroy': ({'uuid': UUID},),
-        'cleanup_orphan': (UUID,), 'get_power_state': ({'uuid': UUID},),
+        'spawn': (utils.make_spec(),), 'destroy': (INSTANCE,),
+        'cleanup_orphan': (UUID,), 'get_power_state': (INSTANCE,),
         'list_power_states': (),
-        'reboot': ({'uuid': UUID},), 'power_off': ({'uuid': UUID},),
-        'power_on': ({'uuid': UUID},), 'pause': ({'uuid': UUID},),
-        'unpause': ({'uuid': UUID},), 'suspend': ({'uuid': UUID},),
-        'resume': ({'uuid': UUID},),
-        'get_console_output': ({'uuid': UUID, 'console_log': '/c.log'},),
-        'attach_disk': ({'uuid': UUID}, utils.make_disk(target='vdb')),
-        'detach_disk': ({'uuid': UUID}, 'vdb'),
-        'change_media': ({'uuid': UUID}, 'sda', 'cd.iso'),
-        'commit_disk': ({'uuid': UUID}, 'vda'),
+        'reboot': (INSTANCE,), 'power_off': (INSTANCE,),
+        'power_on': (INSTANCE,), 'pause': (INSTANCE,),
+        'unpause': (INSTANCE,), 'suspend': (INSTANCE,),
+        'resume': (INSTANCE,),
+        'get_console_output': (INSTANCE,),
+        'attach_disk': (INSTANCE, utils.make_disk(target='vdb')),
+        'detach_disk': (INSTANCE, 'vdb'),
+        'change_media': (INSTANCE, 'sda', 'cd.iso'),
+        'commit_disk': (INSTANCE, 'vda'),
         'get_host_resources': (),
-        'cleanup_image_cache': ([{'uuid': UUID, 'disks': []}],),
+        'cleanup_image_cache': ([INSTANCE.record],),
         'disk_sizes_mb': (utils.make_spec(),),
     }
 

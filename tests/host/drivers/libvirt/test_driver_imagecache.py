@@ -1,5 +1,6 @@
 """LibvirtDriver.cleanup_image_cache on libvirt's test driver."""
 
+import dataclasses
 import os
 import time
 
@@ -29,7 +30,7 @@ class TestImageCacheCleanup(driver_base.DriverTestCase):
     def test_bases_a_guest_names_are_kept(self):
         self.age(self.used, self.unused)
         self.assertEqual([self.unused],
-                         self.driver.cleanup_image_cache([self.record]))
+                         self.driver.cleanup_image_cache([self.record.record]))
         self.assertEqual({self.used}, set(self.cache.list_entries()))
         # The guest's base was marked used: kept a day more even once
         # no guest names it.
@@ -44,10 +45,11 @@ class TestImageCacheCleanup(driver_base.DriverTestCase):
             utils.make_cdrom(source={'image': 'data.qcow2'})]))
         self.age(self.used, self.unused)
         self.assertEqual([], self.driver.cleanup_image_cache(
-            [self.record, iso]))
+            [self.record.record, iso.record]))
 
     def test_recently_fetched_bases_are_kept(self):
-        self.assertEqual([], self.driver.cleanup_image_cache([self.record]))
+        self.assertEqual([], self.driver.cleanup_image_cache(
+            [self.record.record]))
         self.assertEqual({self.used, self.unused},
                          set(self.cache.list_entries()))
 
@@ -68,19 +70,20 @@ class TestImageCacheCleanup(driver_base.DriverTestCase):
         self.lose_domain(OTHER)
         self.age(self.used, self.unused)
         self.assertEqual([], self.driver.cleanup_image_cache(
-            [self.record, with_cdrom]))
+            [self.record.record, with_cdrom.record]))
         # Without the cdrom's record, its medium is unused (aged again:
         # the sweep marked what it kept as used).
         self.age(self.used, self.unused)
         self.assertEqual([self.unused],
-                         self.driver.cleanup_image_cache([self.record]))
+                         self.driver.cleanup_image_cache([self.record.record]))
         self.assertEqual({self.used}, set(self.cache.list_entries()))
 
     def test_a_record_being_built_names_nothing(self):
         self.age(self.used, self.unused)
-        building = {'uuid': OTHER, 'state': 'building', 'disks': []}
+        building = dataclasses.replace(
+            self.record.record, uuid=OTHER, state='building', disks=())
         self.assertEqual([self.unused], self.driver.cleanup_image_cache(
-            [self.record, building]))
+            [self.record.record, building]))
 
     def test_raw_disks_are_copies_and_name_no_base(self):
         raw = self.spawn(self.spec(uuid=OTHER, disks=[utils.make_disk(
@@ -88,14 +91,15 @@ class TestImageCacheCleanup(driver_base.DriverTestCase):
         self.lose_domain(OTHER)
         self.age(self.used, self.unused)
         self.assertEqual([self.unused], self.driver.cleanup_image_cache(
-            [self.record, raw]))
+            [self.record.record, raw.record]))
 
     def test_nothing_goes_while_a_disk_file_cannot_be_read(self):
         self.lose_domain()
-        disk = self.record['disks'][0]['path']
+        disk = self.record.record.disks[0].path
         with open(disk, 'wb') as f:
             f.write(b'not a qcow2 header at all')
         self.age(self.used, self.unused)
-        self.assertEqual([], self.driver.cleanup_image_cache([self.record]))
+        self.assertEqual([], self.driver.cleanup_image_cache(
+            [self.record.record]))
         self.assertEqual({self.used, self.unused},
                          set(self.cache.list_entries()))

@@ -60,7 +60,7 @@ class TestCreateLeavesWhatItDidNotMake(ManagerTestCase):
                       str(error))
         self.assertEqual([UUID], self.domain_uuids())
         self.assertTrue(self.lookup().isActive())
-        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
+        self.assertTrue(os.path.isfile(record.record.disks[0].path))
 
 
 class TestAttachIsAdmitted(ManagerTestCase):

@@ -38,7 +38,7 @@ class TestCleanupOrphan(driver_base.DriverTestCase):
         reason = self.driver.cleanup_orphan(UUID)
         self.assertIn('domain', reason)
         self.assertEqual([UUID], self.domain_uuids())
-        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
+        self.assertTrue(os.path.isfile(record.record.disks[0].path))
 
     def test_not_a_uuid(self):
         self.assertRaises(exception.InvalidSpec, self.driver.cleanup_orphan,
@@ -55,7 +55,7 @@ class TestDestroyOnlyOwnDomains(driver_base.DriverTestCase):
 
     def assertRefused(self):
         error = self.assertRaises(exception.DriverError, self.driver.destroy,
-                                  {'uuid': OTHER})
+                                  driver_base.instance_of(OTHER))
         self.assertIn('not defined by this agent', str(error))
         self.assertEqual([OTHER], self.domain_uuids())
 
@@ -73,7 +73,7 @@ class TestDestroyOnlyOwnDomains(driver_base.DriverTestCase):
 
     def test_own_domain_is_destroyed(self):
         self.define_foreign('</name>', '</name>')
-        self.driver.destroy({'uuid': OTHER})
+        self.driver.destroy(driver_base.instance_of(OTHER))
         self.assertEqual([], self.domain_uuids())
 
 
@@ -91,4 +91,4 @@ class TestInterruptedFetches(driver_base.DriverTestCase):
         fresh = self.new_driver()
         fresh.init_host('test-host')
         self.assertEqual(entries, set(os.listdir(base)))
-        self.assertTrue(os.path.isfile(record['disks'][0]['path']))
+        self.assertTrue(os.path.isfile(record.record.disks[0].path))

@@ -4,10 +4,11 @@ The fake stands in for a hypervisor in every service-layer test, so it
 must refuse what a hypervisor refuses.
 """
 
-import dataclasses
 import os
 
 from computeagent import exception
+from computeagent.objects import record as record_obj
+from computeagent.objects import stored as stored_obj
 from computeagent.schema import instance
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import power
@@ -15,6 +16,16 @@ from computeagent_fake import driver as fake_driver
 from tests import base
 
 UUID = '11111111-2222-4333-8444-555555555555'
+
+
+def stored(spec=None, **fields):
+    """A StoredInstance of UUID, its record running with ``fields``."""
+    record = dict(uuid=UUID, name=UUID, host='h', state='running', vcpus=1,
+                  memory_mb=128, disks=(), serial_ports=(), console_log=None,
+                  created_at='2026-01-01T00:00:00.000000Z', metadata=())
+    record.update(fields)
+    return stored_obj.StoredInstance(
+        record=record_obj.InstanceRecord(**record), spec=spec)
 
 
 class FakeDriverTestCase(base.TestCase):
@@ -36,9 +47,12 @@ class FakeDriverTestCase(base.TestCase):
         return instance.validate_spec(request, self.conf)
 
     def spawn(self, **extra):
+        """Spawn; :returns: the StoredInstance the manager would keep"""
         spec = self.spec(**extra)
         placement = self.driver.spawn(spec)
-        return dict(dataclasses.asdict(placement), uuid=UUID, spec=spec)
+        return stored(spec=spec, disks=placement.disks,
+                      serial_ports=placement.serial_ports,
+                      console_log=placement.console_log)
 
     def console(self):
         with open(os.path.join(self.conf.instances_path, UUID,
@@ -57,7 +71,7 @@ class TestSpawn(FakeDriverTestCase):
             [(os.path.join(directory, 'disk'), 'vda'),
              (os.path.join(directory, 'disk.vdb'), 'vdb'),
              ('fake://image/b.iso', 'sda')],
-            [(d['path'], d['target']) for d in placement.disks])
+            [(d.path, d.target) for d in placement.disks])
         self.assertEqual(os.path.join(directory, 'console.log'),
                          placement.console_log)
         self.assertIn('fake guest %s booting' % UUID, self.console())
@@ -68,7 +82,7 @@ class TestSpawn(FakeDriverTestCase):
     def test_macs_are_assigned_unless_given(self):
         placement = self.driver.spawn(self.spec(nics=[
             {}, {'mac': '52:54:00:AA:BB:CC'}]))
-        macs = [n['mac'] for n in placement.nics]
+        macs = [n.mac for n in placement.nics]
         self.assertRegex(macs[0], r'^52:54:00(:[0-9a-f]{2}){3}$')
         self.assertEqual('52:54:00:aa:bb:cc', macs[1])
 
@@ -95,7 +109,7 @@ class TestSpawn(FakeDriverTestCase):
               'path': os.path.join(directory, 'console.3.log'),
               'log_file': os.path.join(directory, 'console.3.log'),
               'host': None, 'port': None}],
-            placement.serial_ports)
+            [port.to_dict() for port in placement.serial_ports])
         self.assertEqual(os.path.join(directory, 'console.log'),
                          placement.console_log)
 
@@ -111,7 +125,7 @@ class TestSpawn(FakeDriverTestCase):
             [('none', 'threads'), ('directsync', 'threads'),
              ('writeback', 'threads'), ('none', 'native'),
              ('unsafe', 'io_uring')],
-            [(d['cache'], d['aio']) for d in placement.disks])
+            [(d.cache, d.aio) for d in placement.disks])
 
     def test_render_creates_nothing(self):
         plan = self.driver.render(self.spec())
@@ -167,7 +181,7 @@ class TestPower(FakeDriverTestCase):
         self.assertEqual([(UUID, 'shutoff')], self.events)
 
     def test_a_guest_that_is_not_there(self):
-        record = {'uuid': UUID}
+        record = stored()
         for call in (self.driver.pause, self.driver.power_on,
                      lambda r: self.driver.commit_disk(r, 'vda'),
                      lambda r: self.driver.detach_disk(r, 'vda'),
@@ -184,15 +198,15 @@ class TestDisks(FakeDriverTestCase):
         record = self.spawn()
         disk = instance.validate_disk({'source': {'blank': True},
                                        'size_mb': 1},
-                                      record['spec']['disks'], self.conf)
+                                      record.spec.disks, self.conf)
         new = self.driver.attach_disk(record, disk)
         self.assertEqual(('vdc', os.path.join(self.conf.instances_path,
                                               UUID, 'disk.vdc')),
-                         (new['target'], new['path']))
+                         (new.target, new.path))
         self.driver.detach_disk(record, 'vdb')
         self.assertEqual('fake://image/c.iso', self.driver.change_media(
-            record, 'sda', 'c.iso')['path'])
-        self.assertIsNone(self.driver.change_media(record, 'sda')['path'])
+            record, 'sda', 'c.iso').path)
+        self.assertIsNone(self.driver.change_media(record, 'sda').path)
         self.assertRaises(exception.DriverError, self.driver.change_media,
                           record, 'vdb', 'x.iso')
         self.driver.commit_disk(record, 'vda')

@@ -5,9 +5,11 @@ driver; the driver's own attach/detach/change_media/commit, which make
 disks with qemu-img, are tested in tests/host/drivers/libvirt.
 """
 
+import dataclasses
 from xml.etree import ElementTree
 
 from computeagent import exception
+from computeagent.objects import record as record_obj
 from computeagent_libvirt.config import guest as guest_config
 from computeagent_libvirt.design import disks as disk_design
 from computeagent_libvirt import disk_ops
@@ -66,17 +68,20 @@ class TestHelpers(base.TestCase):
         self.assertEqual({'name': 'sda', 'snapshot': 'no'}, sda.attrib)
 
     def test_disk_record_of_snapshot_disk(self):
-        described = {'target': 'vdb', 'path': '/i/disk.vdb.snapshot',
-                     'format': 'qcow2', 'snapshot': True}
+        described = record_obj.DiskRecord(
+            target='vdb', device='disk', bus='virtio',
+            path='/i/disk.vdb.snapshot', format='qcow2', boot_index=None,
+            cache='none', aio='native', snapshot=True)
         planned = storage_mod.PlannedDisk(
             target='vdb', device='disk', path='/i/disk.vdb.snapshot',
             format='qcow2', backing=[('/i/disk.vdb', 'raw')], snapshot=True)
-        self.assertEqual({'target': 'vdb', 'path': '/i/disk.vdb',
-                          'format': 'raw', 'snapshot': True},
-                         disk_ops.disk_record(described, planned))
+        self.assertEqual(
+            dataclasses.replace(described, path='/i/disk.vdb',
+                                format='raw'),
+            disk_ops.disk_record(described, planned))
         plain = storage_mod.PlannedDisk(target='vdb', device='disk',
                                         path='/i/disk', format='qcow2')
-        self.assertEqual(dict(described, snapshot=False),
+        self.assertEqual(dataclasses.replace(described, snapshot=False),
                          disk_ops.disk_record(described, plain))
 
 
@@ -84,9 +89,9 @@ class TestDesignAddedDisk(base.TestCase):
 
     def design(self, disk, last_iothread=0, controllers=()):
         plan = storage_mod.PlannedDisk(
-            target=disk['target'], device=disk['device'],
-            path='/i/disk.' + disk['target'], format='qcow2',
-            snapshot=disk['snapshot'])
+            target=disk.target, device=disk.device,
+            path='/i/disk.' + disk.target, format='qcow2',
+            snapshot=disk.snapshot)
         return disk_design.design_added_disk(
             1, disk, plan, {}, True, 'pc', last_iothread, controllers)
 

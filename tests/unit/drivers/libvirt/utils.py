@@ -1,8 +1,8 @@
 """Helpers for the libvirt driver tests: normalized specs, XML equality."""
 
-import copy
 from xml.etree import ElementTree
 
+from computeagent.objects import spec as spec_obj
 from computeagent_libvirt.storage import instance as storage_mod
 
 UUID = '0b7f1e6c-2f4e-4c4a-9d55-3a1f2c6d8e90'
@@ -14,7 +14,10 @@ def canonical(xml):
 
 
 def make_disk(**kw):
-    """A normalized disk spec (every key present) with overrides."""
+    """A normalized DiskSpec with overrides.
+
+    ``source`` and ``iotune`` are given as a request gives them.
+    """
     disk = {'source': {'image': 'cirros'}, 'device': 'disk',
             'bus': 'virtio', 'target': 'vda', 'format': 'qcow2',
             'size_mb': None, 'boot_index': None, 'cache': None,
@@ -22,7 +25,7 @@ def make_disk(**kw):
             'iotune': None, 'snapshot': False, 'readonly': False,
             'serial': None}
     disk.update(kw)
-    return disk
+    return spec_obj.DiskSpec.from_dict(disk)
 
 
 def make_cdrom(**kw):
@@ -37,24 +40,32 @@ def make_serial(kind='file', **kw):
     if kind == 'tcp':
         serial['host'] = '127.0.0.1'
     serial.update(kw)
-    return serial
+    return spec_obj.SerialPortSpec.from_dict(serial)
 
 
 def make_nic(kind='user', **kw):
     nic = {'type': kind, 'network': None, 'bridge': None,
            'model': 'virtio', 'mac': None, 'boot_index': None}
     nic.update(kw)
-    return nic
+    return spec_obj.NicSpec.from_dict(nic)
 
 
 def make_spec(**kw):
-    """A normalized instance spec with one virtio disk, with overrides."""
-    spec = {'uuid': UUID, 'name': UUID, 'vcpus': 1, 'memory_mb': 128,
-            'boot_menu': False, 'video': 'none', 'graphics': None,
-            'metadata': {}, 'disks': [make_disk(boot_index=1)],
-            'serial_ports': [make_serial()], 'nics': []}
-    spec.update(copy.deepcopy(kw))
-    return spec
+    """A normalized InstanceSpec with one virtio disk, with overrides.
+
+    ``disks``, ``serial_ports`` and ``nics`` are lists of the objects
+    the helpers above make; ``graphics`` and ``metadata`` dicts.
+    """
+    graphics = kw.pop('graphics', None)
+    return spec_obj.InstanceSpec(**dict(
+        {'uuid': UUID, 'name': UUID, 'vcpus': 1, 'memory_mb': 128,
+         'boot_menu': False, 'video': 'none',
+         'graphics': (spec_obj.GraphicsSpec.from_dict(graphics)
+                      if graphics is not None else None),
+         'metadata': spec_obj.pairs(kw.pop('metadata', {})),
+         'disks': tuple(kw.pop('disks', [make_disk(boot_index=1)])),
+         'serial_ports': tuple(kw.pop('serial_ports', [make_serial()])),
+         'nics': tuple(kw.pop('nics', []))}, **kw))
 
 
 def plan_for(spec, base='/srv/instances'):
@@ -64,20 +75,20 @@ def plan_for(spec, base='/srv/instances'):
     blank cdroms have no path.
     """
     plan = {}
-    for index, disk in enumerate(spec['disks']):
-        name = 'disk' if index == 0 else 'disk.%s' % disk['target']
-        path = '%s/%s/%s' % (base, spec['uuid'], name)
+    for index, disk in enumerate(spec.disks):
+        name = 'disk' if index == 0 else 'disk.%s' % disk.target
+        path = '%s/%s/%s' % (base, spec.uuid, name)
         backing = []
-        if disk['source'].get('blank') and disk['device'] == 'cdrom':
+        if disk.source.blank and disk.is_cdrom:
             path, fmt = None, 'raw'
-        elif disk['format'] == 'qcow2':
+        elif disk.format == 'qcow2':
             fmt = 'qcow2'
-            backing = [('%s/_base/%s' % (base, disk['target']), 'raw')]
+            backing = [('%s/_base/%s' % (base, disk.target), 'raw')]
         else:
             fmt = 'raw'
-        plan[disk['target']] = storage_mod.PlannedDisk(
-            target=disk['target'], device=disk['device'], path=path,
-            format=fmt, backing=backing, snapshot=disk['snapshot'])
+        plan[disk.target] = storage_mod.PlannedDisk(
+            target=disk.target, device=disk.device, path=path,
+            format=fmt, backing=backing, snapshot=disk.snapshot)
     return plan
 
 

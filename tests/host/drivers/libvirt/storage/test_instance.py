@@ -18,7 +18,7 @@ UUID = utils.UUID
 
 
 def make_spec(*disks):
-    return {'uuid': UUID, 'disks': list(disks)}
+    return utils.make_spec(uuid=UUID, disks=list(disks))
 
 
 class StorageTestCase(base.TestCase):
@@ -143,10 +143,9 @@ class TestPlan(StorageTestCase):
         self.assertRaises(exception.ImageNotFound, self.storage.plan, spec)
 
     def test_blank_disk_needs_a_size(self):
-        spec = make_spec(utils.make_disk(),
+        spec = make_spec(utils.make_disk(source={'image': 'boot.raw'}),
                          utils.make_disk(source={'blank': True},
                                          target='vdb'))
-        spec['disks'][0]['source'] = {'image': 'boot.raw'}
         error = self.assertRaises(exception.InvalidSpec, self.storage.plan,
                                   spec)
         self.assertEqual('disks[1].size_mb', error.field)
@@ -315,12 +314,11 @@ class TestRollback(StorageTestCase):
         self.assertEqual(['disk.vdb'], self.instance_files())
 
     def test_qemu_img_failure(self):
+        # A raw blank disk larger than any file system allows.
         spec = make_spec(
             utils.make_disk(source={'image': 'boot.raw'}),
             utils.make_disk(source={'blank': True}, target='vdb',
-                            size_mb=1, format='raw'))
-        # A raw blank disk larger than any file system allows.
-        spec['disks'][1]['size_mb'] = 2 ** 40
+                            size_mb=2 ** 40, format='raw'))
         error = self.assertRaises(exception.DriverError,
                                   self.storage.create_disks, spec)
         self.assertIn('qemu-img create', str(error))

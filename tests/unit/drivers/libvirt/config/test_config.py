@@ -6,6 +6,7 @@ domain, so the expected XML is known to be what libvirt accepts.
 
 from xml.etree import ElementTree
 
+from computeagent.objects import spec as spec_obj
 from computeagent_libvirt.config import devices as device_config
 from computeagent_libvirt.config import disks as disk_config
 from computeagent_libvirt.config import guest as guest_config
@@ -241,10 +242,10 @@ class TestDisk(ConfigTestCase):
         # read/write one of the same kind (the designer refuses it first).
         disk = self._disk()
         disk.iotune = {key: n for n, key in
-                       enumerate(disk_config.IOTUNE_KEYS)}
+                       enumerate(spec_obj.IOTUNE_KEYS)}
         iotune = disk.format_dom().find('iotune')
         self.assertEqual(
-            [(key, str(n)) for n, key in enumerate(disk_config.IOTUNE_KEYS)],
+            [(key, str(n)) for n, key in enumerate(spec_obj.IOTUNE_KEYS)],
             [(child.tag, child.text) for child in iotune])
 
     def test_controller(self):

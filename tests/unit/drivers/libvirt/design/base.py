@@ -27,7 +27,8 @@ class DesignerTestCase(base.TestCase):
         :returns: (guest config, root Element parsed from the rendered XML)
         """
         spec = spec if spec is not None else utils.make_spec()
-        self.assertEqual(spec, schema.validate_spec(spec, self.conf),
+        self.assertEqual(spec, schema.validate_spec(spec.to_dict(),
+                                                    self.conf),
                          'not a normalized spec')
         plan = plan if plan is not None else utils.plan_for(spec)
         guest = designer.design_guest(spec, plan, self.conf,

@@ -133,6 +133,6 @@ class TestSerialPorts(designer_base.DesignerTestCase):
              'host': '127.0.0.1', 'port': 4000},
             {'index': 3, 'type': 'pty', 'path': None, 'log_file': None,
              'host': None, 'port': None},
-        ], designer.describe_serial_ports(guest))
+        ], [port.to_dict() for port in designer.describe_serial_ports(guest)])
         self.assertEqual(os.path.join(self.idir, 'console.log'),
                          designer.console_log(guest))

@@ -163,8 +163,9 @@ class TestBuses(designer_base.DesignerTestCase):
             utils.make_cdrom(bus='ide', target='hda')])
         e = self.assertRaises(exception.InvalidSpec, self.design, spec)
         self.assertEqual('disks[1].bus', e.field)
-        spec['disks'][1].update(bus='sata', target='sda')
-        self.design(spec)
+        self.design(dataclasses.replace(spec, disks=(
+            spec.disks[0],
+            dataclasses.replace(spec.disks[1], bus='sata', target='sda'))))
 
 
 class TestCdrom(designer_base.DesignerTestCase):
@@ -291,14 +292,14 @@ class TestDiskDetails(designer_base.DesignerTestCase):
         self.assertEqual([], list(node))
         # The snapshot overlay is the storage layer's; no <transient/>.
         self.assertIsNone(disk.find('transient'))
-        self.assertTrue(designer.describe_disks(guest)[0]['snapshot'])
+        self.assertTrue(designer.describe_disks(guest)[0].snapshot)
 
     def test_snapshot_flag_from_plan_wins(self):
         spec = utils.make_spec(disks=[utils.make_disk(snapshot=True)])
         plan = utils.plan_for(spec)
         plan['vda'] = dataclasses.replace(plan['vda'], snapshot=False)
         guest, dom = self.design(spec, plan)
-        self.assertFalse(designer.describe_disks(guest)[0]['snapshot'])
+        self.assertFalse(designer.describe_disks(guest)[0].snapshot)
 
     def test_block_source(self):
         spec = utils.make_spec(disks=[utils.make_disk(format='raw')])
@@ -338,4 +339,4 @@ class TestDiskDetails(designer_base.DesignerTestCase):
             {'target': 'sda', 'device': 'cdrom', 'bus': 'sata',
              'path': None, 'format': 'raw', 'boot_index': 1,
              'cache': 'writeback', 'aio': 'threads', 'snapshot': False},
-        ], designer.describe_disks(guest))
+        ], [disk.to_dict() for disk in designer.describe_disks(guest)])

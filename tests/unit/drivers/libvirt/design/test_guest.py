@@ -94,7 +94,7 @@ class TestGuest(designer_base.DesignerTestCase):
 
     def test_vnc_default_listen(self):
         # The default is the schema's; the designer renders it.
-        spec = schema.validate_spec(dict(utils.make_spec(),
+        spec = schema.validate_spec(dict(utils.make_spec().to_dict(),
                                          graphics={'type': 'vnc'}),
                                     self.conf)
         guest, dom = self.design(spec)
@@ -150,7 +150,7 @@ class TestNics(designer_base.DesignerTestCase):
         for mac in macs:
             self.assertTrue(MAC_RE.match(mac), mac)
         self.assertEqual(2, len(set(macs)))
-        self.assertEqual(macs, [n['mac'] for n in
+        self.assertEqual(macs, [n.mac for n in
                                 designer.describe_nics(guest)])
 
     def test_mac_given_is_kept(self):
@@ -187,4 +187,4 @@ class TestNics(designer_base.DesignerTestCase):
             [{'type': 'bridge', 'network': None, 'bridge': 'br0',
               'model': 'virtio', 'mac': '52:54:00:00:00:09',
               'boot_index': 3}],
-            designer.describe_nics(guest))
+            [nic.to_dict() for nic in designer.describe_nics(guest)])
