@@ -115,13 +115,13 @@ class TestBuildPool(test_rpc_api.RpcTestCase):
             # notifications may still be on their way from the outbox).
             ended_before_wait.extend(
                 r for r in self.agent.service.store.list()
-                if r['state'] == 'running')
+                if r.state == 'running')
             real_wait()
         self.useFixture(fixtures.MockPatchObject(server, 'stop', stop))
         self.useFixture(fixtures.MockPatchObject(server, 'wait', wait))
         self.agent.service.stop()
         self.assertEqual({first['uuid'], queued['uuid']},
-                         {p['uuid'] for p in ended_before_wait})
+                         {r.uuid for r in ended_before_wait})
         self.assertEqual({'running'}, {
             r.state for r in self.agent.service.store.list()})
 

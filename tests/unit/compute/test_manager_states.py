@@ -285,7 +285,7 @@ class TestPowerEvents(StatesTestCase):
         self.driver.emit_resync()
         self.wait_applied()
         self.assertEqual(['paused', 'error', 'running'],
-                         [self.store.get(u)['state']
+                         [self.store.get(u).state
                           for u in (paused, gone, same)])
         self.assertEqual(
             {paused, gone},
