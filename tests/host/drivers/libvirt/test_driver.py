@@ -384,7 +384,9 @@ class TestTypedErrors(base.TestCase):
                     vars(virt_driver.ComputeDriver).items()
                     if callable(value) and not name.startswith('_')}
         self.assertEqual(contract - {'register_event_listener',
-                                     'emit_event'}, set(self.CALLS))
+                                     'emit_event',
+                                     'register_resync_listener',
+                                     'emit_resync'}, set(self.CALLS))
 
     def test_unexpected_errors_leave_as_driver_errors(self):
         self.useFixture(fixtures.MockPatchObject(
