@@ -33,6 +33,8 @@ from computeagent.compute import locks as locks_mod
 from computeagent.compute import operations
 from computeagent.compute import power_sync
 from computeagent.compute import resources
+from oslo_utils import units
+
 from computeagent import version
 from computeagent.virt import consolelog
 
@@ -96,7 +98,11 @@ class ComputeManager(object):
             instance, tail_lines=tail_lines, max_bytes=max_bytes)
 
     def host_status(self):
-        """get_host_status, and the periodic ``compute.host.status``."""
+        """get_host_status, and the periodic ``compute.host.status``.
+
+        The driver's disk in bytes becomes 1.0's whole GiB (rounded
+        down) and the exact MiB added beside them.
+        """
         host = self.driver.get_host_resources()
         records = self.store.list()
         return {'host': self.host,
@@ -106,8 +112,10 @@ class ComputeManager(object):
                 'vcpus_used': sum(r.vcpus for r in records),
                 'memory_mb': host['memory_mb'],
                 'memory_mb_used': sum(r.memory_mb for r in records),
-                'disk_gb': host['disk_gb'],
-                'disk_gb_free': host['disk_gb_free'],
+                'disk_gb': host['disk_bytes'] // units.Gi,
+                'disk_gb_free': host['disk_bytes_free'] // units.Gi,
+                'disk_mb': host['disk_bytes'] // units.Mi,
+                'disk_mb_free': host['disk_bytes_free'] // units.Mi,
                 'instances': len(records),
                 'version': version.version_string(),
                 'notifications_dropped': self.notifier.dropped}

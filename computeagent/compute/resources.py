@@ -9,7 +9,8 @@ capacity is nova placement's ``(total - reserved) * allocation_ratio``
 
 - memory: the host's memory, ``reserved_host_memory_mb``,
   ``ram_allocation_ratio``;
-- disk: the size of the filesystem of ``instances_path``,
+- disk: the size of the filesystem of ``instances_path`` in bytes
+  (counted in whole MiB, never rounded to GiB),
   ``reserved_host_disk_mb``, ``disk_allocation_ratio``;
 - vCPUs: the host's CPUs, nothing reserved, ``cpu_allocation_ratio``
   (0 turns the vCPU check off).
@@ -187,7 +188,7 @@ class ResourceTracker(object):
         return {'memory_mb': capacity(host['memory_mb'],
                                       conf.reserved_host_memory_mb,
                                       conf.ram_allocation_ratio),
-                'disk_mb': capacity(host['disk_gb'] * units.Ki,
+                'disk_mb': capacity(host['disk_bytes'] / units.Mi,
                                     conf.reserved_host_disk_mb,
                                     conf.disk_allocation_ratio),
                 'vcpus': vcpus}

@@ -29,6 +29,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.objects import stored as stored_obj
+from computeagent.virt import diskspace
 from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
@@ -161,6 +162,18 @@ class InstanceStore(object):
             return stored
 
     def _write(self, uuid, stored):
+        """Write the stored instance's file (:meth:`_write_file`).
+
+        A filesystem too full for the record is the host's lack of room,
+        not a fault of the agent.
+
+        :raises: InsufficientResources
+        """
+        with diskspace.out_of_room(self._path(uuid),
+                                   'the record of instance %s' % uuid):
+            self._write_file(uuid, stored)
+
+    def _write_file(self, uuid, stored):
         directory = self.instance_dir(uuid)
         made = not os.path.isdir(directory)
         os.makedirs(directory, mode=0o755, exist_ok=True)

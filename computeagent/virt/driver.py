@@ -246,10 +246,15 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def get_host_resources(self):
-        """What the host has, for get_host_status.
+        """What the host has, for get_host_status and admission.
+
+        Disk is the filesystem of ``[DEFAULT] instances_path``, in bytes
+        (:func:`computeagent.virt.diskspace.host_disk`): admission counts
+        it to the MiB, and a small filesystem must not round to nothing.
 
         :returns: ``{"hypervisor": str, "vcpus": int, "memory_mb": int,
-            "disk_gb": int, "disk_gb_free": int}``
+            "disk_bytes": int, "disk_bytes_free": int}``
+        :raises: DriverError
         """
 
     def cleanup_image_cache(self, records):

@@ -14,12 +14,12 @@ import shutil
 import threading
 
 from oslo_log import log as logging
-from oslo_utils import units
 
 from computeagent import exception
 from computeagent.objects import record as record_obj
 from computeagent.virt import consolelog
 from computeagent.virt import diskmodes
+from computeagent.virt import diskspace
 from computeagent.virt import driver
 from computeagent.virt import layout
 from computeagent.virt import macs
@@ -241,9 +241,8 @@ class FakeDriver(driver.ComputeDriver):
             self._guest(instance.uuid)
 
     def get_host_resources(self):
-        stat = os.statvfs(self.conf.instances_path)
-        return {'hypervisor': 'fake',
-                'vcpus': FAKE_VCPUS,
-                'memory_mb': FAKE_MEMORY_MB,
-                'disk_gb': stat.f_blocks * stat.f_frsize // units.Gi,
-                'disk_gb_free': stat.f_bavail * stat.f_frsize // units.Gi}
+        resources = {'hypervisor': 'fake',
+                     'vcpus': FAKE_VCPUS,
+                     'memory_mb': FAKE_MEMORY_MB}
+        resources.update(diskspace.host_disk(self.conf.instances_path))
+        return resources

@@ -26,10 +26,10 @@ import os
 from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import timeutils
-from oslo_utils import units
 
 from computeagent import exception
 from computeagent.virt import consolelog
+from computeagent.virt import diskspace
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
 from computeagent.virt import power
@@ -309,14 +309,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
     @typed_errors
     def get_host_resources(self):
         resources = self.node.resources()
-        try:
-            stat = os.statvfs(self.conf.instances_path)
-        except OSError as e:
-            raise exception.DriverError(
-                reason='cannot read the instances path: %s' % e)
-        resources.update(
-            disk_gb=stat.f_blocks * stat.f_frsize // units.Gi,
-            disk_gb_free=stat.f_bavail * stat.f_frsize // units.Gi)
+        resources.update(diskspace.host_disk(self.conf.instances_path))
         return resources
 
     # -- handed on to the parts ------------------------------------------

@@ -9,7 +9,8 @@ DISK_KEYS = {'target', 'device', 'bus', 'path', 'format', 'boot_index',
              'cache', 'aio', 'snapshot'}
 STATUS_KEYS = {'host', 'driver', 'hypervisor', 'vcpus', 'vcpus_used',
                'memory_mb', 'memory_mb_used', 'disk_gb', 'disk_gb_free',
-               'instances', 'version', 'notifications_dropped'}
+               'disk_mb', 'disk_mb_free', 'instances', 'version',
+               'notifications_dropped'}
 
 
 class TestApiWithFakeDriver(base.FunctionalTestCase):

@@ -14,7 +14,8 @@ threads and processes alike fetch each image once), writes to a temp
 name, inspects it (:mod:`computeagent_libvirt.storage.imageinspect`),
 writes the sidecar, and renames the image into place, so no reader ever
 sees a half-written or uninspected base. A failed fetch or inspection
-leaves neither an entry nor a temp file.
+leaves neither an entry nor a temp file; one that found the filesystem
+full is ``InsufficientResources``.
 
 Lock files are never removed: deleting one while another process waits
 on it would let two processes hold "the same" lock.
@@ -31,6 +32,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.images import source as image_source
+from computeagent.virt import diskspace
 from computeagent.virt import layout
 from computeagent_libvirt.storage import imageinspect
 
@@ -143,13 +145,16 @@ class ImageCache:
         ``ref`` declares (two references may share one identity).
 
         :returns: CachedImage
-        :raises: ImageNotFound, ImageUnsafe, DriverError
+        :raises: ImageNotFound, ImageUnsafe, DriverError,
+            InsufficientResources (no room left for it in the cache)
         """
         key = self.identify(ref)
         declared = self.source.declared_format(ref)
         entry = self.lookup(key)
         if entry is None:
-            with self._lock(key):
+            with diskspace.out_of_room(self.path_for(key),
+                                       'image %s fetched into the cache'
+                                       % ref), self._lock(key):
                 entry = self.lookup(key)
                 if entry is None:
                     entry = self._fetch(ref, key, declared)

@@ -20,7 +20,9 @@ start (:meth:`InstanceStorage.discard_snapshot_overlay`,
 :meth:`InstanceStorage.ensure_snapshot_overlay`), or commits it.
 
 What :meth:`InstanceStorage.plan` and :meth:`InstanceStorage.create_disks`
-return per disk is a :class:`PlannedDisk`.
+return per disk is a :class:`PlannedDisk`. A filesystem too full for a
+disk, its image or the directory is ``InsufficientResources``
+(:mod:`computeagent.virt.diskspace`), rolled back like any failure.
 """
 
 import dataclasses
@@ -33,6 +35,7 @@ from oslo_utils import units
 
 from computeagent import exception
 from computeagent.images import source as image_source
+from computeagent.virt import diskspace
 from computeagent.virt import layout
 from computeagent_libvirt.storage import imagecache
 from computeagent_libvirt.storage import qemuimg
@@ -178,7 +181,8 @@ class InstanceStorage:
         being verified and shared.
 
         :returns: list of PlannedDisk, in disk order
-        :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
+        :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError,
+            InsufficientResources
         """
         uuid = spec.uuid
         plans = []
@@ -207,7 +211,8 @@ class InstanceStorage:
         :param disk: a DiskSpec with its target assigned
         :param index: its position in the instance's disks
         :returns: its PlannedDisk
-        :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError
+        :raises: InvalidSpec, ImageNotFound, ImageUnsafe, DriverError,
+            InsufficientResources
         """
         image = None
         if disk.image is not None:
@@ -224,12 +229,13 @@ class InstanceStorage:
 
     def _make_instance_dir(self, directory):
         parent = os.path.dirname(directory)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
-        try:
-            os.mkdir(directory, DIR_MODE)
-        except FileExistsError:
-            return False
+        with diskspace.out_of_room(directory, 'the instance directory'):
+            if not os.path.isdir(parent):
+                os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
+            try:
+                os.mkdir(directory, DIR_MODE)
+            except FileExistsError:
+                return False
         os.chmod(directory, DIR_MODE)  # whatever the umask
         return True
 

@@ -7,7 +7,9 @@ crafted image cannot tie up the host, and names every format explicitly
 (``-f``, ``-F``, ``-O``): qemu-img never probes a format, because probing
 is how a raw image that looks like qcow2 gets its "backing file" opened.
 Failures become :class:`~computeagent.exception.DriverError` carrying
-qemu-img's own message.
+qemu-img's own message, except a write that found no room (qemu-img
+prints ``No space left on device``): that is the host's lack of disk,
+``InsufficientResources`` (:func:`computeagent.virt.diskspace.no_space`).
 """
 
 import json
@@ -18,6 +20,7 @@ from oslo_log import log as logging
 from oslo_utils import units
 
 from computeagent import exception
+from computeagent.virt import diskspace
 
 LOG = logging.getLogger(__name__)
 
@@ -49,7 +52,13 @@ def _limited(conf):
             '--')
 
 
-def _execute(conf, *args):
+def _execute(conf, *args, writes=None):
+    """Run qemu-img with ``args`` under the limits; its stdout.
+
+    :param writes: the file this call writes, if any
+    :raises: DriverError; InsufficientResources when ``writes`` found no
+        room
+    """
     cmd = _limited(conf) + (QEMU_IMG,) + tuple(str(a) for a in args)
     try:
         # env_variables replaces the environment; keep PATH and friends
@@ -64,6 +73,8 @@ def _execute(conf, *args):
                       'resource limits)' % error.exit_code)
         LOG.warning('qemu-img %(cmd)s failed: %(reason)s',
                     {'cmd': args[0], 'reason': reason})
+        if writes is not None and diskspace.says_no_space(reason):
+            raise diskspace.no_space(writes, 'qemu-img %s' % args[0])
         raise exception.DriverError(
             reason='qemu-img %s: %s' % (args[0], reason))
     except OSError as error:
@@ -83,45 +94,45 @@ def create_overlay(conf, path, backing_path, backing_format, size=None):
     :param backing_path: absolute path of the backing image
     :param backing_format: its format, 'raw' or 'qcow2'
     :param size: virtual size in bytes, or None for the backing's size
-    :raises: DriverError
+    :raises: DriverError, InsufficientResources
     """
     _check_format(backing_format)
     args = ['create', '-q', '-f', 'qcow2', '-b', backing_path,
             '-F', backing_format, path]
     if size is not None:
         args.append(int(size))
-    _execute(conf, *args)
+    _execute(conf, *args, writes=path)
 
 
 def create_blank(conf, path, fmt, size):
     """Create an empty disk: ``qemu-img create -f FMT PATH SIZE``.
 
     :param size: virtual size in bytes
-    :raises: DriverError
+    :raises: DriverError, InsufficientResources
     """
     _check_format(fmt)
-    _execute(conf, 'create', '-q', '-f', fmt, path, int(size))
+    _execute(conf, 'create', '-q', '-f', fmt, path, int(size), writes=path)
 
 
 def convert(conf, source, source_format, dest, dest_format):
     """Copy an image: ``qemu-img convert -f X -O Y SOURCE DEST``.
 
-    :raises: DriverError
+    :raises: DriverError, InsufficientResources
     """
     _check_format(source_format)
     _check_format(dest_format)
     _execute(conf, 'convert', '-q', '-f', source_format, '-O', dest_format,
-             source, dest)
+             source, dest, writes=dest)
 
 
 def resize(conf, path, fmt, size):
     """Grow an image: ``qemu-img resize -f FMT PATH SIZE``.
 
     :param size: the new virtual size in bytes
-    :raises: DriverError
+    :raises: DriverError, InsufficientResources
     """
     _check_format(fmt)
-    _execute(conf, 'resize', '-q', '-f', fmt, path, int(size))
+    _execute(conf, 'resize', '-q', '-f', fmt, path, int(size), writes=path)
 
 
 def info(conf, path, fmt, force_share=False):

@@ -11,6 +11,7 @@ test_manager_concurrency.
 import os
 
 import fixtures
+from oslo_utils import units
 
 from computeagent.compute import store as store_mod
 from computeagent import exception
@@ -142,11 +143,12 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertEqual('running', self.create()['state'])
 
     def test_a_record_that_cannot_be_written_leaves_nothing(self):
+        # (A filesystem without room: test_manager_disk_full.)
         self.useFixture(fixtures.MockPatch(
-            'os.replace', side_effect=OSError(28, 'No space left')))
+            'os.replace', side_effect=OSError(5, 'Input/output error')))
         uuid = agentfixtures.new_uuid()
         error = self.assertRaises(exception.DriverError, self.create, uuid)
-        self.assertIn('No space left', str(error))
+        self.assertIn('Input/output error', str(error))
         self.assertIsNone(self.store.get(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
         self.assertEqual({}, self.driver.list_power_states())
@@ -219,10 +221,24 @@ class TestResources(agentfixtures.ManagerTestCase):
              'memory_mb_used': 768,
              'disk_gb': stat.f_blocks * stat.f_frsize // 1024 ** 3,
              'disk_gb_free': status['disk_gb_free'],
+             'disk_mb': stat.f_blocks * stat.f_frsize // 1024 ** 2,
+             'disk_mb_free': status['disk_mb_free'],
              'instances': 2, 'version': version.version_string(),
              'notifications_dropped': 0},
             status)
         self.assertEqual(status, self.manager.host_status())
+
+    def test_host_status_disk_in_gib_for_1_0_and_exact_mib(self):
+        # A 64.5 MiB filesystem with 3 MiB and a few bytes free.
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'get_host_resources', return_value={
+                'hypervisor': 'fake', 'vcpus': 1, 'memory_mb': 1024,
+                'disk_bytes': 64 * units.Mi + 512 * units.Ki,
+                'disk_bytes_free': 3 * units.Mi + 17}))
+        status = self.call('get_host_status')
+        self.assertEqual((0, 0, 64, 3),
+                         (status['disk_gb'], status['disk_gb_free'],
+                          status['disk_mb'], status['disk_mb_free']))
 
     def test_host_status_names_the_loaded_driver(self):
         # The driver's own name, whatever the option said when the service

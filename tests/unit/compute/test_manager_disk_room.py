@@ -4,6 +4,7 @@ import os
 import threading
 
 import fixtures
+from oslo_utils import units
 
 from computeagent import exception
 from computeagent_fake import driver as fake_driver
@@ -22,8 +23,8 @@ class DiskRoomTestCase(test_manager_disks.DiskTestCase):
         self.useFixture(fixtures.MockPatchObject(
             self.driver, 'get_host_resources', return_value={
                 'hypervisor': 'fake', 'vcpus': fake_driver.FAKE_VCPUS,
-                'memory_mb': fake_driver.FAKE_MEMORY_MB, 'disk_gb': 1,
-                'disk_gb_free': 1}))
+                'memory_mb': fake_driver.FAKE_MEMORY_MB,
+                'disk_bytes': units.Gi, 'disk_bytes_free': units.Gi}))
         # Its only disk is from an image of unknown size: it counts 0.
         self.uuid = self.create()['uuid']
 

@@ -4,6 +4,7 @@ import dataclasses
 import threading
 import uuid as uuid_mod
 
+from oslo_utils import units
 import testtools
 
 from computeagent.compute import resources
@@ -16,7 +17,7 @@ from tests import base
 
 WAIT = 30
 HOST = {'hypervisor': 'test', 'vcpus': 4, 'memory_mb': 4096,
-        'disk_gb': 10, 'disk_gb_free': 5}
+        'disk_bytes': 10 * units.Gi, 'disk_bytes_free': 5 * units.Gi}
 
 
 class SizedDriver(fake_driver.FakeDriver):
@@ -106,6 +107,13 @@ class TestCapacity(ResourcesTestCase):
                           'vcpus': 64},
                          self.tracker.limits(HOST))
 
+    def test_disk_counts_to_the_mib_not_the_gib(self):
+        host = dict(HOST, disk_bytes=64 * units.Mi + 512 * units.Ki)
+        self.assertEqual(64, self.tracker.limits(host)['disk_mb'])
+        # The ratio applies to the bytes: (64.5 - 16) * 1.5 = 72.75.
+        self.flags(reserved_host_disk_mb=16, disk_allocation_ratio=1.5)
+        self.assertEqual(72, self.tracker.limits(host)['disk_mb'])
+
     def test_no_cpu_ratio_no_vcpu_limit(self):
         self.flags(cpu_allocation_ratio=0)
         self.assertIsNone(self.tracker.limits(HOST)['vcpus'])
@@ -164,6 +172,15 @@ class TestDisk(ResourcesTestCase):
                       str(error))
         self.admit(self.spec([blank(240)]))
         self.assertEqual(10240, self.tracker.usage()['disk_mb'])
+
+    def test_a_small_filesystem_is_counted_to_the_mib(self):
+        # Whole GiB rounded down would have made it 0 MiB.
+        self.driver.host['disk_bytes'] = 65 * units.Mi - 1
+        error = self.assertRaises(exception.InsufficientResources,
+                                  self.admit, self.spec([blank(65)]))
+        self.assertIn('65 MiB of disk asked, 64 MiB of 64 MiB free',
+                      str(error))
+        self.admit(self.spec([blank(64)]))
 
     def test_reserved_and_ratio(self):
         self.flags(reserved_host_disk_mb=240, disk_allocation_ratio=3.0)

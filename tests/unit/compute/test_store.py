@@ -1,5 +1,6 @@
 """Tests of the instance records (computeagent.compute.store)."""
 
+import errno
 import json
 import logging
 import os
@@ -211,7 +212,7 @@ class TestAtomicWrites(StoreTestCase):
     def test_a_failed_rename_keeps_the_old_record(self):
         self.store.save(record())
         self.useFixture(fixtures.MockPatch(
-            'os.replace', side_effect=OSError(28, 'No space left')))
+            'os.replace', side_effect=OSError(5, 'Input/output error')))
         self.assertRaises(OSError, self.store.update, UUID1,
                           state='paused')
         self.assertEqual('running', self.store.get(UUID1).state)
@@ -297,3 +298,36 @@ class TestLoadAll(StoreTestCase):
         # UUID2 was written by the other store; UUID1's file is gone.
         self.assertEqual(1, self.store.load_all())
         self.assertEqual({UUID2}, self.store.uuids())
+
+
+class TestNoRoom(StoreTestCase):
+    """A record write on a full filesystem (or over a quota)."""
+
+    def no_room(self, code=errno.ENOSPC):
+        self.useFixture(fixtures.MockPatch(
+            'os.fsync', side_effect=OSError(code, os.strerror(code))))
+
+    def test_a_change_without_room_changes_nothing(self):
+        self.store.save(record(), spec=spec(1))
+        self.no_room()
+        error = self.assertRaises(exception.InsufficientResources,
+                                  self.store.update, UUID1, state='shutoff')
+        self.assertIn('writing %s (the record of instance %s)'
+                      % (os.path.join(self.store.instance_dir(UUID1),
+                                      store.RECORD_FILE), UUID1),
+                      str(error))
+        self.assertEqual('running', self.store.get(UUID1).state)
+        self.assertEqual([], self.stray_files(UUID1))
+        self.assertEqual('running', self.reloaded().get(UUID1).state)
+
+    def test_a_new_record_without_room_is_not_kept(self):
+        self.no_room(errno.EDQUOT)
+        self.assertRaises(exception.InsufficientResources, self.store.save,
+                          record())
+        self.assertIsNone(self.store.get(UUID1))
+        self.assertEqual([], self.stray_files(UUID1))
+
+    def test_other_write_errors_are_not_room(self):
+        self.no_room(errno.EIO)
+        error = self.assertRaises(OSError, self.store.save, record())
+        self.assertEqual(errno.EIO, error.errno)

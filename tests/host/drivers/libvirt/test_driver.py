@@ -317,10 +317,10 @@ class TestConsoleAndHost(driver_base.DriverTestCase):
         self.assertEqual(8192, resources['memory_mb'])
         self.assertTrue(resources['hypervisor'].startswith('TEST '))
         stat = os.statvfs(self.conf.instances_path)
-        self.assertEqual(stat.f_blocks * stat.f_frsize // 2 ** 30,
-                         resources['disk_gb'])
-        self.assertLessEqual(resources['disk_gb_free'],
-                             resources['disk_gb'])
+        self.assertEqual(stat.f_blocks * stat.f_frsize,
+                         resources['disk_bytes'])
+        self.assertLessEqual(resources['disk_bytes_free'],
+                             resources['disk_bytes'])
 
     def test_render_xml_of_spawned_guest_matches(self):
         spec = self.spec()

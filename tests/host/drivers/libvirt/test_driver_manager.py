@@ -9,6 +9,7 @@ driver cannot attach a device, so only the refusal is seen here).
 import os
 
 import fixtures
+from oslo_utils import units
 
 from computeagent import exception
 from computeagent_libvirt import domain
@@ -72,7 +73,7 @@ class TestAttachIsAdmitted(ManagerTestCase):
         self.useFixture(fixtures.MockPatchObject(
             self.driver, 'get_host_resources', return_value={
                 'hypervisor': 'test', 'vcpus': 8, 'memory_mb': 8192,
-                'disk_gb': 1, 'disk_gb_free': 1}))
+                'disk_bytes': units.Gi, 'disk_bytes_free': units.Gi}))
         self.create()
 
     def test_nothing_is_made_for_a_disk_that_does_not_fit(self):

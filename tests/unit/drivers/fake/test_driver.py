@@ -223,5 +223,8 @@ class TestDisks(FakeDriverTestCase):
                           fake_driver.FAKE_MEMORY_MB),
                          (resources['hypervisor'], resources['vcpus'],
                           resources['memory_mb']))
-        self.assertLessEqual(resources['disk_gb_free'],
-                             resources['disk_gb'])
+        stat = os.statvfs(self.conf.instances_path)
+        self.assertEqual(stat.f_blocks * stat.f_frsize,
+                         resources['disk_bytes'])
+        self.assertLessEqual(resources['disk_bytes_free'],
+                             resources['disk_bytes'])
