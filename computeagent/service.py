@@ -90,10 +90,12 @@ class Service(object):
         self.driver.init_host(self.conf.host)
         # Before the RPC server starts: no request may see what a
         # previous process left half done.
-        recovery.recover(self.conf, self.driver, self.store, self.notifier)
+        reconciler = self.manager.reconciler
+        recovery.recover(reconciler)
         power_sync = self.manager.power_sync
         self.driver.register_event_listener(power_sync.handle_power_event)
-        self.driver.register_resync_listener(power_sync.handle_resync)
+        # A driver that lost its hypervisor lost its events too.
+        self.driver.register_resync_listener(reconciler.request)
         # Recovery read every state already; this second look catches a
         # change between it and the listener's registration, which no
         # event would report.
@@ -114,11 +116,15 @@ class Service(object):
                                   daemon=True)
         events.start()
         self._threads.append(events)
+        # Periodic passes, and those the driver asks for, one at a time.
+        passes = threading.Thread(
+            target=reconciler.run,
+            args=(self._stop, self.conf.sync_power_state_interval),
+            name='reconciler', daemon=True)
+        passes.start()
+        self._threads.append(passes)
         self._start_periodic('host-status', self.conf.report_interval,
                              self._report_status)
-        self._start_periodic('power-sync',
-                             self.conf.sync_power_state_interval,
-                             power_sync.sync_power_states)
         self._start_periodic('image-cache',
                              self.conf.image.cache_sweep_interval,
                              self.manager.cache_sweep.sweep)
@@ -141,6 +147,7 @@ class Service(object):
     def stop(self):
         """Stop taking requests and let those in flight finish."""
         self._stop.set()
+        self.manager.reconciler.wake()
         if self.server is not None:
             LOG.info('Stopping: no new requests, finishing those in flight')
             self.server.stop()

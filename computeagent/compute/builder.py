@@ -16,6 +16,7 @@ import threading
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from computeagent.compute import reconciler
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
 from computeagent import exception
@@ -39,10 +40,12 @@ class Builder(object):
     :param locks: the InstanceLocks shared with the other parts
     :param runner: the OperationRunner, for its state refresh and error
         notifications
+    :param reconciler: the Reconciler, which finishes a rollback that
+        could not be finished at once
     """
 
     def __init__(self, conf, driver, store, notifier, resources, locks,
-                 runner):
+                 runner, reconciler):
         self.conf = conf
         self.driver = driver
         self.store = store
@@ -50,6 +53,7 @@ class Builder(object):
         self.resources = resources
         self.locks = locks
         self.runner = runner
+        self.reconciler = reconciler
         # uuid -> Event set when its create has ended; under its lock
         self._builds = {}
 
@@ -91,7 +95,8 @@ class Builder(object):
         uuid = normalized.uuid
         while True:
             with self.locks.lock(uuid):
-                existing = self.store.get_stored(uuid)
+                existing = self._finish_rollback(
+                    self.store.get_stored(uuid))
                 if existing is not None and (
                         existing.fingerprint != fingerprint):
                     raise exception.InstanceExists(uuid=uuid)
@@ -172,18 +177,21 @@ class Builder(object):
                     if failure is not None:
                         raise failure
                     placement = self.driver.spawn(spec, timings)
+                    built = spec
+                    if placement.nics:
+                        built = dataclasses.replace(spec,
+                                                    nics=placement.nics)
+                    # Within the rollback: a guest whose running record
+                    # cannot be written (a full disk) is not kept.
+                    record = self.store.save(dataclasses.replace(
+                        record, state=states.RUNNING, disks=placement.disks,
+                        serial_ports=placement.serial_ports,
+                        console_log=placement.console_log), spec=built)
                 except Exception as error:
                     LOG.error('Create of %(uuid)s failed: %(error)s',
                               {'uuid': uuid, 'error': error})
                     self._roll_back(record, spec)
                     raise
-                if placement.nics:
-                    spec = dataclasses.replace(spec, nics=placement.nics)
-                record = dataclasses.replace(
-                    record, state=states.RUNNING, disks=placement.disks,
-                    serial_ports=placement.serial_ports,
-                    console_log=placement.console_log)
-                record = self.store.save(record, spec=spec)
                 return self.runner.refresh_state(record), timings
         finally:
             slots.release()
@@ -230,12 +238,41 @@ class Builder(object):
                 % record.uuid)
 
     def _roll_back(self, record, spec):
-        """Remove every trace of a create that failed part-way."""
+        """Remove every trace of a create that failed part-way.
+
+        What the driver cannot remove now (its hypervisor is unreachable)
+        is left to reconciliation: the record stays, in error with the
+        task ``rolling_back``, until the driver has removed it all.
+        """
         try:
-            self.driver.destroy(stored_obj.StoredInstance(record=record,
-                                                          spec=spec))
+            self.store.set_task(record.uuid, reconciler.ROLLING_BACK)
         except Exception:
-            LOG.exception('Rolling back %s: the driver could not clean up',
+            # The record cannot be written (a full disk): the removal is
+            # tried all the same, and recovery rolls back a building one.
+            LOG.exception('Could not mark the rollback of %s', record.uuid)
+        stored = (self.store.get_stored(record.uuid) or
+                  stored_obj.StoredInstance(record=record, spec=spec))
+        try:
+            self.reconciler.finish_task_locked(dataclasses.replace(
+                stored, task=reconciler.ROLLING_BACK))
+        except Exception:
+            LOG.exception('Could not roll back the create of %s',
                           record.uuid)
-        self.store.delete(record.uuid)
-        self.store.remove_instance_dir(record.uuid)
+
+    def _finish_rollback(self, existing):
+        """A stored instance, or None once its unfinished rollback is done.
+
+        The same create sent again after its build failed finds the
+        record of a rollback not finished yet: finishing it first lets
+        the create start afresh. Under the instance's lock.
+
+        :raises: DriverError if the rollback cannot be finished yet
+        """
+        if existing is None or existing.task != reconciler.ROLLING_BACK:
+            return existing
+        if self.reconciler.finish_task_locked(existing):
+            return None
+        error = self.store.get(existing.uuid).error
+        raise exception.DriverError(
+            reason='an earlier create of %s failed and what it made cannot '
+                   'be removed yet: %s' % (existing.uuid, error))

@@ -5,7 +5,8 @@ Each runs through the :class:`computeagent.compute.operations.OperationRunner`
 returns the record once done.
 """
 
-from computeagent.compute import recovery
+from computeagent.compute import reconciler
+from computeagent.compute import states
 
 
 class Lifecycle(object):
@@ -27,20 +28,31 @@ class Lifecycle(object):
     def delete(self, ctxt, uuid):
         """Delete in any state; the record is gone once it is done.
 
+        The delete is marked (a durable task) before anything is removed,
+        so that a delete interrupted by the agent stopping, or failing
+        because the hypervisor is unreachable, is finished by
+        reconciliation (:mod:`computeagent.compute.reconciler`), which
+        then sends ``instance.delete.end``; meanwhile the record says
+        ``error`` with the reason.
+
         :returns: ``{"uuid": uuid, "deleted": True}``
         """
         def delete(instance):
-            # Marked first, so that start-up recovery finishes a delete
-            # the agent died in (computeagent.compute.recovery).
-            self.store.set_task(instance.uuid, recovery.DELETING)
+            self.store.set_task(instance.uuid, reconciler.DELETING)
             try:
                 self.driver.destroy(instance)
-            except Exception:
-                self.store.set_task(instance.uuid, None)
+            except Exception as error:
+                self.store.update(
+                    instance.uuid, state=states.ERROR,
+                    error=reconciler.unfinished(reconciler.DELETING, error))
                 raise
             self.store.delete(instance.uuid)
             self.store.remove_instance_dir(instance.uuid)
-        self.runner.run(ctxt, uuid, 'delete', 'delete', delete)
+        # Not refreshed first: the delete is marked before the hypervisor
+        # is asked anything, so one asked while it is unreachable is
+        # finished once it is back.
+        self.runner.run(ctxt, uuid, 'delete', 'delete', delete,
+                        refresh=False)
         return {'uuid': uuid, 'deleted': True}
 
     def reboot(self, ctxt, uuid, hard=False):

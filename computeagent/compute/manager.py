@@ -14,7 +14,10 @@ requests that only read. The parts:
 - ``disks`` (:mod:`computeagent.compute.disk_operations`): the disk
   operations;
 - ``power_sync`` (:mod:`computeagent.compute.power_sync`): power events
-  and the periodic sync;
+  and the sync of power states;
+- ``reconciler`` (:mod:`computeagent.compute.reconciler`): periodic and
+  requested passes that finish removals, sync states and remove what no
+  record names;
 - ``cache_sweep`` (:mod:`computeagent.compute.cache_sweep`): the periodic
   image-cache sweep.
 
@@ -32,6 +35,7 @@ from computeagent.compute import lifecycle
 from computeagent.compute import locks as locks_mod
 from computeagent.compute import operations
 from computeagent.compute import power_sync
+from computeagent.compute import reconciler
 from computeagent.compute import resources
 from oslo_utils import units
 
@@ -62,13 +66,16 @@ class ComputeManager(object):
         self.resources = resources.ResourceTracker(conf, driver, store)
         self.runner = operations.OperationRunner(driver, store, notifier,
                                                  locks)
+        self.power_sync = power_sync.PowerSync(driver, store, notifier,
+                                               locks, self.runner)
+        self.reconciler = reconciler.Reconciler(
+            conf, driver, store, notifier, locks, self.power_sync)
         self.builder = builder.Builder(conf, driver, store, notifier,
-                                       self.resources, locks, self.runner)
+                                       self.resources, locks, self.runner,
+                                       self.reconciler)
         self.lifecycle = lifecycle.Lifecycle(driver, store, self.runner)
         self.disks = disk_operations.DiskOperations(
             conf, driver, store, self.resources, self.runner)
-        self.power_sync = power_sync.PowerSync(driver, store, notifier,
-                                               locks, self.runner)
         self.cache_sweep = cache_sweep.ImageCacheSweep(driver, store, locks)
 
     def get(self, uuid):

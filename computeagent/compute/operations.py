@@ -106,7 +106,8 @@ class OperationRunner(object):
                 action=operation.replace('_', ' '), uuid=record.uuid,
                 state=record.state)
 
-    def run(self, ctxt, uuid, operation, action, call, notify=True):
+    def run(self, ctxt, uuid, operation, action, call, notify=True,
+            refresh=True):
         """Run one operation on one instance.
 
         Takes the instance's lock, checks the state allows ``operation``,
@@ -119,6 +120,9 @@ class OperationRunner(object):
         :param uuid: the instance's uuid as the caller sent it
         :param operation: a key of ``states.ALLOWED``
         :param action: the ``<action>`` of the notifications
+        :param refresh: bring the record in line with the hypervisor
+            before the state check; an operation allowed from every state
+            (delete) need not ask the hypervisor first
         :returns: the record once done, docs/api.md's dict (``state``
             ``deleted`` if the call removed it)
         :raises: InvalidSpec for a bad uuid, InstanceNotFound,
@@ -128,7 +132,9 @@ class OperationRunner(object):
         try:
             uuid = instance.validate_uuid(uuid)
             with self.locks.lock(uuid):
-                record = known = self.refresh_state(self.get(uuid))
+                record = known = self.get(uuid)
+                if refresh:
+                    record = known = self.refresh_state(record)
                 self._check_state(record, operation)
                 if notify:
                     self.notifier.instance(ctxt, action, 'start',

@@ -1,7 +1,8 @@
 """Power-state changes the agent did not make (service hooks).
 
 Drivers report power events, the service's event thread applies them
-and its periodic task syncs every record; a change found is sent as
+and each reconciliation pass (:mod:`computeagent.compute.reconciler`)
+syncs every record; a change found is sent as
 ``instance.power_state.update``. None of this is exposed over RPC.
 """
 
@@ -13,9 +14,6 @@ from oslo_log import log as logging
 from computeagent.compute import states
 
 LOG = logging.getLogger(__name__)
-
-# Queued in place of a uuid: look at every instance again.
-_EVERY_INSTANCE = None
 
 
 class PowerSync(object):
@@ -46,13 +44,6 @@ class PowerSync(object):
         del state  # the hypervisor is asked again when it is handled
         self._events.put(uuid)
 
-    def handle_resync(self):
-        """A driver may have missed events: queue a sync of every record.
-
-        Must not block, like :meth:`handle_power_event`.
-        """
-        self._events.put(_EVERY_INSTANCE)
-
     def process_events(self, stop_event, poll=0.5):
         """Apply queued power events until ``stop_event`` is set."""
         while not stop_event.is_set():
@@ -66,9 +57,7 @@ class PowerSync(object):
                 LOG.exception('Could not apply a power event of %s', uuid)
 
     def _apply_power_event(self, uuid):
-        if uuid is _EVERY_INSTANCE:
-            self.sync_power_states()
-        elif self.store.get(uuid) is not None:
+        if self.store.get(uuid) is not None:
             self._sync_one(uuid)
 
     def _sync_one(self, uuid):
@@ -89,9 +78,14 @@ class PowerSync(object):
                                    'power_state', 'update',
                                    updated.to_dict(), old_state=record.state)
 
-    def sync_power_states(self):
-        """Align every record with the hypervisor in one driver call."""
-        powers = self.driver.list_power_states()
+    def sync_power_states(self, powers=None):
+        """Align every record with the hypervisor in one driver call.
+
+        :param powers: what the driver's list_power_states just said, if
+            the caller asked already
+        """
+        if powers is None:
+            powers = self.driver.list_power_states()
         for record in self.store.list():
             if record.state in (states.BUILDING, states.ERROR):
                 continue

@@ -14,18 +14,20 @@ removes anything.
 
 Records:
 
-- ``task: deleting``: the delete is finished (guest, files, record),
-  logged, and ``instance.delete.end`` sent. If the driver cannot finish
-  it, the record is kept in ``error`` with its task; the next
-  delete_instance completes it.
+- a removal task (``deleting``, or ``rolling_back`` of a create that
+  failed and could not be rolled back): finished by the reconciler
+  (:mod:`computeagent.compute.reconciler`), ``instance.delete.end`` sent
+  for a delete. If the driver cannot finish it, the record stays in
+  ``error`` with its task, for the next reconciliation pass.
 - ``building``: the agent died during the create. It is rolled back like
   a create that failed: what the driver made for the uuid (domain and
   files) is destroyed, the record and directory removed, and
   ``instance.create.error`` sent (``error_type`` ``AgentRestarted``), the
   only word a controller that cast the create gets. Nova marks such an
-  instance ERROR; here a create succeeds or leaves nothing (docs/api.md). If
-  the driver cannot roll it back, the record is kept in ``error`` for
-  delete_instance.
+  instance ERROR; here a create succeeds or leaves nothing (docs/api.md).
+  If the driver cannot roll it back now, the record stays in ``error``
+  with the task ``rolling_back`` and reconciliation finishes it; the
+  error notification is sent either way.
 - any other state, with a guest: adopted; the record takes the
   hypervisor's power state (the guest may have stopped or crashed while
   the agent was down). A record in ``error`` stays so: only an operation
@@ -37,18 +39,13 @@ Records:
   a start_instance that cannot work. delete_instance removes the record
   and the files. (The fake driver's guests all vanish with its process.)
 
-Instance directories that no record names: the agent died during a
-create before the record was in place, or during a delete after the
-record file went. The driver removes one
-(:meth:`computeagent.virt.driver.ComputeDriver.cleanup_orphan`) only if
-it holds nothing but what the agent makes (disks, console logs, sockets,
-the store's temporary record files) and the hypervisor has no guest of
-that uuid; otherwise it is logged and left for an operator, as is a
+Guests and instance directories that no record names (the agent died
+during a create before the record was in place, or during a delete after
+the record file went) are the reconciler's orphans: the driver removes
+what is all its own (a guest carrying its mark, a directory of only the
+files the agent makes) and leaves anything else for an operator, as a
 directory whose record the store could not read. Names that are not
 uuids (``_base``) are not instance directories.
-
-Guests the agent has no record of are logged and left alone: the agent
-never destroys a guest it cannot account for.
 
 A state that changed while the agent was down (a guest stopped or
 crashed, a domain vanished) is sent as ``instance.power_state.update``,
@@ -58,54 +55,48 @@ of it without asking.
 """
 
 import collections
-import dataclasses
-import os
 
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import reconciler as reconciler_mod
 from computeagent.compute import states
-from computeagent.compute import store as store_mod
-from computeagent.virt import layout
 
 LOG = logging.getLogger(__name__)
 
-#: the store task of a delete under way
-DELETING = 'deleting'
 VANISHED = ('the guest is gone: its domain vanished from the hypervisor '
             'while the agent was stopped')
 INTERRUPTED_CREATE = ('the agent stopped before the create finished; '
                       'it was rolled back when the agent started again')
 INTERRUPTED_ERROR_TYPE = 'AgentRestarted'
+_TASK_NAMES = {reconciler_mod.DELETING: 'delete',
+               reconciler_mod.ROLLING_BACK: 'rollback'}
 
 
-def recover(conf, driver, store, notifier):
+def recover(reconciler):
     """Reconcile the records with the hypervisor and the directories.
 
-    :param conf: the ConfigOpts (``instances_path``)
-    :param driver: the connected virt driver
-    :param store: the InstanceStore, loaded
-    :param notifier: the Notifier
+    :param reconciler: the Reconciler, over the connected driver and the
+        loaded store
     :returns: a Counter of what was done, by outcome
     :raises: DriverError if the hypervisor cannot list its guests
     """
-    return _Recovery(conf, driver, store, notifier).run()
+    return _Recovery(reconciler).run()
 
 
 class _Recovery(object):
 
-    def __init__(self, conf, driver, store, notifier):
-        self.conf = conf
-        self.driver = driver
-        self.store = store
-        self.notifier = notifier
+    def __init__(self, reconciler):
+        self.reconciler = reconciler
+        self.driver = reconciler.driver
+        self.store = reconciler.store
+        self.notifier = reconciler.notifier
         self.ctxt = oslo_context.RequestContext()
         self.done = collections.Counter()
 
     def run(self):
         powers = self.driver.list_power_states()
-        recorded = self.store.uuids()
-        for uuid in sorted(recorded):
+        for uuid in sorted(self.store.uuids()):
             stored = self.store.get_stored(uuid)
             try:
                 self._record(stored, powers.get(uuid, states.NOSTATE))
@@ -113,18 +104,7 @@ class _Recovery(object):
                 # One instance must not keep the agent from starting.
                 LOG.exception('Could not recover instance %s', uuid)
                 self.done['failed'] += 1
-        directories = self._directories() - recorded
-        for uuid in sorted(directories):
-            try:
-                self._directory(uuid)
-            except Exception:
-                LOG.exception('Could not check the directory of %s', uuid)
-                self.done['failed'] += 1
-        foreign = sorted(set(powers) - recorded - directories)
-        if foreign:
-            LOG.info('Leaving alone %(count)d guests this agent has no '
-                     'record of: %(uuids)s',
-                     {'count': len(foreign), 'uuids': ', '.join(foreign)})
+        self.reconciler.remove_orphans(self.done)
         LOG.info('Recovery done: %s', ', '.join(
             '%s %d' % item for item in sorted(self.done.items()))
             or 'nothing to do')
@@ -134,8 +114,13 @@ class _Recovery(object):
 
     def _record(self, stored, power):
         record = stored.record
-        if stored.task == DELETING:
-            self._finish_delete(stored)
+        if stored.task in reconciler_mod.REMOVAL_TASKS:
+            LOG.warning('Instance %(uuid)s: a %(what)s was interrupted; '
+                        'finishing it', {'uuid': record.uuid,
+                                         'what': _TASK_NAMES[stored.task]})
+            finished = self.reconciler.finish_task_locked(stored)
+            self.done['%s %s' % (_TASK_NAMES[stored.task], 'finished'
+                                 if finished else 'not finished')] += 1
         elif record.state == states.BUILDING:
             self._roll_back_create(stored)
         elif record.state == states.ERROR:
@@ -162,81 +147,20 @@ class _Recovery(object):
         self.notifier.instance(self.ctxt, 'power_state', 'update',
                                updated.to_dict(), old_state=record.state)
 
-    def _remove(self, stored):
-        """Destroy what the driver made, then forget the record."""
-        self.driver.destroy(stored)
-        self.store.delete(stored.uuid)
-        self.store.remove_instance_dir(stored.uuid)
-
-    def _finish_delete(self, stored):
-        record = stored.record
-        LOG.warning('Instance %s: a delete was interrupted by the agent '
-                    'stopping; finishing it', record.uuid)
-        try:
-            self._remove(stored)
-        except Exception as error:
-            LOG.error('Could not finish the delete of %(uuid)s: %(error)s; '
-                      'delete_instance will try again',
-                      {'uuid': record.uuid, 'error': error})
-            self.store.update(
-                record.uuid, state=states.ERROR,
-                error='a delete was interrupted and could not be finished: '
-                '%s' % error)
-            self.done['delete not finished'] += 1
-            return
-        self.notifier.instance(
-            self.ctxt, 'delete', 'end',
-            dataclasses.replace(record, state='deleted').to_dict())
-        self.done['delete finished'] += 1
-
     def _roll_back_create(self, stored):
         record = stored.record
         LOG.warning('Instance %s: a create was interrupted by the agent '
                     'stopping; rolling it back', record.uuid)
-        try:
-            self._remove(stored)
-        except Exception as error:
-            LOG.error('Could not roll back the create of %(uuid)s: '
-                      '%(error)s; it is kept in error for delete_instance',
-                      {'uuid': record.uuid, 'error': error})
-            self.store.update(
-                record.uuid, state=states.ERROR,
-                error='a create was interrupted and could not be rolled '
-                'back: %s' % error)
+        self.store.set_task(record.uuid, reconciler_mod.ROLLING_BACK)
+        stored = self.store.get_stored(record.uuid)
+        if self.reconciler.finish_task_locked(stored):
+            self.done['create rolled back'] += 1
+        else:
             self.done['create not rolled back'] += 1
-            return
+        # Either way the create failed, and a controller that cast it
+        # hears it only so.
         self.notifier.instance(
             self.ctxt, 'create', 'error',
             dict(record.to_dict(), state=states.ERROR,
                  error=INTERRUPTED_CREATE,
                  error_type=INTERRUPTED_ERROR_TYPE))
-        self.done['create rolled back'] += 1
-
-    # -- directories without a record --------------------------------
-
-    def _directories(self):
-        try:
-            names = os.listdir(self.conf.instances_path)
-        except FileNotFoundError:
-            return set()
-        return {name for name in names if layout.is_uuid(name) and
-                os.path.isdir(os.path.join(self.conf.instances_path, name))}
-
-    def _directory(self, uuid):
-        directory = self.store.instance_dir(uuid)
-        names = os.listdir(directory)
-        if store_mod.RECORD_FILE in names:
-            LOG.warning('Leaving %s alone: its record could not be read',
-                        directory)
-            self.done['directory left'] += 1
-            return
-        reason = self.driver.cleanup_orphan(
-            uuid, ignore=[n for n in names if store_mod.is_temp_file(n)])
-        if reason is None:
-            LOG.warning('Removed %s: no record named it (the agent stopped '
-                        'during a create or a delete)', directory)
-            self.done['directory removed'] += 1
-        else:
-            LOG.warning('Leaving %(dir)s alone: no record names it, but '
-                        '%(reason)s', {'dir': directory, 'reason': reason})
-            self.done['directory left'] += 1

@@ -26,9 +26,13 @@ opts = [
                     '0 disables them.'),
     cfg.IntOpt('sync_power_state_interval',
                default=60, min=0,
-               help='Seconds between full power-state syncs with the '
-                    'hypervisor, the backstop for missed lifecycle '
-                    'events. 0 disables it.'),
+               help='Seconds between reconciliation passes: unfinished '
+                    'deletes and rollbacks are finished, every record\'s '
+                    'state is synced with the hypervisor (the backstop for '
+                    'missed lifecycle events) and guests and directories '
+                    'of the agent that no record names are removed. 0 '
+                    'runs passes only when the driver asks (after it '
+                    'reconnected to its hypervisor).'),
     cfg.StrOpt('virt_driver',
                default='libvirt',
                help='The virt driver to load from the '

@@ -148,24 +148,27 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def cleanup_orphan(self, uuid, ignore=()):
-        """Remove an instance directory the agent has no record of.
+        """Remove the guest and directory of a uuid no record names.
 
-        Start-up recovery (:mod:`computeagent.compute.recovery`) calls it for
-        ``<instances_path>/<uuid>`` when no record names ``uuid``: the
+        Reconciliation (:mod:`computeagent.compute.reconciler`) calls it
+        for every uuid the hypervisor has a guest of, or
+        ``<instances_path>`` a directory of, that no record names: the
         agent died during a create before the record was written, or
-        during a delete after the record file was removed. The directory
-        is removed only if everything in it is the agent's own: the
-        hypervisor has no guest of that uuid (a guest without a record
-        is never destroyed, the agent cannot account for it) and every
-        file is one drivers make
+        during a delete after the record file was removed, or a rollback
+        failed and its record was lost. Only what is the agent's own is
+        removed: a guest that this driver made (it carries the driver's
+        mark, e.g. the libvirt driver's domain metadata, and names only
+        files under the agent's instances path), then the directory if
+        every file in it is one drivers make
         (:func:`computeagent.virt.layout.is_instance_file`) or is named
-        in ``ignore``. Otherwise nothing is touched.
+        in ``ignore``. A guest without the mark is never touched, and
+        while it exists its directory is not either.
 
-        :param uuid: the directory's name, a canonical uuid
+        :param uuid: a canonical uuid
         :param ignore: names of files in the directory that the caller
             accounts for (the store's temporary record files)
-        :returns: None if the directory was removed (or was not there),
-            else a sentence saying what was found and left in place
+        :returns: None if the guest and directory were removed (or were
+            not there), else a sentence saying what was found and left
         :raises: DriverError
         """
 

@@ -146,14 +146,31 @@ class FakeDriver(driver.ComputeDriver):
                                 console_log=console,
                                 nics=tuple(nics))
 
+    def add_foreign_guest(self, uuid, state=power.RUNNING):
+        """A guest that someone other than this driver made.
+
+        Like a libvirt domain without the agent's mark: destroy refuses
+        it and cleanup_orphan leaves it alone.
+        """
+        with self._lock:
+            self._guests[uuid] = {'state': state, 'foreign': True}
+
     def destroy(self, instance):
         with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is not None and guest.get('foreign'):
+                raise exception.DriverError(
+                    reason='the guest with uuid %s was not made by this '
+                    'driver; it is left alone' % instance.uuid)
             self._guests.pop(instance.uuid, None)
 
     def cleanup_orphan(self, uuid, ignore=()):
         with self._lock:
-            if uuid in self._guests:
-                return 'the fake hypervisor has a guest of that uuid'
+            guest = self._guests.get(uuid)
+            if guest is not None and guest.get('foreign'):
+                return ('the fake hypervisor has a guest of that uuid that '
+                        'this driver did not make')
+            self._guests.pop(uuid, None)
         directory = self._instance_dir(uuid)
         reason = layout.why_keep(directory, ignore)
         if reason:

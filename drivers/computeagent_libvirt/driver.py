@@ -271,14 +271,21 @@ class LibvirtDriver(virt_driver.ComputeDriver):
 
     @typed_errors
     def cleanup_orphan(self, uuid, ignore=()):
-        """Remove the directory of an unrecorded uuid, if all of it is ours.
+        """Remove the domain and directory of an unrecorded uuid if ours.
 
-        Nothing is removed while libvirt has a domain of that uuid,
-        whoever defined it.
+        A domain :meth:`_made_here` goes first; any other domain of that
+        uuid keeps its directory too.
         """
         directory = self.storage.instance_dir(uuid)  # refuses non-uuids
-        if domain.find(self.host, uuid) is not None:
-            return 'libvirt has a domain of that uuid'
+        dom = domain.find(self.host, uuid)
+        if dom is not None:
+            if not self._made_here(dom):
+                return ('libvirt has a domain of that uuid that this agent '
+                        'did not define')
+            dom.destroy()
+            dom.undefine()
+            LOG.warning('Removed domain %s, which no record named',
+                        designer.domain_name(uuid))
         reason = layout.why_keep(directory, ignore)
         if reason:
             return reason

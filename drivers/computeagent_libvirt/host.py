@@ -216,7 +216,8 @@ class Host(object):
     :param reconnect_timeout: seconds to wait for an unreachable libvirtd
     """
 
-    #: the longest pause between two attempts to reach libvirtd
+    #: the first and the longest pause between attempts to reach libvirtd
+    FIRST_PAUSE = 0.05
     MAX_RETRY_PAUSE = 1.0
 
     def __init__(self, uri, lifecycle_handler=None, reboot_handler=None,
@@ -258,7 +259,7 @@ class Host(object):
             return conn
         closes = self._closes
         deadline = time.monotonic() + self.reconnect_timeout
-        pause = 0.05
+        pause = self.FIRST_PAUSE
         while True:
             try:
                 conn, reopened = self._open_or_get()
@@ -266,10 +267,12 @@ class Host(object):
                 remaining = deadline - time.monotonic()
                 if not is_unreachable(e) or remaining <= 0:
                     raise driver_error(e, 'opening %s' % self.uri)
-                LOG.warning('libvirt at %(uri)s is unreachable (%(msg)s); '
-                            'retrying for %(left).1f s more',
-                            {'uri': self.uri, 'left': remaining,
-                             'msg': e.get_error_message()})
+                # Once per wait: the retries are many and say nothing new.
+                log = LOG.debug if pause > self.FIRST_PAUSE else LOG.warning
+                log('libvirt at %(uri)s is unreachable (%(msg)s); retrying '
+                    'for %(left).1f s more',
+                    {'uri': self.uri, 'left': remaining,
+                     'msg': e.get_error_message()})
                 if not self._pause(min(pause, remaining), closes):
                     raise driver_error(e, 'opening %s' % self.uri)
                 pause = min(pause * 2, self.MAX_RETRY_PAUSE)

@@ -168,7 +168,7 @@ class TestChangesOutsideTheAgent(ExternalTestCase):
         self.assertEqual(['disk'], os.listdir(directory))
         log = self.agent.log_text()
         self.assertIn('Leaving %s alone: no record names it, but libvirt '
-                      'has a domain of that uuid' % directory, log)
+                      'has a domain of that uuid' % orphan, log)
         self.assertIn(foreign, log)
         self.assertEqual([], self.agent.call('list_instances'))
 

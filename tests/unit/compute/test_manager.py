@@ -8,6 +8,7 @@ refused in a taken place in test_manager_taken, concurrent requests in
 test_manager_concurrency.
 """
 
+import errno
 import os
 
 import fixtures
@@ -161,18 +162,60 @@ class TestCreate(agentfixtures.ManagerTestCase):
         self.assertIn("KeyError: 'disks'", str(error))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
 
-    def test_a_driver_that_cannot_clean_up_still_leaves_no_record(self):
+    def test_a_rollback_the_driver_cannot_finish_is_finished_later(self):
+        # The record says so meanwhile: nothing the driver made is
+        # forgotten while it may still be there.
         self.useFixture(fixtures.MockPatchObject(
             self.driver, 'spawn',
             side_effect=exception.DriverError(reason='spawn')))
-        self.useFixture(fixtures.MockPatchObject(
+        destroy = self.useFixture(fixtures.MockPatchObject(
             self.driver, 'destroy',
-            side_effect=exception.DriverError(reason='destroy')))
+            side_effect=exception.DriverError(reason='destroy'))).mock
         uuid = agentfixtures.new_uuid()
         error = self.assertRaises(exception.DriverError, self.create, uuid)
         self.assertIn('spawn', str(error))
+        record = self.store.get(uuid)
+        self.assertEqual('error', record.state)
+        self.assertIn('rollback of the failed create', record.error)
+        self.assertIn('destroy', record.error)
+        destroy.side_effect = None
+        self.manager.reconciler.reconcile()
         self.assertIsNone(self.store.get(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+
+    def test_a_running_record_that_cannot_be_written_rolls_back(self):
+        real_save = self.store.save
+        saves = []
+
+        def save(record, **kwargs):
+            saves.append(record.state)
+            if record.state == 'running':
+                raise OSError(errno.EIO, 'I/O error')
+            return real_save(record, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(self.store, 'save',
+                                                 side_effect=save))
+        uuid = agentfixtures.new_uuid()
+        self.assertRaises(exception.DriverError, self.create, uuid)
+        self.assertEqual(['building', 'running'], saves)
+        self.assertEqual({}, self.driver.list_power_states())
+        self.assertIsNone(self.store.get(uuid))
+        self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+
+    def test_the_same_create_again_finishes_the_rollback_first(self):
+        spawn = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'spawn', wraps=self.driver.spawn,
+            side_effect=exception.DriverError(reason='spawn'))).mock
+        destroy = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'destroy',
+            side_effect=exception.DriverError(reason='destroy'))).mock
+        uuid = agentfixtures.new_uuid()
+        self.assertRaises(exception.DriverError, self.create, uuid)
+        # Still unreachable: the repeat says why it cannot start.
+        error = self.assertRaises(exception.DriverError, self.create, uuid)
+        self.assertIn('cannot be removed yet', str(error))
+        spawn.side_effect = None
+        destroy.side_effect = None
+        self.assertEqual('running', self.create(uuid)['state'])
 
 
 class TestResources(agentfixtures.ManagerTestCase):
@@ -276,8 +319,9 @@ class TestDelete(agentfixtures.ManagerTestCase):
             side_effect=exception.DriverError(reason='busy')))
         self.assertRaises(exception.DriverError, self.call,
                           'delete_instance', uuid=uuid)
-        self.assertEqual('running',
-                         self.call('get_instance', uuid=uuid)['state'])
+        record = self.call('get_instance', uuid=uuid)
+        self.assertEqual('error', record['state'])
+        self.assertIn('the delete could not be finished yet', record['error'])
         self.assertTrue(os.path.isdir(self.instance_dir(uuid)))
 
     def test_the_same_uuid_can_be_created_again_after_delete(self):

@@ -206,7 +206,6 @@ class TestPowerEvents(StatesTestCase):
         self.useFixture(fixtures.MockPatchObject(
             power_sync, '_apply_power_event', side_effect=apply))
         self.driver.register_event_listener(power_sync.handle_power_event)
-        self.driver.register_resync_listener(power_sync.handle_resync)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=power_sync.process_events,
                                        args=(self.stop, 0.05))
@@ -275,22 +274,6 @@ class TestPowerEvents(StatesTestCase):
         self.driver.pause(agentfixtures.instance_of(uuid))
         self.wait_applied()
         self.assertEqual('paused', self.store.get(uuid).state)
-
-    def test_a_resync_looks_at_every_instance(self):
-        # What a driver does after its hypervisor connection came back:
-        # changes made meanwhile sent no event.
-        paused, gone, same = (self.into('running') for _ in range(3))
-        agentfixtures.set_guest_state(self.driver, paused, 'paused')
-        agentfixtures.set_guest_state(self.driver, gone, None)
-        self.driver.emit_resync()
-        self.wait_applied()
-        self.assertEqual(['paused', 'error', 'running'],
-                         [self.store.get(u).state
-                          for u in (paused, gone, same)])
-        self.assertEqual(
-            {paused, gone},
-            {p['uuid'] for p in self.notifications.payloads(
-                'instance.power_state.update')})
 
     def test_the_thread_stops_when_asked(self):
         self.stop.set()

@@ -11,6 +11,7 @@ import os
 
 import fixtures
 
+from computeagent.compute import reconciler
 from computeagent.compute import recovery
 from computeagent.compute import store as store_mod
 from computeagent import exception
@@ -29,8 +30,7 @@ class RecoveryTestCase(agentfixtures.ManagerTestCase):
         """Recover as a new agent process would; returns the counts."""
         self.rebuild_manager()
         self.store.load_all()
-        return recovery.recover(self.conf, self.driver, self.store,
-                                self.manager.notifier)
+        return recovery.recover(self.manager.reconciler)
 
     def guest_state(self, uuid):
         return self.driver.get_power_state(agentfixtures.instance_of(uuid))
@@ -123,26 +123,31 @@ class TestRecords(RecoveryTestCase):
         self.restart()
         self.assertGone(uuid)
 
-    def test_a_create_that_cannot_be_rolled_back_is_kept_in_error(self):
+    def test_a_create_that_cannot_be_rolled_back_is_finished_later(self):
         uuid = self.create()['uuid']
         self.store.update(uuid, state='building')
         self.rebuild_manager()
         self.store.load_all()
-        self.useFixture(fixtures.MockPatchObject(
+        destroy = self.useFixture(fixtures.MockPatchObject(
             self.driver, 'destroy',
-            side_effect=exception.DriverError(reason='busy')))
-        done = recovery.recover(self.conf, self.driver, self.store,
-                                self.manager.notifier)
+            side_effect=exception.DriverError(reason='busy'))).mock
+        done = recovery.recover(self.manager.reconciler)
         self.assertEqual({'create not rolled back': 1}, dict(done))
         record = self.call('get_instance', uuid=uuid)
         self.assertEqual('error', record['state'])
         self.assertIn('busy', record['error'])
-        self.assertEqual([], self.notifications.messages(
-            'instance.create.error'))
+        self.assertEqual(reconciler.ROLLING_BACK,
+                         self.store.get_stored(uuid).task)
+        # The create failed, and the controller that cast it is told.
+        error = self.notifications.wait_for('instance.create.error')[0]
+        self.assertEqual('AgentRestarted', error['payload']['error_type'])
+        destroy.side_effect = None
+        self.manager.reconciler.reconcile()
+        self.assertGone(uuid)
 
     def test_an_interrupted_delete_is_finished(self):
         uuid = self.create()['uuid']
-        self.store.set_task(uuid, recovery.DELETING)
+        self.store.set_task(uuid, reconciler.DELETING)
         self.assertEqual({'delete finished': 1}, dict(self.restart()))
         self.assertGone(uuid)
         end = self.notifications.wait_for('instance.delete.end')[0]
@@ -151,19 +156,18 @@ class TestRecords(RecoveryTestCase):
 
     def test_a_delete_that_cannot_be_finished_is_finished_by_delete(self):
         uuid = self.create()['uuid']
-        self.store.set_task(uuid, recovery.DELETING)
+        self.store.set_task(uuid, reconciler.DELETING)
         self.rebuild_manager()
         self.store.load_all()
         destroy = self.useFixture(fixtures.MockPatchObject(
             self.driver, 'destroy',
             side_effect=exception.DriverError(reason='busy'))).mock
-        done = recovery.recover(self.conf, self.driver, self.store,
-                                self.manager.notifier)
+        done = recovery.recover(self.manager.reconciler)
         self.assertEqual({'delete not finished': 1}, dict(done))
         record = self.call('get_instance', uuid=uuid)
         self.assertEqual('error', record['state'])
         self.assertIn('busy', record['error'])
-        self.assertEqual(recovery.DELETING,
+        self.assertEqual(reconciler.DELETING,
                          self.store.get_stored(uuid).task)
         destroy.side_effect = None
         self.call('delete_instance', uuid=uuid)
@@ -183,25 +187,34 @@ class TestDeleteMarksTheRecord(RecoveryTestCase):
         self.useFixture(fixtures.MockPatchObject(self.driver, 'destroy',
                                                  side_effect=destroy))
         self.call('delete_instance', uuid=uuid)
-        self.assertEqual([recovery.DELETING], seen)
+        self.assertEqual([reconciler.DELETING], seen)
 
     def test_the_task_is_not_in_the_public_record(self):
         uuid = self.create()['uuid']
-        self.store.set_task(uuid, recovery.DELETING)
+        self.store.set_task(uuid, reconciler.DELETING)
         self.assertNotIn('task', self.call('get_instance', uuid=uuid))
         self.assertNotIn('task', self.call('list_instances')[0])
 
-    def test_a_failed_destroy_clears_the_task(self):
+    def test_a_failed_destroy_keeps_the_task_until_it_is_finished(self):
         uuid = self.create()['uuid']
-        self.useFixture(fixtures.MockPatchObject(
+        destroy = self.useFixture(fixtures.MockPatchObject(
             self.driver, 'destroy',
-            side_effect=exception.DriverError(reason='busy')))
+            side_effect=exception.DriverError(reason='busy'))).mock
         self.assertRaises(exception.DriverError, self.call,
                           'delete_instance', uuid=uuid)
-        self.assertIsNone(self.store.get_stored(uuid).task)
+        record = self.call('get_instance', uuid=uuid)
+        self.assertEqual('error', record['state'])
+        self.assertIn('busy', record['error'])
         self.rebuild_manager()
         self.store.load_all()
-        self.assertIsNone(self.store.get_stored(uuid).task)
+        self.assertEqual(reconciler.DELETING,
+                         self.store.get_stored(uuid).task)
+        # Once the driver can, a pass finishes what the controller asked.
+        destroy.side_effect = None
+        self.manager.reconciler.reconcile()
+        self.assertGone(uuid)
+        end = self.notifications.wait_for('instance.delete.end')[0]
+        self.assertEqual(uuid, end['payload']['uuid'])
 
     def test_a_delete_with_the_guest_gone_completes(self):
         # A delete that died after the guest went but before the record
@@ -219,7 +232,7 @@ class TestDirectories(RecoveryTestCase):
     def test_agent_files_without_a_record_are_removed(self):
         uuid = agentfixtures.new_uuid()
         self.make_instance_dir(uuid, AGENT_FILES + ('.instance.x1y2z3',))
-        self.assertEqual({'directory removed': 1}, dict(self.restart()))
+        self.assertEqual({'orphan removed': 1}, dict(self.restart()))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
 
     def test_an_empty_directory_is_removed(self):
@@ -233,7 +246,7 @@ class TestDirectories(RecoveryTestCase):
             'notes.txt', 'disk.vda.bak', 'instance.json.old')}
         for uuid, extra in made.items():
             self.make_instance_dir(uuid, ('disk', extra))
-        self.assertEqual({'directory left': 3}, dict(self.restart()))
+        self.assertEqual({'orphan left': 3}, dict(self.restart()))
         for uuid, extra in made.items():
             self.assertEqual({'disk', extra},
                              set(os.listdir(self.instance_dir(uuid))))
@@ -246,13 +259,20 @@ class TestDirectories(RecoveryTestCase):
         self.assertTrue(os.path.isdir(os.path.join(directory,
                                                    'console.log')))
 
-    def test_a_directory_whose_guest_exists_is_left_with_its_guest(self):
+    def test_the_drivers_own_guest_without_a_record_goes(self):
         uuid = self.create()['uuid']
         self.store.delete(uuid)  # the record file alone went
-        self.assertEqual({'directory left': 1}, dict(self.restart()))
+        self.assertEqual({'orphan removed': 1}, dict(self.restart()))
+        self.assertGone(uuid)
+
+    def test_a_directory_whose_foreign_guest_exists_is_left_with_it(self):
+        uuid = agentfixtures.new_uuid()
+        self.make_instance_dir(uuid, ('disk', 'console.log'))
+        self.driver.add_foreign_guest(uuid)
+        self.assertEqual({'orphan left': 1}, dict(self.restart()))
         self.assertEqual('running', self.guest_state(uuid))
-        self.assertTrue(os.path.isfile(os.path.join(self.instance_dir(uuid),
-                                                    'console.log')))
+        self.assertEqual({'disk', 'console.log'},
+                         set(os.listdir(self.instance_dir(uuid))))
 
     def test_an_unreadable_record_is_left(self):
         uuid = agentfixtures.new_uuid()
@@ -271,11 +291,10 @@ class TestDirectories(RecoveryTestCase):
         for name in ('_base', 'notes', uuid.upper(), uuid.replace('-', '')):
             self.assertEqual(['disk'], os.listdir(self.instance_dir(name)))
 
-    def test_guests_without_a_record_are_left_alone(self):
-        uuid = self.create()['uuid']
-        self.store.delete(uuid)
-        self.store.remove_instance_dir(uuid)
-        self.assertEqual({}, dict(self.restart()))
+    def test_foreign_guests_are_left_alone(self):
+        uuid = agentfixtures.new_uuid()
+        self.driver.add_foreign_guest(uuid)
+        self.assertEqual({'orphan left': 1}, dict(self.restart()))
         self.assertEqual('running', self.guest_state(uuid))
         self.assertEqual([], self.call('list_instances'))
 

@@ -1,9 +1,9 @@
 """The libvirt driver's part in start-up recovery, on libvirt's test driver.
 
-cleanup_orphan removes the directory of an uuid the agent has no record
-of only if all of it is the agent's; destroy refuses a domain the agent
-did not define, so rolling back a create never removes someone else's
-guest.
+cleanup_orphan removes the domain and directory of an uuid the agent has
+no record of only if all of it is the agent's; destroy refuses a domain
+the agent did not define, so rolling back a create never removes someone
+else's guest.
 """
 
 import os
@@ -33,12 +33,24 @@ class TestCleanupOrphan(driver_base.DriverTestCase):
         self.assertEqual({'disk', 'precious.img'},
                          set(os.listdir(self.instance_dir(UUID))))
 
-    def test_nothing_is_removed_while_a_domain_exists(self):
-        record = self.spawn()
+    def test_a_domain_of_this_agent_goes_with_its_directory(self):
+        # What a rollback that could not reach libvirtd and then lost its
+        # record leaves: the domain carries the agent's mark.
+        self.spawn()
+        self.assertIsNone(self.driver.cleanup_orphan(UUID))
+        self.assertEqual([], self.domain_uuids())
+        self.assertFalse(os.path.exists(self.instance_dir(UUID)))
+
+    def test_nothing_is_removed_while_a_foreign_domain_exists(self):
+        xml = self.driver.render(self.spec())['domain_xml']
+        self.conn.defineXML(xml.replace('computeagent:instance',
+                                        'other:instance'))
+        self.make_instance_dir(UUID, ('disk', 'console.log'))
         reason = self.driver.cleanup_orphan(UUID)
-        self.assertIn('domain', reason)
+        self.assertIn('did not define', reason)
         self.assertEqual([UUID], self.domain_uuids())
-        self.assertTrue(os.path.isfile(record.record.disks[0].path))
+        self.assertEqual({'disk', 'console.log'},
+                         set(os.listdir(self.instance_dir(UUID))))
 
     def test_not_a_uuid(self):
         self.assertRaises(exception.InvalidSpec, self.driver.cleanup_orphan,
