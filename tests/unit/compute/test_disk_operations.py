@@ -248,6 +248,16 @@ class TestDetachNotReleased(DiskTestCase):
                           [d['target'] for d in record['disks']]))
         self.assertEqual((), self.detaching())
 
+    def test_a_hard_reboot_of_the_stopped_guest_finishes_it_first(self):
+        self.detach_held()
+        agentfixtures.set_guest_state(self.driver, self.uuid, 'shutoff')
+        record = self.call('reboot_instance', uuid=self.uuid, hard=True)
+        self.assertEqual(('running', ['vda']),
+                         (record['state'],
+                          [d['target'] for d in record['disks']]))
+        self.assertEqual(['vda'], self.guest_targets())
+        self.assertEqual((), self.detaching())
+
     def test_the_mark_survives_a_restart(self):
         self.detach_held()
         restarted = agentfixtures.build_endpoint(self.conf, self.driver)
