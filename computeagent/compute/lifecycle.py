@@ -3,8 +3,14 @@
 Each runs through the :class:`computeagent.compute.operations.OperationRunner`
 (the lock, the state check, notifications, storing what changed) and
 returns the record once done.
+
+A stop finishes, and a start (or a hard reboot of a stopped guest)
+first finishes, the detaches a running guest had not released
+(:func:`computeagent.compute.disk_operations.finish_detaches`): a guest
+that is off holds no disk.
 """
 
+from computeagent.compute import disk_operations
 from computeagent.compute import reconciler
 from computeagent.compute import states
 
@@ -56,19 +62,29 @@ class Lifecycle(object):
         return {'uuid': uuid, 'deleted': True}
 
     def reboot(self, ctxt, uuid, hard=False):
+        def reboot(instance):
+            if instance.record.state == states.SHUTOFF:
+                # A hard reboot of a stopped guest starts it.
+                instance = disk_operations.finish_detaches(
+                    self.driver, self.store, instance)
+            self.driver.reboot(instance, hard=hard)
         return self.runner.run(
             ctxt, uuid, 'reboot_hard' if hard else 'reboot', 'reboot',
-            lambda instance: self.driver.reboot(instance, hard=hard))
+            reboot)
 
     def stop(self, ctxt, uuid, timeout=60):
-        return self.runner.run(
-            ctxt, uuid, 'stop', 'power_off',
-            lambda instance: self.driver.power_off(instance,
-                                                   timeout=timeout))
+        def stop(instance):
+            self.driver.power_off(instance, timeout=timeout)
+            disk_operations.finish_detaches(self.driver, self.store,
+                                            instance)
+        return self.runner.run(ctxt, uuid, 'stop', 'power_off', stop)
 
     def start(self, ctxt, uuid):
-        return self.runner.run(ctxt, uuid, 'start', 'power_on',
-                               self.driver.power_on)
+        def start(instance):
+            # Stored before the start, which may fail: the files are gone.
+            self.driver.power_on(disk_operations.finish_detaches(
+                self.driver, self.store, instance))
+        return self.runner.run(ctxt, uuid, 'start', 'power_on', start)
 
     def pause(self, ctxt, uuid):
         return self.runner.run(ctxt, uuid, 'pause', 'pause',

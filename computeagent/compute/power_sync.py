@@ -4,6 +4,8 @@ Drivers report power events, the service's event thread applies them
 and each reconciliation pass (:mod:`computeagent.compute.reconciler`)
 syncs every record; a change found is sent as
 ``instance.power_state.update``. None of this is exposed over RPC.
+A guest seen shut off has its unfinished detaches finished
+(:func:`computeagent.compute.disk_operations.finish_detaches`).
 """
 
 import queue
@@ -11,6 +13,7 @@ import queue
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import disk_operations
 from computeagent.compute import states
 
 LOG = logging.getLogger(__name__)
@@ -73,6 +76,10 @@ class PowerSync(object):
             if record is None:
                 return
             updated = self.runner.refresh_state(record)
+            stored = self.store.get_stored(uuid)
+            if updated.state == states.SHUTOFF and stored.detaching:
+                updated = disk_operations.finish_detaches(
+                    self.driver, self.store, stored).record
         if updated.state != record.state:
             self.notifier.instance(oslo_context.RequestContext(),
                                    'power_state', 'update',

@@ -118,10 +118,12 @@ class InstanceStore(object):
             self._stored[uuid] = stored
         return record
 
-    def update(self, uuid, spec=None, **fields):
+    def update(self, uuid, spec=None, detaching=None, **fields):
         """Change some fields of a record (and the spec) and write it.
 
         :param spec: the new InstanceSpec, or None to keep it
+        :param detaching: the new targets of unfinished detaches (a
+            tuple), or None to keep them
         :param fields: InstanceRecord fields and their new values
         :returns: the InstanceRecord as written
         :raises: InstanceNotFound
@@ -131,6 +133,8 @@ class InstanceStore(object):
                                                      **fields)}
             if spec is not None:
                 changes['spec'] = spec
+            if detaching is not None:
+                changes['detaching'] = tuple(detaching)
             return dataclasses.replace(stored, **changes)
         return self._change(uuid, change).record
 

@@ -28,9 +28,22 @@ opts = [
     cfg.FloatOpt('power_poll_interval',
                  default=0.5, min=0.01,
                  help='Seconds between checks of a guest\'s state while '
-                      'waiting for it to shut down or reboot. A lifecycle '
-                      'event from libvirt ends each wait sooner; the poll '
-                      'is the backstop for missed events.'),
+                      'waiting for it to shut down, reboot or release a '
+                      'detached disk. An event from libvirt (lifecycle, '
+                      'reboot, device removed) ends each wait sooner; the '
+                      'poll is the backstop for missed events.'),
+    cfg.FloatOpt('device_detach_timeout',
+                 default=20, min=0,
+                 help='Seconds detach_disk waits for a running guest to '
+                      'release the disk (libvirt\'s device-removed event, '
+                      'or the disk gone from the live domain) before '
+                      'failing with DriverError: the disk then stays '
+                      'attached, with its files, until the guest releases '
+                      'it (a retry finishes the detach) or stops (which '
+                      'finishes it). Guests without hot-unplug support '
+                      '(such as bare boot sectors) never release it, so '
+                      'tests set this low. libvirt itself waits up to 5 s '
+                      'within the request.'),
     cfg.IntOpt('block_commit_timeout',
                default=600, min=1,
                help='Seconds commit_disk waits for libvirt\'s block '

@@ -3,10 +3,12 @@
 The record, the normalized spec it was built from, the fingerprint of
 the request and, while one runs, the agent's own ``task`` (e.g.
 ``deleting``, see :mod:`computeagent.compute.recovery`), which is never
-part of the public record. The store (:mod:`computeagent.compute.store`)
-keeps these in memory and writes :meth:`StoredInstance.to_dict`; the
-driver contract's methods on an instance take one, for its record and
-its spec.
+part of the public record, nor are the targets of disks whose detach
+is not finished (``detaching``: the guest has not released them, see
+:mod:`computeagent.compute.disk_operations`). The store
+(:mod:`computeagent.compute.store`) keeps these in memory and writes
+:meth:`StoredInstance.to_dict`; the driver contract's methods on an
+instance take one, for its record and its spec.
 """
 
 import dataclasses
@@ -24,12 +26,15 @@ class StoredInstance(object):
     :ivar spec: the InstanceSpec, or None if none was stored
     :ivar fingerprint: the request's fingerprint, or None
     :ivar task: an operation under way that recovery must finish, or None
+    :ivar detaching: targets of disks still in the record whose detach
+        was asked for and is not finished
     """
 
     record: record_mod.InstanceRecord
     spec: typing.Optional[spec_mod.InstanceSpec] = None
     fingerprint: typing.Optional[str] = None
     task: typing.Optional[str] = None
+    detaching: tuple = ()
 
     @property
     def uuid(self):
@@ -44,6 +49,8 @@ class StoredInstance(object):
             data['fingerprint'] = self.fingerprint
         if self.task is not None:
             data['task'] = self.task
+        if self.detaching:
+            data['detaching'] = list(self.detaching)
         return data
 
     @classmethod
@@ -55,4 +62,5 @@ class StoredInstance(object):
             spec=(spec_mod.InstanceSpec.from_dict(spec)
                   if spec is not None else None),
             fingerprint=data.get('fingerprint'),
-            task=data.get('task'))
+            task=data.get('task'),
+            detaching=tuple(data.get('detaching', ())))

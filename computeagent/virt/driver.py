@@ -234,7 +234,20 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def detach_disk(self, instance, target):
-        """Remove the disk at ``target`` (hot-unplug when running)."""
+        """Remove the disk at ``target`` (hot-unplug when running).
+
+        A running guest must release the device; the driver waits a
+        bounded time for it. Its files are removed only once the guest
+        no longer has it. Called again for a disk whose release it did
+        not see, it finishes the detach if the guest released it
+        meanwhile or no longer runs (asking a running guest again).
+
+        :param instance: the StoredInstance, still with the disk
+        :returns: True once the disk is gone (guest, definition, files);
+            False if the running guest still holds it: its files are
+            kept, and the guest's next start does not have it
+        :raises: DriverError if the hypervisor refused (nothing changed)
+        """
 
     @abc.abstractmethod
     def change_media(self, instance, target, image=None):

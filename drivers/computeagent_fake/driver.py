@@ -6,6 +6,11 @@ keeps its "guests" in memory, writes a console log the way virtlogd
 would, and enforces the same rules a real hypervisor would (a paused
 guest cannot be paused again, an unknown target cannot be detached), so
 tests against it mean something.
+
+Like a real guest, a fake one may keep a disk it is asked to release
+(:meth:`FakeDriver.hold_detached_disks`, as a guest without hot-unplug
+support): detach_disk then reports it still held, and the disk goes
+when the guest stops, as the libvirt driver's definition has lost it.
 """
 
 import dataclasses
@@ -134,7 +139,8 @@ class FakeDriver(driver.ComputeDriver):
             nics.append(dataclasses.replace(nic, mac=mac))
         with self._lock:
             self._guests[uuid] = {'state': power.RUNNING, 'spec': spec,
-                                  'disks': disks}
+                                  'disks': disks, 'holds': False,
+                                  'unplugging': set()}
         serial_ports = self._serial_ports(spec)
         console = serial_ports[0].log_file if serial_ports else None
         if console:
@@ -199,6 +205,12 @@ class FakeDriver(driver.ComputeDriver):
         self._set_state(instance, power.SHUTOFF,
                         (power.RUNNING, power.PAUSED, power.CRASHED),
                         'stop')
+        with self._lock:
+            guest = self._guest(instance.uuid)
+            # The next start has only what the definition kept.
+            guest['disks'] = [d for d in guest['disks']
+                              if d.target not in guest['unplugging']]
+            guest['unplugging'].clear()
 
     def power_on(self, instance):
         self._set_state(instance, power.RUNNING,
@@ -236,11 +248,27 @@ class FakeDriver(driver.ComputeDriver):
             guest['disks'].append(new)
         return new
 
+    def hold_detached_disks(self, uuid, hold=True):
+        """Make a guest keep (or, with False, release) disks on detach.
+
+        For tests: a guest that holds them is one without hot-unplug
+        support; one released later lets a detach_disk retry finish.
+        """
+        with self._lock:
+            self._guest(uuid)['holds'] = hold
+
     def detach_disk(self, instance, target):
         with self._lock:
             guest = self._guest(instance.uuid)
+            present = any(d.target == target for d in guest['disks'])
+            if (present and guest['holds']
+                    and guest['state'] in (power.RUNNING, power.PAUSED)):
+                guest['unplugging'].add(target)
+                return False
             guest['disks'] = [d for d in guest['disks']
                               if d.target != target]
+            guest['unplugging'].discard(target)
+            return True
 
     def change_media(self, instance, target, image=None):
         with self._lock:

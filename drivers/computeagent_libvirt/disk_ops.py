@@ -6,6 +6,17 @@ are designed by :mod:`computeagent_libvirt.design.disks` (the same decisions
 as at spawn) and changed in the persistent definition, and in the guest
 too when it runs.
 
+detach_disk tells the truth about a running guest: the guest must
+release the device, which libvirt reports with its device-removed event
+(waited for up to ``[libvirt] device_detach_timeout``, the live XML
+polled as the backstop). Only once the device is gone from the live
+domain are its files removed. A guest that does not release it (no
+hot-unplug support, or too slow) keeps the device and its files; the
+persistent definition has already lost it (libvirt drops it there with
+the request), so the guest's next start does not have it, and a later
+detach_disk finishes the job: a guest that released the device
+meanwhile, or no longer runs, has it removed at once.
+
 commit_disk does what was seen to work with libvirt 9.0 and QEMU 7.2:
 an active, shallow block commit of the snapshot disk's overlay into the
 disk file, a pivot once the job is ready, then a fresh empty overlay (an
@@ -15,6 +26,7 @@ and ``commit``.
 """
 
 import dataclasses
+import time
 
 from oslo_log import log as logging
 
@@ -136,8 +148,9 @@ class DiskOps(object):
         files (and the IOThread) are removed again.
 
         :raises: DriverError, before anything is made, if the running
-            guest still holds a disk detached earlier at the same target
-            (it never released it)
+            guest still holds a disk at the same target that the record
+            does not name (a detach it never released, from before
+            detach_disk waited for the release)
         """
         uuid = instance.uuid
         dom = self._domain(instance)
@@ -183,26 +196,65 @@ class DiskOps(object):
     def detach_disk(self, instance, target):
         """Remove the disk from the guest and its definition, then its files.
 
-        A running guest must release the device; one that does not (no
-        hot-unplug support) keeps it until it stops, but the definition
-        and the files no longer have it.
+        Also finishes an earlier detach the guest had not released: the
+        request is made again if the guest still holds the device.
+
+        :returns: True once the disk is gone from the guest, the
+            definition and the disk; False if the running guest still
+            holds it after ``[libvirt] device_detach_timeout``: its files
+            are kept and the definition no longer has it
+        :raises: DriverError if libvirt refused the request (nothing
+            changed)
         """
         uuid = instance.uuid
         files = _disk_files(self.storage, uuid, instance.record.disk(target))
         dom = self._domain(instance)
-        live = dom.is_active()
-        conf = dom.guest().disk(target)
-        if conf is None:
-            raise exception.DriverError(
-                reason='domain %s has no disk %s' % (uuid, target))
-        dom.detach_device(conf.to_xml(), live)
-        if live and dom.guest().disk(target) is not None:
+        held = dom.guest().disk(target) if dom.is_active() else None
+        if held is not None and not self._unplug(dom, target, held):
             LOG.warning('The guest of %(uuid)s has not released disk '
-                        '%(target)s yet; it goes when the guest stops',
-                        {'uuid': uuid, 'target': target})
+                        '%(target)s within %(timeout)s s; it keeps the '
+                        'disk and its files until it releases it or stops',
+                        {'uuid': uuid, 'target': target,
+                         'timeout': self.conf.libvirt.device_detach_timeout})
+            return False
+        defined = dom.guest(inactive=True).disk(target)
+        if defined is not None:
+            dom.detach_device(defined.to_xml(), live=False)
         self.storage.delete_disk_files(uuid, files)
         LOG.info('Detached disk %(target)s from %(uuid)s',
                  {'target': target, 'uuid': uuid})
+        return True
+
+    def _unplug(self, dom, target, held):
+        """Ask the running guest to release a disk; wait until it has.
+
+        :param held: the disk's config.disks.Disk in the live XML
+        :returns: whether the live domain no longer has the disk
+        :raises: DriverError if libvirt refuses a first request
+        """
+        timeout = self.conf.libvirt.device_detach_timeout
+        deadline = time.monotonic() + timeout
+        alias = held.alias
+        self.waiter.expect_removal(dom.uuid, alias)
+        defined = dom.guest(inactive=True).disk(target) is not None
+        try:
+            dom.detach_device(held.to_xml(), live=True, config=defined)
+        except exception.DriverError as e:
+            if defined:
+                raise
+            # Asked before (the definition lost the disk then): QEMU may
+            # refuse a second request while the first is pending.
+            LOG.info('The guest of %(uuid)s was asked to release '
+                     '%(target)s before; libvirt says: %(error)s',
+                     {'uuid': dom.uuid, 'target': target, 'error': e})
+
+        def removed():
+            return (self.waiter.device_removed(dom.uuid, alias)
+                    or dom.guest().disk(target) is None)
+        self.waiter.wait_for(removed, max(0, deadline - time.monotonic()),
+                             self.conf.libvirt.power_poll_interval)
+        # The live XML has the last word, whatever the events said.
+        return dom.guest().disk(target) is None
 
     def change_media(self, instance, target, image=None):
         """Insert a cached image into the cdrom at ``target``, or eject.

@@ -163,9 +163,22 @@ class Domain(object):
         """Add a device to the definition, and to the guest if ``live``."""
         self._call('attachDeviceFlags', xml, self._affect(live))
 
-    def detach_device(self, xml, live):
-        """Remove a device from the definition, and the guest if ``live``."""
-        self._call('detachDeviceFlags', xml, self._affect(live))
+    def detach_device(self, xml, live, config=True):
+        """Remove a device from the definition, and the guest if ``live``.
+
+        From a running guest the removal may be only requested: libvirt
+        waits a few seconds for the guest to release the device, and
+        returns without error even if it did not; the device then stays
+        in the live XML until the guest releases it (libvirt's
+        device-removed event says when) or stops.
+
+        :param config: also from the persistent definition; False asks
+            the running guest only (the definition no longer has it)
+        """
+        flags = FLAGS.AFFECT_LIVE if live else 0
+        if config:
+            flags |= FLAGS.AFFECT_CONFIG
+        self._call('detachDeviceFlags', xml, flags)
 
     def update_device(self, xml, live):
         """Change a device (a cdrom's medium), even if the tray is locked."""

@@ -96,7 +96,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
             lifecycle_handler=self._on_lifecycle,
             reboot_handler=self.waiter.note_reboot,
             reconnect_handler=self._on_reconnect,
-            reconnect_timeout=conf.libvirt.reconnect_timeout)
+            reconnect_timeout=conf.libvirt.reconnect_timeout,
+            device_removed_handler=self.waiter.note_device_removed)
         self.node = node_mod.Node(self.host)
         self.cache_inputs = cacheinputs.CacheInputs(conf)
         self.power = power_ops.PowerOps(conf, self.host, self.storage,

@@ -1,11 +1,18 @@
 """Waiting for guests to change state, woken by libvirt's events.
 
 libvirt's event thread calls :meth:`StateWaiter.notify` (and
-:meth:`StateWaiter.note_reboot`), which only take a lock for a moment, so
-event callbacks never block. A driver thread waiting for a guest to shut
-down or reboot re-checks its condition after each event and at least
+:meth:`StateWaiter.note_reboot`, :meth:`StateWaiter.note_device_removed`),
+which only take a lock for a moment, so event callbacks never block. A
+driver thread waiting for a guest to shut down, reboot or release a
+detached device re-checks its condition after each event and at least
 every poll interval, the backstop for events that never come (a test
 hypervisor without events, a connection lost and reopened).
+
+Device removals are remembered by (uuid, alias) from
+:meth:`StateWaiter.expect_removal` on: libvirt may deliver the event
+before the detach request returns, and an alias is reused by the next
+device attached at the same place, so a removal seen before the request
+must not count.
 """
 
 import collections
@@ -20,6 +27,7 @@ class StateWaiter(object):
         self._cond = threading.Condition()
         self._generation = 0
         self._reboots = collections.Counter()
+        self._removed = set()
 
     def notify(self, uuid):
         """A guest's state changed (called on libvirt's event thread)."""
@@ -39,10 +47,32 @@ class StateWaiter(object):
         with self._cond:
             return self._reboots[uuid]
 
+    def note_device_removed(self, uuid, alias):
+        """A guest's device is gone (called on libvirt's event thread).
+
+        :param alias: libvirt's alias of the device, e.g. ``virtio-disk1``
+        """
+        with self._cond:
+            self._removed.add((uuid, alias))
+            self._generation += 1
+            self._cond.notify_all()
+
+    def expect_removal(self, uuid, alias):
+        """Forget an earlier removal of ``alias``: a detach is requested."""
+        with self._cond:
+            self._removed.discard((uuid, alias))
+
+    def device_removed(self, uuid, alias):
+        """Whether the device was removed since :meth:`expect_removal`."""
+        with self._cond:
+            return (uuid, alias) in self._removed
+
     def forget(self, uuid):
         """Drop what is known of a guest that is gone."""
         with self._cond:
             self._reboots.pop(uuid, None)
+            self._removed = {key for key in self._removed
+                             if key[0] != uuid}
 
     def wait_for(self, predicate, timeout, poll):
         """Wait until ``predicate()`` is true or ``timeout`` passes.

@@ -6,9 +6,10 @@ restarts, the connection dies; the next call that notices reopens it
 once and retries. Every libvirt error leaves this module as
 ``exception.DriverError`` carrying libvirt's own message.
 
-Lifecycle events: libvirt delivers them through an event loop that must
-be registered before the connection is opened
-(``virEventRegisterDefaultImpl``) and run by a thread forever
+Domain events (lifecycle, reboot, device removed): libvirt delivers
+them through an event loop that must be registered before the
+connection is opened (``virEventRegisterDefaultImpl``) and run by a
+thread forever
 (``virEventRunDefaultImpl``). Both are process-wide, so they are set up
 once per process (:func:`start_event_loop`). Callbacks run on that
 thread and must not block; they hand over to the driver's handlers.
@@ -209,6 +210,9 @@ class Host(object):
         thread for every lifecycle event that changes the power state
     :param reboot_handler: ``handler(uuid)`` called on the event thread
         when a guest reboots
+    :param device_removed_handler: ``handler(uuid, alias)`` called on the
+        event thread when a running guest's device (by its libvirt
+        alias, e.g. ``virtio-disk1``) is gone after a detach
     :param reconnect_handler: ``handler()`` called, on the thread that
         reopened it, each time the connection is opened again after it
         was lost (not the first time): events of the outage were missed.
@@ -221,10 +225,12 @@ class Host(object):
     MAX_RETRY_PAUSE = 1.0
 
     def __init__(self, uri, lifecycle_handler=None, reboot_handler=None,
-                 reconnect_handler=None, reconnect_timeout=0):
+                 reconnect_handler=None, reconnect_timeout=0,
+                 device_removed_handler=None):
         self.uri = uri
         self._lifecycle_handler = lifecycle_handler
         self._reboot_handler = reboot_handler
+        self._device_removed_handler = device_removed_handler
         self._reconnect_handler = reconnect_handler
         self.reconnect_timeout = reconnect_timeout
         self._lock = threading.Lock()
@@ -322,6 +328,9 @@ class Host(object):
             ids.append(conn.domainEventRegisterAny(
                 None, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
                 self._on_reboot, None))
+            ids.append(conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                self._on_device_removed, None))
             conn.registerCloseCallback(self._on_close, None)
         except libvirt.libvirtError as e:
             # Events are an optimisation (the manager also syncs power
@@ -426,3 +435,11 @@ class Host(object):
             self._reboot_handler(dom.UUIDString())
         except Exception:
             LOG.exception('Reboot event handler failed')
+
+    def _on_device_removed(self, conn, dom, alias, opaque):
+        if self._device_removed_handler is None:
+            return
+        try:
+            self._device_removed_handler(dom.UUIDString(), alias)
+        except Exception:
+            LOG.exception('Device removed event handler failed')

@@ -5,10 +5,11 @@ What counts is what the running guest got: the live domain XML
 ``info block``), beside the persistent definition and the files.
 
 The boot-sector guests have no PCI hot-plug driver, so they never
-acknowledge an unplug request: a virtio-blk disk detached while they run
-may stay in the live XML (and in QEMU) until the guest stops. What is
-certain, and tested, is that the definition and the files lose it at
-once and the next start does not have it.
+release a virtio-blk disk detached while they run: it stays in the live
+XML (and in QEMU) until the guest stops. detach_disk says so with a
+DriverError, and the record and the files keep the disk as long as the
+guest does; the persistent definition has lost it, and a stop finishes
+the detach. A SCSI disk leaves without the guest's help.
 """
 
 import os
@@ -20,6 +21,15 @@ from tests.functional import libvirt_helpers as lh
 class TestHotplug(lh.LibvirtTestCase):
 
     shared_agent = True
+    #: the boot sectors never release a disk: do not wait long for it
+    #: (libvirt waits 5 s of its own within each request)
+    extra_options = {'libvirt': {'device_detach_timeout': 1}}
+
+    def uses_shared_agent(self):
+        # One agent with these options for every test here, as for
+        # tests without extra_options; none asserts anything of it as a
+        # whole.
+        return True
 
     def boot(self, label, disks=()):
         """A running guest booted from vda, with ``disks`` after it.
@@ -48,7 +58,15 @@ class TestHotplug(lh.LibvirtTestCase):
             'start_instance', uuid=uuid)['state'])
         lh.wait_for_console(self.agent, uuid, marker, count=boots)
 
-    def _plug_and_unplug(self, bus, target, label):
+    def targets(self, uuid):
+        return [d['target'] for d in self.agent.call(
+            'get_instance', uuid=uuid)['disks']]
+
+    def plug(self, label, bus='virtio', target='vdb'):
+        """A running guest with a blank disk attached at ``target``.
+
+        :returns: (uuid, marker, the disk's file)
+        """
         uuid, marker = self.boot(label)
         disk_file = os.path.join(self.instance_dir(uuid),
                                  'disk.%s' % target)
@@ -67,26 +85,51 @@ class TestHotplug(lh.LibvirtTestCase):
         self.assertEqual(['vda', target], self.persistent(uuid))
         self.assertIn(disk_file, gs.qemu_block_files(uuid))
         self.assertEqual(('running', 'booted'), gs.domstate(uuid))
+        return uuid, marker, disk_file
 
-        record = self.agent.call('detach_disk', uuid=uuid, target=target)
-        self.assertEqual(['vda'], [d['target'] for d in record['disks']])
+    def assertHeld(self, uuid, disk_file):
+        """vdb is the guest's still, and so the record's and its file."""
+        error = self.assertRemoteError('DriverError', self.agent.call,
+                                       'detach_disk', uuid=uuid,
+                                       target='vdb')
+        self.assertIn('has not released disk vdb', error.value)
+        self.assertEqual(['vda', 'vdb'], self.targets(uuid))
+        self.assertEqual(['vda', 'vdb'], self.live(uuid))
+        self.assertIn(disk_file, gs.qemu_block_files(uuid))
+        self.assertTrue(os.path.exists(disk_file))
+        # The next start must not have it.
+        self.assertEqual(['vda'], self.persistent(uuid))
+        self.assertEqual(('running', 'booted'), gs.domstate(uuid))
+
+    def test_virtio_blk_unplug_the_guest_does_not_release(self):
+        uuid, marker, disk_file = self.plug('VIRTIO')
+        self.assertHeld(uuid, disk_file)
+        # Asked again, it still holds it; nothing changes.
+        self.assertHeld(uuid, disk_file)
+        # A stop finishes the detach.
+        record = self.agent.call('stop_instance', uuid=uuid, timeout=0)
+        self.assertEqual(('shutoff', ['vda']), (
+            record['state'], [d['target'] for d in record['disks']]))
+        self.assertEqual(['vda'], self.targets(uuid))
         self.assertEqual(['vda'], self.persistent(uuid))
         self.assertFalse(os.path.exists(disk_file))
         self.assertEqual(['vda'], [d['target'] for d in self.agent.call(
-            'get_instance', uuid=uuid)['disks']])
-        # A guest that did not release the device keeps it until it
-        # stops, and the agent says so.
-        kept = target in self.live(uuid)
-        warned = ('has not released disk %s' % target
-                  in self.agent.log_text())
-        self.assertEqual(kept, warned)
-        self.restart(uuid, marker, boots=2)
+            'start_instance', uuid=uuid)['disks']])
+        lh.wait_for_console(self.agent, uuid, marker, count=2)
         self.assertEqual(['vda'], self.live(uuid))
         self.assertNotIn(disk_file, gs.qemu_block_files(uuid))
-        return kept
 
-    def test_virtio_blk_hotplug(self):
-        self._plug_and_unplug('virtio', 'vdb', 'VIRTIO')
+    def test_virtio_blk_unplug_finished_when_the_guest_stops_itself(self):
+        uuid, _marker, disk_file = self.plug('SELFSTOP')
+        self.assertHeld(uuid, disk_file)
+        # Not through the agent: the power sync sees it shut off.
+        lh.virsh('destroy', gs.domain_name(uuid))
+        lh.poll(lambda: self.targets(uuid) == ['vda'], 60,
+                'the detach of vdb finished after %s stopped' % uuid)
+        self.assertEqual('shutoff', self.agent.call(
+            'get_instance', uuid=uuid)['state'])
+        self.assertEqual(['vda'], self.persistent(uuid))
+        self.assertFalse(os.path.exists(disk_file))
 
     def test_virtio_scsi_hotplug_adds_the_controller(self):
         uuid, _marker = self.boot('SCSICTL')
@@ -102,41 +145,47 @@ class TestHotplug(lh.LibvirtTestCase):
                 'target').get('bus'))
 
     def test_virtio_scsi_hotplug(self):
-        # A SCSI disk leaves without the guest's help.
-        kept = self._plug_and_unplug('scsi', 'sda', 'SCSI')
-        self.assertFalse(kept)
+        # A SCSI disk leaves without the guest's help: gone from the
+        # guest when the call returns, and only then its file.
+        uuid, marker, disk_file = self.plug('SCSI', 'scsi', 'sda')
+        record = self.agent.call('detach_disk', uuid=uuid, target='sda')
+        self.assertEqual(['vda'], [d['target'] for d in record['disks']])
+        self.assertEqual(['vda'], self.live(uuid))
+        self.assertEqual(['vda'], self.persistent(uuid))
+        self.assertNotIn(disk_file, gs.qemu_block_files(uuid))
+        self.assertFalse(os.path.exists(disk_file))
+        self.assertNotIn('has not released', self.agent.log_text())
+        self.restart(uuid, marker, boots=2)
+        self.assertEqual(['vda'], self.live(uuid))
 
     def test_attach_after_a_detach_the_guest_did_not_release(self):
-        uuid, marker = self.boot('REATTACH')
-        self.agent.call('attach_disk', uuid=uuid, disk={
-            'source': {'blank': True}, 'size_mb': 1})
-        self.agent.call('detach_disk', uuid=uuid, target='vdb')
+        uuid, marker, disk_file = self.plug('REATTACH')
+        self.assertHeld(uuid, disk_file)
         before = sorted(os.listdir(self.instance_dir(uuid)))
         again = {'source': {'blank': True}, 'size_mb': 2}
-        if 'vdb' in self.live(uuid):
-            # Refused with the reason, not libvirt's "target duplicated",
-            # and nothing is made.
-            error = self.assertRemoteError(
-                'DriverError', self.agent.call, 'attach_disk', uuid=uuid,
-                disk=again)
-            self.assertIn('has not released the disk detached from vdb',
-                          error.value)
-            self.assertEqual(before,
-                             sorted(os.listdir(self.instance_dir(uuid))))
-            self.assertEqual(['vda'], [d['target'] for d in self.agent.call(
-                'get_instance', uuid=uuid)['disks']])
-            self.assertEqual(['vda'], self.persistent(uuid))
-            # Another target works at once.
-            record = self.agent.call('attach_disk', uuid=uuid,
-                                     disk=dict(again, target='vdc'))
-            self.assertEqual(['vda', 'vdc'],
-                             [d['target'] for d in record['disks']])
-            self.assertIn('vdc', self.live(uuid))
-            # After a restart the guest has what the record says.
-            self.restart(uuid, marker, boots=2)
-            self.assertEqual(['vda', 'vdc'], self.live(uuid))
+        # Refused with the reason, not libvirt's "target duplicated",
+        # and nothing is made.
+        error = self.assertRemoteError(
+            'DriverError', self.agent.call, 'attach_disk', uuid=uuid,
+            disk=dict(again, target='vdb'))
+        self.assertIn('has not released the disk detached from vdb',
+                      error.value)
+        self.assertEqual(before, sorted(os.listdir(self.instance_dir(uuid))))
+        self.assertEqual(['vda', 'vdb'], self.targets(uuid))
+        # The next free target works at once.
         record = self.agent.call('attach_disk', uuid=uuid, disk=again)
-        self.assertIn('vdb', [d['target'] for d in record['disks']])
+        self.assertEqual(['vda', 'vdb', 'vdc'],
+                         [d['target'] for d in record['disks']])
+        self.assertEqual(['vda', 'vdb', 'vdc'], self.live(uuid))
+        # After a restart the guest has what the record says.
+        self.restart(uuid, marker, boots=2)
+        self.assertEqual(['vda', 'vdc'], self.targets(uuid))
+        self.assertEqual(['vda', 'vdc'], self.live(uuid))
+        self.assertFalse(os.path.exists(disk_file))
+        record = self.agent.call('attach_disk', uuid=uuid,
+                                 disk=dict(again, target='vdb'))
+        self.assertEqual(['vda', 'vdc', 'vdb'],
+                         [d['target'] for d in record['disks']])
         self.assertIn('vdb', self.live(uuid))
 
     def test_attach_to_a_stopped_guest_appears_at_start(self):

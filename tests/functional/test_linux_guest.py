@@ -40,7 +40,8 @@ def _tag(label):
 class LinuxGuestTestCase(lh.LibvirtTestCase):
 
     shared_agent = True
-    extra_options = {'libvirt': {'soft_reboot_timeout': ACPI_TIMEOUT}}
+    extra_options = {'libvirt': {'soft_reboot_timeout': ACPI_TIMEOUT,
+                                 'device_detach_timeout': ACPI_TIMEOUT}}
 
     def uses_shared_agent(self):
         # Unlike other tests with extra_options, these share one agent:
@@ -199,15 +200,14 @@ class TestRunningGuest(LinuxGuestTestCase):
                 added['sectors']))
 
             record = self.agent.call('detach_disk', uuid=uuid,
-                                     target='vdb')
+                                     target='vdb', rpc_timeout=RPC_TIMEOUT)
+            # The guest released it (its PCI slot ejected) before the
+            # call returned: gone from the running QEMU and the live XML,
+            # and only then its file, so the same target can be attached
+            # again in the next round.
             self.assertEqual(['vda'], [d['target'] for d in record['disks']])
+            self.assertEqual(['vda'], gs.disk_targets(lh.dumpxml(uuid)))
+            self.assertNotIn(disk_file, gs.qemu_block_files(uuid))
             self.assertFalse(os.path.exists(disk_file))
-            # The guest released it: gone from the guest, then (once its
-            # PCI slot is ejected) from the running QEMU and the live XML,
-            # so the same target can be attached again in the next round.
-            # libvirt waits 5 s for the ejection; on a loaded machine the
-            # agent may return before it, saying so in its log.
+            self.assertNotIn('has not released', self.agent.log_text())
             self.wait_for(uuid, 'REMOVED vdb', count=round_)
-            lh.poll(lambda: disk_file not in gs.qemu_block_files(uuid) and
-                    gs.disk_targets(lh.dumpxml(uuid)) == ['vda'],
-                    BOOT_TIMEOUT, 'vdb gone from the QEMU of %s' % uuid)

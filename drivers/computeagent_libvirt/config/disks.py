@@ -160,6 +160,17 @@ class Disk(base.ConfigObject):
         #: the driver commits or drops (kept for the instance record)
         self.snapshot = False
 
+    @property
+    def alias(self):
+        """libvirt's name of the device in a running guest, or None.
+
+        Read from the live XML's ``<alias>``, which stays in ``extra``.
+        """
+        for element in self.extra:
+            if element.tag == 'alias':
+                return element.get('name')
+        return None
+
     def _driver_attrs(self):
         return base.attributes({
             'name': self.driver_name, 'type': self.driver_format,

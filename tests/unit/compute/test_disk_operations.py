@@ -159,6 +159,165 @@ class TestDetachDisk(DiskTestCase):
             self.assertEqual('target', error.field, target)
 
 
+class TestDetachNotReleased(DiskTestCase):
+    """A guest that keeps the disk it is asked to release."""
+
+    def setUp(self):
+        super().setUp()
+        self.uuid = self.create()['uuid']
+        self.call('attach_disk', uuid=self.uuid, disk=BLANK)
+        self.driver.hold_detached_disks(self.uuid)
+
+    def guest_targets(self):
+        return [d.target for d in self.driver._guests[self.uuid]['disks']]
+
+    def detaching(self):
+        return self.store.get_stored(self.uuid).detaching
+
+    def detach_held(self):
+        before = self.call('get_instance', uuid=self.uuid)
+        error = self.assertRaises(exception.DriverError, self.call,
+                                  'detach_disk', uuid=self.uuid,
+                                  target='vdb')
+        self.assertIn('has not released disk vdb', str(error))
+        # The record says what the guest has, and it is marked.
+        self.assertEqual(before, self.call('get_instance', uuid=self.uuid))
+        self.assertEqual(['vda', 'vdb'], self.targets(self.uuid))
+        self.assertEqual(['vda', 'vdb'], self.guest_targets())
+        self.assertEqual(('vdb',), self.detaching())
+        return error
+
+    def test_the_error_and_its_notifications(self):
+        self.detach_held()
+        self.assertEqual(['instance.detach_disk.start',
+                          'instance.detach_disk.error'],
+                         self.notifications.event_types(
+                             'instance.detach_disk.'))
+        error = self.notifications.payloads('instance.detach_disk.error')[0]
+        self.assertEqual(('DriverError', ['vda', 'vdb']),
+                         (error['error_type'],
+                          [d['target'] for d in error['disks']]))
+
+    def test_a_retry_finishes_once_the_guest_released_it(self):
+        self.detach_held()
+        self.detach_held()  # still held: still marked, once
+        self.driver.hold_detached_disks(self.uuid, False)
+        record = self.call('detach_disk', uuid=self.uuid, target='vdb')
+        self.assertEqual(['vda'], [d['target'] for d in record['disks']])
+        self.assertEqual(['vda'], self.targets(self.uuid))
+        self.assertEqual(['vda'], self.guest_targets())
+        self.assertEqual((), self.detaching())
+
+    def test_a_stop_finishes_it(self):
+        self.detach_held()
+        record = self.call('stop_instance', uuid=self.uuid)
+        self.assertEqual(('shutoff', ['vda']),
+                         (record['state'],
+                          [d['target'] for d in record['disks']]))
+        self.assertEqual(['vda'], self.targets(self.uuid))
+        self.assertEqual(['vda'], self.guest_targets())
+        self.assertEqual((), self.detaching())
+        self.call('start_instance', uuid=self.uuid)
+        self.assertEqual(['vda'], self.guest_targets())
+
+    def test_the_power_sync_finishes_it_when_the_guest_stops(self):
+        self.detach_held()
+        agentfixtures.set_guest_state(self.driver, self.uuid, 'shutoff')
+        self.manager.power_sync.sync_power_states()
+        self.assertEqual(['vda'], self.targets(self.uuid))
+        self.assertEqual((), self.detaching())
+        update = self.notifications.payloads(
+            'instance.power_state.update')[-1]
+        self.assertEqual(('shutoff', ['vda']), (
+            update['state'], [d['target'] for d in update['disks']]))
+
+    def test_the_power_sync_leaves_it_while_the_guest_runs(self):
+        self.detach_held()
+        agentfixtures.set_guest_state(self.driver, self.uuid, 'paused')
+        self.manager.power_sync.sync_power_states()
+        self.assertEqual(['vda', 'vdb'], self.targets(self.uuid))
+        self.assertEqual(('vdb',), self.detaching())
+
+    def test_a_start_finishes_it_first(self):
+        # The guest stopped while no agent saw it (no power sync).
+        self.detach_held()
+        agentfixtures.set_guest_state(self.driver, self.uuid, 'shutoff')
+        record = self.call('start_instance', uuid=self.uuid)
+        self.assertEqual(('running', ['vda']),
+                         (record['state'],
+                          [d['target'] for d in record['disks']]))
+        self.assertEqual((), self.detaching())
+
+    def test_a_hard_reboot_of_the_stopped_guest_finishes_it_first(self):
+        self.detach_held()
+        agentfixtures.set_guest_state(self.driver, self.uuid, 'shutoff')
+        record = self.call('reboot_instance', uuid=self.uuid, hard=True)
+        self.assertEqual(('running', ['vda']),
+                         (record['state'],
+                          [d['target'] for d in record['disks']]))
+        self.assertEqual(['vda'], self.guest_targets())
+        self.assertEqual((), self.detaching())
+
+    def test_the_mark_survives_a_restart(self):
+        self.detach_held()
+        restarted = agentfixtures.build_endpoint(self.conf, self.driver)
+        restarted.manager.store.load_all()
+        self.assertEqual(('vdb',), restarted.manager.store.get_stored(
+            self.uuid).detaching)
+        self.call('stop_instance', restarted, uuid=self.uuid)
+        self.assertEqual(['vda'], [d['target'] for d in self.call(
+            'get_instance', restarted, uuid=self.uuid)['disks']])
+
+    def test_its_target_stays_taken(self):
+        self.detach_held()
+        error = self.assertRaises(exception.DriverError, self.call,
+                                  'attach_disk', uuid=self.uuid,
+                                  disk=dict(BLANK, target='vdb'))
+        self.assertIn('has not released the disk detached from vdb',
+                      str(error))
+        record = self.call('attach_disk', uuid=self.uuid, disk=BLANK)
+        self.assertEqual(['vda', 'vdb', 'vdc'],
+                         [d['target'] for d in record['disks']])
+
+    def test_the_last_disk_not_being_detached_stays(self):
+        self.detach_held()
+        error = self.assertRaises(exception.InvalidSpec, self.call,
+                                  'detach_disk', uuid=self.uuid,
+                                  target='vda')
+        self.assertIn('vda is the only disk of the instance (vdb is being '
+                      'detached)', str(error))
+        self.assertEqual(['vda', 'vdb'], self.guest_targets())
+
+    def test_a_refused_detach_is_not_marked(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'detach_disk',
+            side_effect=exception.DriverError(reason='no')))
+        self.assertRaises(exception.DriverError, self.call, 'detach_disk',
+                          uuid=self.uuid, target='vdb')
+        self.assertEqual((), self.detaching())
+        self.assertEqual(['vda', 'vdb'], self.targets(self.uuid))
+
+    def test_a_refused_retry_stays_marked(self):
+        self.detach_held()
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'detach_disk',
+            side_effect=exception.DriverError(reason='no')))
+        self.assertRaises(exception.DriverError, self.call, 'detach_disk',
+                          uuid=self.uuid, target='vdb')
+        self.assertEqual(('vdb',), self.detaching())
+
+    def test_a_stop_that_cannot_finish_it_still_stops(self):
+        self.detach_held()
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'detach_disk',
+            side_effect=exception.DriverError(reason='no')))
+        record = self.call('stop_instance', uuid=self.uuid)
+        self.assertEqual(('shutoff', ['vda', 'vdb']),
+                         (record['state'],
+                          [d['target'] for d in record['disks']]))
+        self.assertEqual(('vdb',), self.detaching())
+
+
 class TestChangeMedia(DiskTestCase):
 
     def setUp(self):

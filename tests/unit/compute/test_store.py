@@ -158,6 +158,19 @@ class TestUpdate(StoreTestCase):
         self.assertEqual(spec(2), entry.spec)
         self.assertEqual((), entry.record.disks)
 
+    def test_update_keeps_the_unfinished_detaches_apart(self):
+        self.store.save(record())
+        self.store.update(UUID1, detaching=('vdb',))
+        self.assertEqual(('vdb',),
+                         self.reloaded().get_stored(UUID1).detaching)
+        self.store.update(UUID1, state='paused')
+        self.assertEqual(('vdb',),
+                         self.reloaded().get_stored(UUID1).detaching)
+        self.assertEqual(record(state='paused'), self.store.get(UUID1))
+        self.store.update(UUID1, detaching=())
+        with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
+            self.assertNotIn('detaching', json.load(f))
+
     def test_update_of_an_unknown_uuid(self):
         error = self.assertRaises(exception.InstanceNotFound,
                                   self.store.update, UUID1, state='x')

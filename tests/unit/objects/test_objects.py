@@ -87,6 +87,11 @@ class TestRoundTrips(base.TestCase):
                              {'record': RECORD}).to_dict())
         tasked = dataclasses.replace(obj, task='deleting')
         self.assertEqual(dict(data, task='deleting'), tasked.to_dict())
+        detaching = dataclasses.replace(obj, detaching=('vdb', 'sda'))
+        self.assertEqual(dict(data, detaching=['vdb', 'sda']),
+                         detaching.to_dict())
+        self.assertEqual(detaching, stored.StoredInstance.from_dict(
+            detaching.to_dict()))
 
 
 class TestImmutable(base.TestCase):

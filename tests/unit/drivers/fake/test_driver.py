@@ -211,6 +211,31 @@ class TestDisks(FakeDriverTestCase):
                           record, 'vdb', 'x.iso')
         self.driver.commit_disk(record, 'vda')
 
+    def test_a_guest_that_holds_a_detached_disk(self):
+        record = self.spawn()
+        guest = self.driver._guests[UUID]
+        self.driver.hold_detached_disks(UUID)
+        self.assertFalse(self.driver.detach_disk(record, 'vdb'))
+        self.assertFalse(self.driver.detach_disk(record, 'vdb'))
+        self.assertEqual(['vda', 'vdb', 'sda'],
+                         [d.target for d in guest['disks']])
+        # Released later: a retry finishes.
+        self.driver.hold_detached_disks(UUID, False)
+        self.assertTrue(self.driver.detach_disk(record, 'vdb'))
+        self.assertEqual(['vda', 'sda'], [d.target for d in guest['disks']])
+
+    def test_a_held_disk_goes_when_the_guest_stops(self):
+        record = self.spawn()
+        guest = self.driver._guests[UUID]
+        self.driver.hold_detached_disks(UUID)
+        self.assertFalse(self.driver.detach_disk(record, 'vdb'))
+        self.driver.power_off(record)
+        self.assertEqual(['vda', 'sda'], [d.target for d in guest['disks']])
+        self.assertTrue(self.driver.detach_disk(record, 'vdb'))
+        # A stopped guest has nothing to release.
+        self.assertTrue(self.driver.detach_disk(record, 'sda'))
+        self.assertEqual(['vda'], [d.target for d in guest['disks']])
+
     def test_console_output(self):
         record = self.spawn()
         result = self.driver.get_console_output(record, tail_lines=1)

@@ -7,6 +7,7 @@ from tests import base
 from tests.unit.drivers.libvirt import utils
 
 UUID = utils.UUID
+OTHER = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
 
 
 class TestStateWaiter(base.TestCase):
@@ -41,8 +42,31 @@ class TestStateWaiter(base.TestCase):
         self.addCleanup(thread.join)
         self.assertTrue(self.waiter.wait_for(predicate, 60, 60))
 
+    def test_device_removals_count_from_the_request(self):
+        self.waiter.note_device_removed(UUID, 'virtio-disk1')
+        # Seen before the request: an earlier device of that alias.
+        self.waiter.expect_removal(UUID, 'virtio-disk1')
+        self.assertFalse(self.waiter.device_removed(UUID, 'virtio-disk1'))
+        self.waiter.note_device_removed(UUID, 'virtio-disk2')
+        self.waiter.note_device_removed(OTHER, 'virtio-disk1')
+        self.assertFalse(self.waiter.device_removed(UUID, 'virtio-disk1'))
+        self.waiter.note_device_removed(UUID, 'virtio-disk1')
+        self.assertTrue(self.waiter.device_removed(UUID, 'virtio-disk1'))
+        self.waiter.forget(UUID)
+        self.assertFalse(self.waiter.device_removed(UUID, 'virtio-disk1'))
+
+    def test_a_device_removal_ends_a_wait(self):
+        self.waiter.expect_removal(UUID, 'virtio-disk1')
+        thread = threading.Thread(target=self.waiter.note_device_removed,
+                                  args=(UUID, 'virtio-disk1'))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.assertTrue(self.waiter.wait_for(
+            lambda: self.waiter.device_removed(UUID, 'virtio-disk1'),
+            60, 60))
+
     def test_reboots_are_counted_per_guest(self):
-        other = '5d0c7a4e-8d4b-4a8e-9a57-1f3e1c2b7a60'
+        other = OTHER
         self.assertEqual(0, self.waiter.reboots(UUID))
         self.waiter.note_reboot(UUID)
         self.waiter.note_reboot(UUID)

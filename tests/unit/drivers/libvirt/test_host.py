@@ -148,6 +148,22 @@ class TestConnection(HostTestCase):
         dom.undefine()
         self.wait_for_event((UUID, power.NOSTATE))
 
+    def test_device_removed_events_are_handed_over(self):
+        # The test driver cannot detach devices, so it never sends one;
+        # libvirt's callback is called as its event thread would.
+        removed = []
+        host = host_mod.Host(self.uri, device_removed_handler=lambda *a:
+                             removed.append(a) or 1 / 0)
+        self.addCleanup(host.close)
+        host.connect()
+        # Lifecycle, reboot and device removed.
+        self.assertEqual(3, len(host._callback_ids))
+        dom = domain.define(host, domain_xml())
+        virdom = host.connection().lookupByUUIDString(dom.uuid)
+        host._on_device_removed(host.connection(), virdom, 'virtio-disk1',
+                                None)
+        self.assertEqual([(UUID, 'virtio-disk1')], removed)
+
     def test_an_unreachable_libvirtd_is_awaited(self):
         # What a restarting libvirtd looks like to a client: its socket
         # refuses (the real error of libvirt's remote driver). The third

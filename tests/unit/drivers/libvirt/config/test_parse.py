@@ -313,6 +313,10 @@ class TestReadingLibvirt(base.TestCase):
         self.assertIsNone(disk.address)
         self.assertEqual(['mirror', 'alias', 'address'],
                          [e.tag for e in disk.extra])
+        # What libvirt's device-removed event names it by.
+        self.assertEqual('usb-disk1', disk.alias)
+        self.assertIsNone(disk_config.Disk.parse_str(
+            "<disk type='file'><target dev='vdb'/></disk>").alias)
         self.assertEqual(['mirror', 'alias', 'address'],
                          [e.tag for e in disk.format_dom()][-3:])
         self.assertEqual(['/i/disk.vdb.snapshot', '/i/disk.vdb',
