@@ -93,6 +93,11 @@ class FaultTestCase(lh.LibvirtTestCase):
                          listed & set(uuids))
         return ends
 
+    def wait_for_a_domain(self, uuids):
+        """Until libvirtd has one of the instances' domains: defined."""
+        lh.poll(lambda: self.domains() & set(uuids), SETTLE_WITHIN,
+                'a domain of %s' % uuids)
+
     def wait_for_first_disk(self, uuids):
         """Until one of the instances has a disk file: mid-create."""
         def found():
@@ -169,6 +174,26 @@ class TestLongOutage(FaultTestCase):
         ends = self.assertSettled(uuids)
         self.assertEqual({'gone'}, set(ends.values()))
         self.assertCreatesAgain(specs, ends)
+
+    def test_a_create_whose_domain_is_defined(self):
+        # The fault of the issue: the rollback cannot remove the domain
+        # it defined; the agent must not forget it.
+        spec = self.boot_spec('DEFINED')
+        uuid = spec['uuid']
+        since = self.agent.notifications.mark()
+        self.agent.cast('create_instance', spec=spec)
+        self.addCleanup(self._delete_quietly, uuid)
+        self.wait_for_a_domain([uuid])
+        self.libvirtd.stop_libvirtd()
+        if self.outcome(uuid, since) == 'instance.create.error':
+            # Its domain is there and cannot be removed yet: the record
+            # stays, saying so, instead of the domain being forgotten.
+            record = self.agent.call('get_instance', uuid=uuid)
+            self.assertEqual('error', record['state'])
+            self.assertIn('could not be finished yet', record['error'])
+        self.libvirtd.start_libvirtd()
+        ends = self.assertSettled([uuid])
+        self.assertCreatesAgain([spec], ends)
 
     def test_delete(self):
         spec = self.boot_spec('DELETE')
