@@ -15,7 +15,7 @@ import oslo_messaging
 from computeagent.api import dispatch
 from computeagent.schema import instance
 
-RPC_API_VERSION = '1.0'
+RPC_API_VERSION = '1.1'
 
 
 class ComputeEndpoint(object):

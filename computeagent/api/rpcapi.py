@@ -14,7 +14,7 @@ from computeagent import exception
 from computeagent.schema import instance
 
 #: The newest API version this client knows.
-API_VERSION = '1.0'
+API_VERSION = '1.1'
 
 # Methods that may be cast (docs/api.md: "may also be cast").
 CASTABLE = frozenset(('create_instance', 'delete_instance',

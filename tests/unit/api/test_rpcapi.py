@@ -145,8 +145,13 @@ class TestPlainClient(PlainClientTestCase):
             self.assertRemoteError('NoSuchMethod', method)
         self.assertEqual(0, self.call('get_host_status')['instances'])
 
+    def test_every_version_served_is_answered(self):
+        for version in ('1.0', '1.1'):
+            client = self.client.prepare(version=version)
+            self.assertEqual([], client.call({}, 'list_instances'))
+
     def test_a_newer_version_is_refused(self):
-        client = self.client.prepare(version='1.1')
+        client = self.client.prepare(version='1.2')
         error = self.assertRaises(oslo_messaging.RemoteError, client.call,
                                   {}, 'list_instances')
         self.assertEqual('UnsupportedVersion', error.exc_type)
