@@ -9,6 +9,7 @@ import threading
 import fixtures
 import oslo_messaging
 from oslo_messaging.notify import _impl_test
+from oslo_messaging.notify import messaging as notify_messaging
 
 from computeagent.api import context
 from computeagent.api import notifications
@@ -297,3 +298,40 @@ class TestDefaultDriver(base.TestCase):
             [('compute.host.status', {'host': 'node-1'})],
             [(m['event_type'], m['payload'])
              for _c, m, _p in fake.notifications.all])
+
+
+class TestTheDriversOwnPublish(base.TestCase):
+    """notifications.Drivers calls what oslo.messaging's driver calls.
+
+    The agent publishes through ``Transport._send_notification``, the
+    call every messaging notifier driver makes, because the driver's
+    ``notify`` swallows a failed send and the outbox must see it. This
+    fails when oslo.messaging's driver stops publishing that way, so the
+    copy is looked at again before an upgrade lands.
+    """
+
+    def test_the_messaging_driver_publishes_through_the_transport(self):
+        self.useFixture(agentfixtures.FakeTransport(self.conf))
+        transport = oslo_messaging.get_notification_transport(self.conf)
+        self.addCleanup(transport.cleanup)
+        sent = []
+        self.useFixture(fixtures.MockPatchObject(
+            transport, '_send_notification',
+            side_effect=lambda *args, **kwargs: sent.append(
+                (args, kwargs))))
+        driver = notify_messaging.MessagingV2Driver(
+            self.conf, topics=['notifications'], transport=transport)
+        driver.notify({'c': 1}, {'m': 2}, 'INFO', retry=0)
+        self.conf.set_override('driver', ['messagingv2'],
+                               group='oslo_messaging_notifications')
+        self.addCleanup(self.conf.clear_override, 'driver',
+                        group='oslo_messaging_notifications')
+        ours = notifications.Drivers(self.conf, transport)
+        ours.send({'ctxt': {'c': 1}, 'message': {'m': 2},
+                   'priority': 'INFO'}, retry=0)
+        self.assertEqual(2, len(sent))
+        self.assertEqual(sent[0], sent[1])
+        (target, ctxt, message), kwargs = sent[0]
+        self.assertEqual(('notifications.info', {'c': 1}, {'m': 2},
+                          {'version': 2.0, 'retry': 0}),
+                         (target.topic, ctxt, message, kwargs))
