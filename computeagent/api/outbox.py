@@ -9,10 +9,10 @@ One directory holds the queue, one file per message, named by a
 sequence number that only grows (``00000000000000000042.json``): the
 order of the names is the order of the messages, also for the next
 process. A file is written as :mod:`computeagent.compute.store` writes a
-record: to a temporary file (``.tmp-*``), fsynced, renamed into place,
-and the directory fsynced, so a crash leaves a whole message or none; a
-temporary file found at start-up is the remains of a crash and is
-removed.
+record, with :func:`computeagent.durable.write_file`: to a temporary file
+(``.tmp-*``), fsynced, renamed into place, and the directory fsynced, so
+a crash leaves a whole message or none; a temporary file found at
+start-up is the remains of a crash and is removed.
 
 Delivery is at least once: a message sent but killed before its file was
 removed is sent again by the next process, with the same content, so a
@@ -21,10 +21,11 @@ receiver recognises it by the id inside (docs/api.md, "Notifications").
 
 import json
 import os
-import tempfile
 import threading
 
 from oslo_log import log as logging
+
+from computeagent import durable
 
 LOG = logging.getLogger(__name__)
 
@@ -57,14 +58,6 @@ def _seq_of(name):
     if dot_json and not _rest and stem.isdigit():
         return int(stem)
     return None
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Outbox(object):
@@ -134,28 +127,13 @@ class Outbox(object):
             # Under the lock: the files must appear in sequence order, or
             # the sender could pass over one still being written.
             entry = Entry(self._next_seq, data)
-            self._write(entry.name, text)
+            durable.write_file(os.path.join(self.path, entry.name), text,
+                               TEMP_PREFIX)
             self._next_seq += 1
             self._entries.append(entry)
             self._enforce_bound()
             self._cond.notify_all()
         return entry
-
-    def _write(self, name, text):
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.path)
-        try:
-            with os.fdopen(fd, 'w') as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, os.path.join(self.path, name))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_dir(self.path)
 
     def _enforce_bound(self):
         """Drop the oldest messages not being sent beyond ``max_items``.

@@ -8,6 +8,7 @@ import argparse
 
 from computeagent.cli import errors
 from computeagent.cli import output
+from computeagent.virt import consolelog
 
 PROG = 'computeagent-ctl'
 
@@ -194,10 +195,11 @@ def make_parser():
                          metavar='LINES',
                          help='only the last LINES lines (default: all '
                               'within --max-bytes)')
-    console.add_argument('--max-bytes', type=_whole(1), default=102400,
+    console.add_argument('--max-bytes', type=_whole(1),
+                         default=consolelog.DEFAULT_MAX_BYTES,
                          metavar='BYTES',
                          help='at most the last BYTES bytes (default: '
-                              '102400)')
+                              '%d)' % consolelog.DEFAULT_MAX_BYTES)
     reboot = _subcommand(sub, 'reboot', 'reboot an instance')
     reboot.add_argument('uuid', help="the instance's uuid")
     reboot.add_argument('--hard', action='store_true',

@@ -22,11 +22,11 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import threading
 
 from oslo_log import log as logging
 
+from computeagent import durable
 from computeagent import exception
 from computeagent.objects import stored as stored_obj
 from computeagent.virt import diskspace
@@ -181,27 +181,17 @@ class InstanceStore(object):
         directory = self.instance_dir(uuid)
         made = not os.path.isdir(directory)
         os.makedirs(directory, mode=0o755, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
-        try:
-            with os.fdopen(fd, 'w') as f:
-                json.dump(stored.to_dict(), f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._path(uuid))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        # The rename is durable only once its directory is: without this
-        # a power loss could bring back the old record, e.g. "building"
-        # for a guest a create already reported running, which recovery
-        # would then roll back. About 0.2 ms here per write; a new
-        # directory needs its own entry in instances_path flushed too.
-        layout.fsync_dir(directory)
+        # The directory fsync durable.write_file ends with keeps a power
+        # loss from bringing back the old record, e.g. "building" for a
+        # guest a create already reported running, which recovery would
+        # then roll back. About 0.2 ms here per write; a new directory
+        # needs its own entry in instances_path flushed too.
+        durable.write_file(self._path(uuid),
+                           json.dumps(stored.to_dict(), indent=1,
+                                      sort_keys=True),
+                           TEMP_PREFIX)
         if made:
-            layout.fsync_dir(self.instances_path)
+            durable.fsync_dir(self.instances_path)
 
     def get(self, uuid):
         """:returns: the InstanceRecord, or None"""

@@ -10,6 +10,7 @@ import os
 import re
 import uuid as uuid_lib
 
+from computeagent import durable
 from computeagent import exception
 
 # What a disk target may be in a file name: looser than the request
@@ -197,10 +198,7 @@ def why_taken(directory, is_own=None):
     return None
 
 
-def fsync_dir(path):
-    """Make a rename or a new entry in ``path`` survive a power loss."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+#: Make a rename or a new entry in a directory survive a power loss:
+#: :func:`computeagent.durable.fsync_dir`, named here for the drivers,
+#: which import ``virt`` and never the core's own modules.
+fsync_dir = durable.fsync_dir

@@ -38,6 +38,7 @@ from computeagent_libvirt import cacheinputs
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
+from computeagent_libvirt import domainevents
 from computeagent_libvirt import events
 from computeagent_libvirt import host as host_mod
 from computeagent_libvirt import node as node_mod
@@ -93,11 +94,12 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         self.waiter = events.StateWaiter()
         self.host = host_mod.Host(
             conf.libvirt.connection_uri,
-            lifecycle_handler=self._on_lifecycle,
-            reboot_handler=self.waiter.note_reboot,
+            events=domainevents.DomainEvents(
+                lifecycle_handler=self._on_lifecycle,
+                reboot_handler=self.waiter.note_reboot,
+                device_removed_handler=self.waiter.note_device_removed),
             reconnect_handler=self._on_reconnect,
-            reconnect_timeout=conf.libvirt.reconnect_timeout,
-            device_removed_handler=self.waiter.note_device_removed)
+            reconnect_timeout=conf.libvirt.reconnect_timeout)
         self.node = node_mod.Node(self.host)
         self.cache_inputs = cacheinputs.CacheInputs(conf)
         self.power = power_ops.PowerOps(conf, self.host, self.storage,

@@ -11,8 +11,9 @@ them through an event loop that must be registered before the
 connection is opened (``virEventRegisterDefaultImpl``) and run by a
 thread forever
 (``virEventRunDefaultImpl``). Both are process-wide, so they are set up
-once per process (:func:`start_event_loop`). Callbacks run on that
-thread and must not block; they hand over to the driver's handlers.
+once per process (:func:`start_event_loop`). Each connection registers
+the callbacks of a :class:`computeagent_libvirt.domainevents.DomainEvents`,
+which run on that thread and hand over to the driver's handlers.
 
 The operations on one domain are in :mod:`computeagent_libvirt.domain`, the
 host-wide reads in :mod:`computeagent_libvirt.node`; both call libvirt
@@ -95,6 +96,25 @@ class Flags(object):
     SHUTOFF = libvirt.VIR_DOMAIN_SHUTOFF
     LIST_MANAGED_SAVE = libvirt.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE
     STATS_STATE = libvirt.VIR_DOMAIN_STATS_STATE
+    MEMORY_ALL_CELLS = libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS
+
+
+class Events(object):
+    """The lifecycle events and details libvirt reports, by name.
+
+    :mod:`computeagent_libvirt.domainevents` says which power state each
+    announces.
+    """
+
+    STARTED = libvirt.VIR_DOMAIN_EVENT_STARTED
+    RESUMED = libvirt.VIR_DOMAIN_EVENT_RESUMED
+    SUSPENDED = libvirt.VIR_DOMAIN_EVENT_SUSPENDED
+    PMSUSPENDED = libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED
+    CRASHED = libvirt.VIR_DOMAIN_EVENT_CRASHED
+    UNDEFINED = libvirt.VIR_DOMAIN_EVENT_UNDEFINED
+    STOPPED = libvirt.VIR_DOMAIN_EVENT_STOPPED
+    STOPPED_SAVED = libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED
+    STOPPED_CRASHED = libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED
 
 
 def driver_error(error, what=None):
@@ -142,52 +162,6 @@ def power_state(state, reason, managed_save):
     return power.SHUTOFF
 
 
-# Lifecycle event -> power state; events not listed change nothing
-# (DEFINED, and SHUTDOWN, which a STOPPED follows).
-_EVENT_STATES = {
-    libvirt.VIR_DOMAIN_EVENT_STARTED: power.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_RESUMED: power.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: power.PAUSED,
-    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: power.SUSPENDED,
-    libvirt.VIR_DOMAIN_EVENT_CRASHED: power.CRASHED,
-    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: power.NOSTATE,
-}
-_STOPPED_STATES = {
-    libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED: power.SUSPENDED,
-    libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED: power.CRASHED,
-}
-
-
-def event_state(event, detail):
-    """The power state a lifecycle event announces.
-
-    :returns: (known, state): known is False for events that do not
-        change the power state; state may be NOSTATE (undefined)
-    """
-    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
-        return True, _STOPPED_STATES.get(detail, power.SHUTOFF)
-    if event in _EVENT_STATES:
-        return True, _EVENT_STATES[event]
-    return False, None
-
-
-def memory_mb(conn, info):
-    """The host's memory in MiB.
-
-    getInfo()'s figure is the memory of the NUMA cells libvirt found at
-    boot; on a guest with hot-plugged or ballooned memory (as on these
-    machines: 5 GiB said, 24 GiB there) it is far from the truth. The node
-    memory stats total is the kernel's MemTotal; hypervisors that lack
-    them (libvirt's test driver) keep getInfo's figure.
-    """
-    try:
-        stats = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS,
-                                    0)
-    except libvirt.libvirtError:
-        return info[1]
-    return stats['total'] // 1024 if stats.get('total') else info[1]
-
-
 def is_unreachable(error):
     """Whether a libvirtError from opening a connection means no daemon.
 
@@ -206,13 +180,8 @@ class Host(object):
     so a libvirtd restart delays requests instead of failing them.
 
     :param uri: the libvirt connection URI
-    :param lifecycle_handler: ``handler(uuid, state)`` called on the event
-        thread for every lifecycle event that changes the power state
-    :param reboot_handler: ``handler(uuid)`` called on the event thread
-        when a guest reboots
-    :param device_removed_handler: ``handler(uuid, alias)`` called on the
-        event thread when a running guest's device (by its libvirt
-        alias, e.g. ``virtio-disk1``) is gone after a detach
+    :param events: a computeagent_libvirt.domainevents.DomainEvents whose
+        callbacks every connection registers; None for no domain events
     :param reconnect_handler: ``handler()`` called, on the thread that
         reopened it, each time the connection is opened again after it
         was lost (not the first time): events of the outage were missed.
@@ -224,13 +193,10 @@ class Host(object):
     FIRST_PAUSE = 0.05
     MAX_RETRY_PAUSE = 1.0
 
-    def __init__(self, uri, lifecycle_handler=None, reboot_handler=None,
-                 reconnect_handler=None, reconnect_timeout=0,
-                 device_removed_handler=None):
+    def __init__(self, uri, events=None, reconnect_handler=None,
+                 reconnect_timeout=0):
         self.uri = uri
-        self._lifecycle_handler = lifecycle_handler
-        self._reboot_handler = reboot_handler
-        self._device_removed_handler = device_removed_handler
+        self._events = events
         self._reconnect_handler = reconnect_handler
         self.reconnect_timeout = reconnect_timeout
         self._lock = threading.Lock()
@@ -321,16 +287,16 @@ class Host(object):
         libvirt.registerErrorHandler(_quiet, None)
         conn = libvirt.open(self.uri)
         ids = []
+        events = self._events
+        callbacks = () if events is None else (
+            (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, events.lifecycle),
+            (libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, events.reboot),
+            (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+             events.device_removed))
         try:
-            ids.append(conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                self._on_lifecycle, None))
-            ids.append(conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
-                self._on_reboot, None))
-            ids.append(conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                self._on_device_removed, None))
+            for event_id, callback in callbacks:
+                ids.append(conn.domainEventRegisterAny(None, event_id,
+                                                       callback, None))
             conn.registerCloseCallback(self._on_close, None)
         except libvirt.libvirtError as e:
             # Events are an optimisation (the manager also syncs power
@@ -416,30 +382,3 @@ class Host(object):
                 if attempt == 1 and self._connection_lost(conn, e):
                     continue
                 raise driver_error(e, what)
-
-    # -- events (on the event thread: never block) ---------------------
-
-    def _on_lifecycle(self, conn, dom, event, detail, opaque):
-        known, state = event_state(event, detail)
-        if not known or self._lifecycle_handler is None:
-            return
-        try:
-            self._lifecycle_handler(dom.UUIDString(), state)
-        except Exception:
-            LOG.exception('Lifecycle event handler failed')
-
-    def _on_reboot(self, conn, dom, opaque):
-        if self._reboot_handler is None:
-            return
-        try:
-            self._reboot_handler(dom.UUIDString())
-        except Exception:
-            LOG.exception('Reboot event handler failed')
-
-    def _on_device_removed(self, conn, dom, alias, opaque):
-        if self._device_removed_handler is None:
-            return
-        try:
-            self._device_removed_handler(dom.UUIDString(), alias)
-        except Exception:
-            LOG.exception('Device removed event handler failed')

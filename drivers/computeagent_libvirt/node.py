@@ -9,6 +9,7 @@ libvirt.
 
 import time
 
+from computeagent import exception
 from computeagent_libvirt.config import caps as caps_config
 from computeagent_libvirt import host as host_mod
 
@@ -22,6 +23,28 @@ def format_version(number):
     """libvirt's version integer (major * 10^6 + minor * 10^3 + micro)."""
     return '%d.%d.%d' % (number // 1000000, number // 1000 % 1000,
                          number % 1000)
+
+
+def memory_mb(host, info):
+    """The host's memory in MiB.
+
+    getInfo()'s figure is the memory of the NUMA cells libvirt found at
+    boot; on a guest with hot-plugged or ballooned memory (as on these
+    machines: 5 GiB said, 24 GiB there) it is far from the truth. The node
+    memory stats total is the kernel's MemTotal; hypervisors that lack
+    them (libvirt's test driver) keep getInfo's figure.
+
+    :param host: a computeagent_libvirt.host.Host
+    :param info: what the connection's getInfo() returned
+    :returns: int
+    """
+    try:
+        stats = host.call('reading memory stats',
+                          lambda conn: conn.getMemoryStats(
+                              FLAGS.MEMORY_ALL_CELLS, 0))
+    except exception.DriverError:
+        return info[1]
+    return stats['total'] // 1024 if stats.get('total') else info[1]
 
 
 class Node(object):
@@ -80,12 +103,13 @@ class Node(object):
 
         def read(conn):
             info = conn.getInfo()
-            return conn, {
+            return conn, info, {
                 'hypervisor': '%s %s (libvirt %s)' % (
                     conn.getType(), format_version(conn.getVersion()),
                     format_version(conn.getLibVersion())),
-                'vcpus': info[2], 'memory_mb': host_mod.memory_mb(conn, info)}
+                'vcpus': info[2]}
         when = time.monotonic()
-        conn, resources = self.host.call('reading host info', read)
+        conn, info, resources = self.host.call('reading host info', read)
+        resources['memory_mb'] = memory_mb(self.host, info)
         self._resources = (conn, when, resources)
         return dict(resources)

@@ -103,19 +103,23 @@ class TestLayers(base.TestCase):
     def test_lower_layers_never_import_higher_ones(self):
         # Each layer may import only what is below it.
         below = {
+            'computeagent.durable': set(),
             'computeagent.objects': {'computeagent.exception'},
-            'computeagent.virt': {'computeagent.exception',
+            'computeagent.virt': {'computeagent.durable',
+                                  'computeagent.exception',
                                   'computeagent.objects',
                                   'computeagent.plugins'},
             'computeagent.schema': {'computeagent.exception',
                                     'computeagent.objects',
                                     'computeagent.virt'},
-            'computeagent.compute': {'computeagent.exception',
+            'computeagent.compute': {'computeagent.durable',
+                                     'computeagent.exception',
                                      'computeagent.objects',
                                      'computeagent.schema',
                                      'computeagent.virt',
                                      'computeagent.version'},
-            'computeagent.api': {'computeagent.exception',
+            'computeagent.api': {'computeagent.durable',
+                                 'computeagent.exception',
                                  'computeagent.schema',
                                  'computeagent.compute'},
         }

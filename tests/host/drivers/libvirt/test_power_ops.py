@@ -137,11 +137,11 @@ class TestReboot(PowerTestCase):
         record = self.spawn()
         self.driver.waiter.note_reboot(UUID)  # an earlier reboot: ignored
         real_reboot = domain.Domain.reboot_acpi
-        on_reboot = self.driver.host._reboot_handler
+        events = self.driver.host._events
 
         def reboot_acpi(dom):
             real_reboot(dom)
-            on_reboot(dom.uuid)
+            events.reboot(self.conn, self.lookup(dom.uuid), None)
         self.useFixture(fixtures.MockPatchObject(
             domain.Domain, 'reboot_acpi', reboot_acpi))
         self.driver.reboot(record)

@@ -9,6 +9,7 @@ import libvirt
 from computeagent import exception
 from computeagent.virt import power
 from computeagent_libvirt import domain
+from computeagent_libvirt import domainevents
 from computeagent_libvirt import host as host_mod
 from tests import base
 from tests.unit.drivers.libvirt import testdriver
@@ -36,8 +37,8 @@ class HostTestCase(utils.EventRecording, base.TestCase):
         self.events = []
         self.event_seen = threading.Event()
         self.reboots = []
-        self.host = host_mod.Host(self.uri, self._on_event,
-                                  self.reboots.append)
+        self.host = host_mod.Host(self.uri, domainevents.DomainEvents(
+            self._on_event, self.reboots.append))
         self.addCleanup(self.host.close)
 
 
@@ -63,35 +64,6 @@ class TestMappings(base.TestCase):
         ]
         for args, expected in cases:
             self.assertEqual(expected, host_mod.power_state(*args), args)
-
-    def test_event_state(self):
-        cases = [
-            ((libvirt.VIR_DOMAIN_EVENT_STARTED, 0),
-             (True, power.RUNNING)),
-            ((libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0),
-             (True, power.PAUSED)),
-            ((libvirt.VIR_DOMAIN_EVENT_RESUMED, 0),
-             (True, power.RUNNING)),
-            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
-              libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
-             (True, power.SHUTOFF)),
-            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
-              libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED),
-             (True, power.SUSPENDED)),
-            ((libvirt.VIR_DOMAIN_EVENT_STOPPED,
-              libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED),
-             (True, power.CRASHED)),
-            ((libvirt.VIR_DOMAIN_EVENT_CRASHED, 0),
-             (True, power.CRASHED)),
-            ((libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, 0),
-             (True, power.SUSPENDED)),
-            ((libvirt.VIR_DOMAIN_EVENT_UNDEFINED, 0),
-             (True, power.NOSTATE)),
-            ((libvirt.VIR_DOMAIN_EVENT_DEFINED, 0), (False, None)),
-            ((libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, 0), (False, None)),
-        ]
-        for args, expected in cases:
-            self.assertEqual(expected, host_mod.event_state(*args), args)
 
 
 class TestConnection(HostTestCase):
@@ -152,17 +124,24 @@ class TestConnection(HostTestCase):
         # The test driver cannot detach devices, so it never sends one;
         # libvirt's callback is called as its event thread would.
         removed = []
-        host = host_mod.Host(self.uri, device_removed_handler=lambda *a:
-                             removed.append(a) or 1 / 0)
+        events = domainevents.DomainEvents(
+            device_removed_handler=lambda *a: removed.append(a) or 1 / 0)
+        host = host_mod.Host(self.uri, events)
         self.addCleanup(host.close)
         host.connect()
         # Lifecycle, reboot and device removed.
         self.assertEqual(3, len(host._callback_ids))
         dom = domain.define(host, domain_xml())
         virdom = host.connection().lookupByUUIDString(dom.uuid)
-        host._on_device_removed(host.connection(), virdom, 'virtio-disk1',
-                                None)
+        events.device_removed(host.connection(), virdom, 'virtio-disk1',
+                              None)
         self.assertEqual([(UUID, 'virtio-disk1')], removed)
+
+    def test_without_handlers_no_callbacks_are_registered(self):
+        host = host_mod.Host(self.uri)
+        self.addCleanup(host.close)
+        host.connect()
+        self.assertEqual([], host._callback_ids)
 
     def test_an_unreachable_libvirtd_is_awaited(self):
         # What a restarting libvirtd looks like to a client: its socket

@@ -58,18 +58,33 @@ class TestNode(test_host.HostTestCase):
         self.useFixture(fixtures.MockPatch(
             'computeagent_libvirt.node.time.monotonic', lambda: now[0]))
 
+        read = ['reading host info', 'reading memory stats']
         first = self.node.resources()
-        self.assertEqual(['reading host info'], calls)
+        self.assertEqual(read, calls)
         first['vcpus'] = 99  # a caller's copy, not the cache
         now[0] += node_mod.RESOURCES_TTL - 1
         self.assertEqual(4, self.node.resources()['vcpus'])
-        self.assertEqual(1, len(calls))
+        self.assertEqual(read, calls)
 
         now[0] += 1
         self.assertEqual(4, self.node.resources()['vcpus'])
-        self.assertEqual(2, len(calls))
+        self.assertEqual(read * 2, calls)
 
         # A new connection (libvirtd restarted, perhaps upgraded).
         self.host.close()
         self.node.resources()
-        self.assertEqual(3, len(calls))
+        self.assertEqual(read * 3, calls)
+
+    def test_memory_is_the_stats_total_when_there_are_stats(self):
+        info = self.host.call('reading host info', lambda c: c.getInfo())
+        # The test driver has no memory stats: getInfo's figure.
+        self.assertEqual(info[1], node_mod.memory_mb(self.host, info))
+        # A hypervisor that has them: MemTotal, which libvirt gives in KiB.
+        original = self.host.call
+
+        def call(what, func, *args, **kwargs):
+            if what == 'reading memory stats':
+                return {'total': 24 * 1024 * 1024, 'free': 1024}
+            return original(what, func, *args, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(self.host, 'call', call))
+        self.assertEqual(24 * 1024, node_mod.memory_mb(self.host, info))
