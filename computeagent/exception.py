@@ -80,3 +80,17 @@ class DriverLoadError(ComputeAgentException):
 #: Names a caller may see as ``RemoteError.exc_type``.
 API_ERRORS = (InvalidSpec, InstanceNotFound, InstanceExists, InvalidState,
               ImageNotFound, ImageUnsafe, InsufficientResources, DriverError)
+
+
+def as_api_error(error):
+    """The API error a caller is told of for ``error``.
+
+    One of :data:`API_ERRORS` is itself; anything else (a bug, a library's
+    own exception) is a DriverError naming it, so the reply and the
+    ``.error`` notification of one failure always agree.
+
+    :returns: an instance of one of API_ERRORS
+    """
+    if isinstance(error, API_ERRORS):
+        return error
+    return DriverError(reason='%s: %s' % (type(error).__name__, error))

@@ -42,8 +42,7 @@ def api_method(func):
             raise
         except Exception as error:
             LOG.exception('Unexpected error in %s', func.__name__)
-            raise exception.DriverError(
-                reason='%s: %s' % (type(error).__name__, error))
+            raise exception.as_api_error(error)
 
     exposed = oslo_messaging.expected_exceptions(*exception.API_ERRORS)(
         wrapper)

@@ -103,7 +103,10 @@ class Builder(object):
                 in_flight = self._builds.get(uuid)
                 if in_flight is None:
                     if existing is not None:
-                        return existing.record.to_dict()
+                        # As the guest is now, not as it was stored.
+                        record = self.runner.refresh_state(existing.record)
+                        self.runner.notify_change(existing.record, record)
+                        return record.to_dict()
                     record = self._accept(ctxt, normalized, fingerprint,
                                           known)
                     done = self._builds[uuid] = threading.Event()

@@ -12,6 +12,7 @@ builder and the power sync use its state refresh too.
 
 import dataclasses
 
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from computeagent.compute import states
@@ -85,6 +86,22 @@ class OperationRunner(object):
             return self.store.update(record.uuid, state=power, error=None)
         return record
 
+    def notify_change(self, old, new):
+        """Tell controllers of a state the agent found, not made.
+
+        Sends ``instance.power_state.update`` (the record, plus
+        ``old_state``) when ``new`` is in another state than ``old``: a
+        guest that stopped or crashed on its own, found by the power sync
+        or at the start of an operation.
+
+        :param old: the InstanceRecord as it was stored
+        :param new: the InstanceRecord after a refresh
+        """
+        if new.state != old.state:
+            self.notifier.instance(oslo_context.RequestContext(),
+                                   'power_state', 'update', new.to_dict(),
+                                   old_state=old.state)
+
     def notify_error(self, ctxt, action, payload, error):
         """Send ``instance.<action>.error``.
 
@@ -95,6 +112,8 @@ class OperationRunner(object):
         """
         if not isinstance(payload, dict):
             payload = payload.to_dict()
+        # What the caller is told too (computeagent.api.dispatch).
+        error = exception.as_api_error(error)
         self.notifier.instance(
             ctxt, action, 'error',
             dict(payload, error=str(error),
@@ -132,9 +151,10 @@ class OperationRunner(object):
         try:
             uuid = instance.validate_uuid(uuid)
             with self.locks.lock(uuid):
-                record = known = self.get(uuid)
+                stored = record = known = self.get(uuid)
                 if refresh:
-                    record = known = self.refresh_state(record)
+                    record = known = self.refresh_state(stored)
+                    self.notify_change(stored, record)
                 self._check_state(record, operation)
                 if notify:
                     self.notifier.instance(ctxt, action, 'start',
@@ -149,6 +169,9 @@ class OperationRunner(object):
                     record = self.refresh_state(stored, recover=True)
         except Exception as error:
             if notify:
+                if not isinstance(known, dict):
+                    # As it is now: a failed delete left it in error.
+                    known = self.store.get(known.uuid) or known
                 self.notify_error(ctxt, action, known, error)
             raise
         record = record.to_dict()

@@ -10,7 +10,6 @@ A guest seen shut off has its unfinished detaches finished
 
 import queue
 
-from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from computeagent.compute import disk_operations
@@ -80,10 +79,7 @@ class PowerSync(object):
             if updated.state == states.SHUTOFF and stored.detaching:
                 updated = disk_operations.finish_detaches(
                     self.driver, self.store, stored).record
-        if updated.state != record.state:
-            self.notifier.instance(oslo_context.RequestContext(),
-                                   'power_state', 'update',
-                                   updated.to_dict(), old_state=record.state)
+        self.runner.notify_change(record, updated)
 
     def sync_power_states(self, powers=None):
         """Align every record with the hypervisor in one driver call.

@@ -90,7 +90,8 @@ opts = [
     cfg.IntOpt('graceful_shutdown_timeout',
                default=60, min=0,
                help='Seconds to wait on SIGTERM or SIGINT for requests in '
-                    'flight to finish before the agent exits anyway.'),
+                    'flight to finish before the agent exits anyway. 0 '
+                    'waits for as long as they take.'),
 ]
 
 

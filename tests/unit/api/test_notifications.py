@@ -109,6 +109,34 @@ class TestInstanceNotifications(NotificationsTestCase):
         self.assertEqual(['instance.create.start', 'instance.create.end'],
                          self.notifications.event_types())
 
+    def test_a_repeated_create_answers_as_the_guest_is_now(self):
+        spec = agentfixtures.make_spec()
+        self.call('create_instance', spec=spec)
+        agentfixtures.set_guest_state(self.driver, spec['uuid'], 'shutoff')
+        record = self.call('create_instance', spec=spec)
+        self.assertEqual('shutoff', record['state'])
+        update, = self.notifications.payloads('instance.power_state.update')
+        self.assertEqual(('running', 'shutoff'),
+                         (update['old_state'], update['state']))
+
+    def test_a_change_found_at_an_operations_start_is_notified(self):
+        uuid = self.create()['uuid']
+        agentfixtures.set_guest_state(self.driver, uuid, 'paused')
+        self.call('unpause_instance', uuid=uuid)
+        self.assertEqual(
+            ['instance.power_state.update', 'instance.unpause.start',
+             'instance.unpause.end'],
+            self.notifications.event_types()[2:])
+
+    def test_an_unexpected_failure_is_named_as_the_caller_sees_it(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'spawn', side_effect=KeyError('k')))
+        uuid = agentfixtures.new_uuid()
+        error = self.assertRaises(exception.DriverError, self.create, uuid)
+        payload, = self.notifications.payloads('instance.create.error')
+        self.assertEqual(('DriverError', str(error)),
+                         (payload['error_type'], payload['error']))
+
     def test_delete(self):
         record = self.create()
         self.call('delete_instance', uuid=record['uuid'])
@@ -126,8 +154,11 @@ class TestInstanceNotifications(NotificationsTestCase):
         self.assertRaises(exception.DriverError, self.call,
                           'delete_instance', uuid=uuid)
         error = self.notifications.payloads('instance.delete.error')[0]
-        self.assertRecordPayload(error, uuid, 'running')
-        self.assertEqual('RuntimeError', error['error_type'])
+        # The record as the failure left it, and the error the caller got.
+        self.assertRecordPayload(error, uuid, 'error')
+        self.assertEqual('DriverError', error['error_type'])
+        self.assertEqual('The hypervisor refused: RuntimeError: busy',
+                         error['error'])
 
     def test_power_operations(self):
         uuid = self.create()['uuid']
