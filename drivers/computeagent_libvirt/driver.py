@@ -281,8 +281,18 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         """
         directory = self.storage.instance_dir(uuid)  # refuses non-uuids
         dom = domain.find(self.host, uuid)
+        ours = False
         if dom is not None:
-            if not self._made_here(dom):
+            try:
+                ours = self._made_here(dom)
+            except exception.DriverError:
+                # Its owner may have undefined it since it was found: a
+                # domain that is gone leaves only the directory to judge.
+                if domain.find(self.host, uuid) is not None:
+                    raise
+                dom = None
+        if dom is not None:
+            if not ours:
                 return ('libvirt has a domain of that uuid that this agent '
                         'did not define')
             dom.destroy()

@@ -8,6 +8,8 @@ else's guest.
 
 import os
 
+import fixtures
+
 from computeagent import exception
 from tests.host.drivers.libvirt import driver_base
 
@@ -51,6 +53,23 @@ class TestCleanupOrphan(driver_base.DriverTestCase):
         self.assertEqual([UUID], self.domain_uuids())
         self.assertEqual({'disk', 'console.log'},
                          set(os.listdir(self.instance_dir(UUID))))
+
+    def test_a_domain_undefined_while_it_is_looked_at(self):
+        # Another agent on the same libvirtd removes its own domain
+        # between the listing and the look at its definition.
+        xml = self.driver.render(self.spec())['domain_xml']
+        self.conn.defineXML(xml.replace('computeagent:instance',
+                                        'other:instance'))
+        real_made_here = self.driver._made_here
+
+        def undefined_meanwhile(dom):
+            self.conn.lookupByUUIDString(UUID).undefine()
+            return real_made_here(dom)
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_made_here', side_effect=undefined_meanwhile))
+        self.make_instance_dir(UUID, ('disk',))
+        self.assertIsNone(self.driver.cleanup_orphan(UUID))
+        self.assertFalse(os.path.exists(self.instance_dir(UUID)))
 
     def test_not_a_uuid(self):
         self.assertRaises(exception.InvalidSpec, self.driver.cleanup_orphan,
