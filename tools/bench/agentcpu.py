@@ -14,23 +14,13 @@ from tools.bench import stats
 GOAL_S = 0.005
 
 
-def _agent_batch(agent, pairs):
-    pid = agent.process.pid
+def _batch(call, pid, pairs):
+    """CPU seconds of ``pid`` per create + delete pair sent by ``call``."""
     before = procstat.cpu_seconds(pid)
     for _ in range(pairs):
         spec = guests.spec()
-        agent.call('create_instance', spec=spec)
-        agent.call('delete_instance', uuid=spec['uuid'])
-    return (procstat.cpu_seconds(pid) - before) / pairs
-
-
-def _floor_batch(bare, pairs):
-    pid = bare.process.pid
-    before = procstat.cpu_seconds(pid)
-    for _ in range(pairs):
-        spec = guests.spec()
-        bare.call('create_instance', spec=spec)
-        bare.call('delete_instance', uuid=spec['uuid'])
+        call('create_instance', spec=spec)
+        call('delete_instance', uuid=spec['uuid'])
     return (procstat.cpu_seconds(pid) - before) / pairs
 
 
@@ -45,8 +35,8 @@ def run(agent, bare, count, pairs):
     :returns: a :class:`tools.bench.stats.Result`
     """
     floor_s, agent_s = stats.interleaved(
-        count, lambda: _floor_batch(bare, pairs),
-        lambda: _agent_batch(agent, pairs))
+        count, lambda: _batch(bare.call, bare.process.pid, pairs),
+        lambda: _batch(agent.call, agent.process.pid, pairs))
     return stats.Result(
         'agent_cpu', 'CPU per create + delete pair, fake driver', 's',
         floor_s, agent_s, goal_agent=GOAL_S,
