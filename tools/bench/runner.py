@@ -124,10 +124,15 @@ def main(argv=None):
                              'bench works without loading the machine')
     parser.add_argument('--only', nargs='+', choices=LIBVIRT + FAKE,
                         help='run these scenarios alone')
-    parser.add_argument('--output', default='bench-results',
+    parser.add_argument('--output',
                         help='directory of the results (default '
-                             '%(default)s)')
+                             'bench-results, or bench-results/quick with '
+                             '--quick)')
     args = parser.parse_args(argv)
+    # A check that the bench works never overwrites the figures of a
+    # full run, which the README shows.
+    output = args.output or ('bench-results/quick' if args.quick
+                             else 'bench-results')
     names = args.only or (LIBVIRT + FAKE)
     plan = Plan(args.quick)
     fixtures.ensure_services()
@@ -135,11 +140,11 @@ def main(argv=None):
     results = _run_libvirt([n for n in LIBVIRT if n in names], plan)
     results += _run_fake([n for n in FAKE if n in names], plan)
     end = machine.describe()
-    written = plots.write(args.output, results)
-    summary = report.write(args.output, results, start, end, written,
+    written = plots.write(output, results)
+    summary = report.write(output, results, start, end, written,
                            args.quick)
     print(summary)
-    print('written to %s/' % args.output)
+    print('written to %s/' % output)
     return 0
 
 
