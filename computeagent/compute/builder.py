@@ -247,20 +247,8 @@ class Builder(object):
         is left to reconciliation: the record stays, in error with the
         task ``rolling_back``, until the driver has removed it all.
         """
-        try:
-            self.store.set_task(record.uuid, reconciler.ROLLING_BACK)
-        except Exception:
-            # The record cannot be written (a full disk): the removal is
-            # tried all the same, and recovery rolls back a building one.
-            LOG.exception('Could not mark the rollback of %s', record.uuid)
-        stored = (self.store.get_stored(record.uuid) or
-                  stored_obj.StoredInstance(record=record, spec=spec))
-        try:
-            self.reconciler.finish_task_locked(dataclasses.replace(
-                stored, task=reconciler.ROLLING_BACK))
-        except Exception:
-            LOG.exception('Could not roll back the create of %s',
-                          record.uuid)
+        self.reconciler.roll_back(
+            stored_obj.StoredInstance(record=record, spec=spec))
 
     def _finish_rollback(self, existing):
         """A stored instance, or None once its unfinished rollback is done.

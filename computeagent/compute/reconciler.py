@@ -172,6 +172,30 @@ class Reconciler(object):
                 dataclasses.replace(record, state='deleted').to_dict())
         return True
 
+    def roll_back(self, stored):
+        """Remove what a failed create made; the caller holds the lock.
+
+        The record is marked ``rolling_back`` first, so that what the
+        driver cannot remove now (its hypervisor unreachable) is finished
+        by a later pass; a mark that cannot be written (a full disk) does
+        not stop the removal being tried.
+
+        :param stored: the StoredInstance of the create
+        :returns: True if the instance is gone now
+        """
+        try:
+            self.store.set_task(stored.uuid, ROLLING_BACK)
+        except Exception:
+            LOG.exception('Could not mark the rollback of %s', stored.uuid)
+        stored = self.store.get_stored(stored.uuid) or stored
+        try:
+            return self.finish_task_locked(
+                dataclasses.replace(stored, task=ROLLING_BACK))
+        except Exception:
+            LOG.exception('Could not roll back the create of %s',
+                          stored.uuid)
+            return False
+
     def remove(self, stored):
         """Destroy what the driver made, then forget the record.
 

@@ -151,9 +151,7 @@ class _Recovery(object):
         record = stored.record
         LOG.warning('Instance %s: a create was interrupted by the agent '
                     'stopping; rolling it back', record.uuid)
-        self.store.set_task(record.uuid, reconciler_mod.ROLLING_BACK)
-        stored = self.store.get_stored(record.uuid)
-        if self.reconciler.finish_task_locked(stored):
+        if self.reconciler.roll_back(stored):
             self.done['create rolled back'] += 1
         else:
             self.done['create not rolled back'] += 1
