@@ -13,9 +13,15 @@ log_dir=/var/log/computeagent-services
 mkdir -p "$log_dir"
 
 # One start at a time: test workers that find a service down all run this
-# script at once, and two rabbitmq-server starts fail each other.
+# script at once, and two rabbitmq-server starts fail each other. Every
+# daemon started below gets the lock's descriptor closed (9>&-): one that
+# inherited it would hold the lock for as long as it runs, and the next
+# start would wait forever. The wait is bounded all the same.
 exec 9>"$log_dir/.start.lock"
-flock 9
+if ! flock -w 600 9; then
+    echo "tools/start-services.sh: another start has held $log_dir/.start.lock for 10 minutes" >&2
+    exit 1
+fi
 
 # QEMU runs as libvirt-qemu (group kvm); a root-only /dev/kvm makes libvirt
 # re-probe QEMU on every request (~50 s per start). Fix it before libvirtd.
@@ -33,7 +39,7 @@ running() {
 
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
     echo "starting rabbitmq-server"
-    rabbitmq-server -detached >"$log_dir/rabbitmq.out" 2>&1 || true
+    rabbitmq-server -detached >"$log_dir/rabbitmq.out" 2>&1 9>&- || true
 fi
 # The node takes a few seconds to appear; await_startup then waits for the
 # broker itself to accept connections.
@@ -47,14 +53,14 @@ timeout 120 rabbitmqctl -q await_startup >/dev/null
 # long wait on /run/libvirt/virtlogd-sock.
 if ! running virtlogd; then
     echo "starting virtlogd"
-    virtlogd -d
+    virtlogd -d 9>&-
 fi
 # Group libvirt may use the read-write socket (a non-root agent; no polkit
 # without dbus); restarts a libvirtd still running with the old socket.
-bash "$(dirname "$0")/configure-libvirtd.sh"
+bash "$(dirname "$0")/configure-libvirtd.sh" 9>&-
 if ! running libvirtd; then
     echo "starting libvirtd"
-    libvirtd -d
+    libvirtd -d 9>&-
 fi
 for _ in $(seq 1 100); do
     virsh -c qemu:///system -q version >/dev/null 2>&1 && break
