@@ -8,10 +8,12 @@
 # whoever may open the socket is trusted, so membership of group libvirt
 # is the grant. Root clients are unaffected.
 #
-# Idempotent: the three settings replace their (commented) lines in
-# libvirtd.conf, never added twice. A running system libvirtd whose socket
-# does not have the new group and mode yet is restarted (its guests keep
-# running). With systemd, libvirtd is socket-activated and the socket's
+# It also raises libvirtd's limits of concurrent requests (see below).
+#
+# Idempotent: the settings replace their (commented) lines in
+# libvirtd.conf, never added twice. A running system libvirtd whose
+# settings changed, or whose socket does not have the new group and mode
+# yet, is restarted (its guests keep running). With systemd, libvirtd is socket-activated and the socket's
 # group and mode come from libvirtd.socket, so a drop-in sets them there.
 set -euo pipefail
 
@@ -21,6 +23,8 @@ PIDFILE=/run/libvirtd.pid
 GROUP=libvirt
 MODE=770
 DROPIN=/etc/systemd/system/libvirtd.socket.d/computeagent.conf
+MAX_CLIENT_REQUESTS=64
+MAX_WORKERS=64
 
 if [ "$(id -u)" != 0 ]; then
     echo "tools/configure-libvirtd.sh must run as root." >&2
@@ -64,6 +68,13 @@ before=$(sha256sum "$CONF")
 set_option unix_sock_group "\"$GROUP\""
 set_option unix_sock_rw_perms "\"0$MODE\""
 set_option auth_unix_rw '"none"'
+# One client's requests in progress at once (default 5; more wait unread
+# on its socket) and the daemon's threads (default 20): the agent starts
+# up to max_concurrent_builds guests at once on one connection, and a
+# quick lookup or state read queued behind five slow starts made each
+# create of a burst wait seconds (docs/operations.md, "libvirtd's limits").
+set_option max_client_requests "$MAX_CLIENT_REQUESTS"
+set_option max_workers "$MAX_WORKERS"
 changed=no
 [ "$before" = "$(sha256sum "$CONF")" ] || changed=yes
 
@@ -78,7 +89,7 @@ if systemd_running; then
     fi
     if systemctl -q is-active libvirtd.service libvirtd.socket \
             && { [ $changed = yes ] || ! socket_ok; }; then
-        echo "libvirtd: restarting for the group socket"
+        echo "libvirtd: restarting for its new settings"
         systemctl stop libvirtd.service libvirtd.socket
         systemctl start libvirtd.socket libvirtd.service
     fi
@@ -87,7 +98,7 @@ fi
 
 pid=$(system_libvirtd)
 if [ -n "$pid" ] && { [ $changed = yes ] || ! socket_ok; }; then
-    echo "libvirtd: restarting (pid $pid) for the group socket"
+    echo "libvirtd: restarting (pid $pid) for its new settings"
     kill -TERM "$pid"
     # Not our child: wait until it is gone or a zombie nobody reaped yet.
     for _ in $(seq 1 150); do

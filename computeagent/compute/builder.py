@@ -195,7 +195,10 @@ class Builder(object):
                               {'uuid': uuid, 'error': error})
                     self._roll_back(record, spec)
                     raise
-                return self.runner.refresh_state(record), timings
+                # Not asked again: spawn returns once the hypervisor has
+                # started the guest, and a change after that arrives as
+                # a power event like any other.
+                return record, timings
         finally:
             slots.release()
 

@@ -42,38 +42,63 @@ class PowerSync(object):
         Drivers call this from any thread, including inside an operation
         that holds the instance's lock, so it must not block; the event
         thread (:meth:`process_events`) applies it.
+
+        :param state: the power state the event announces, or None if
+            the hypervisor must be asked
         """
-        del state  # the hypervisor is asked again when it is handled
-        self._events.put(uuid)
+        self._events.put((uuid, state))
 
     def process_events(self, stop_event, poll=0.5):
         """Apply queued power events until ``stop_event`` is set."""
         while not stop_event.is_set():
             try:
-                uuid = self._events.get(timeout=poll)
+                uuid, state = self._events.get(timeout=poll)
             except queue.Empty:
                 continue
             try:
-                self._apply_power_event(uuid)
+                self._apply_power_event(uuid, state)
             except Exception:
                 LOG.exception('Could not apply a power event of %s', uuid)
 
-    def _apply_power_event(self, uuid):
-        if self.store.get(uuid) is not None:
-            self._sync_one(uuid)
+    def _apply_power_event(self, uuid, state):
+        if not self._agrees(self.store.get_stored(uuid), state):
+            self._sync_one(uuid, state)
 
-    def _sync_one(self, uuid):
+    @staticmethod
+    def _agrees(stored, state):
+        """Whether an event tells nothing the record does not say.
+
+        Most events are the echo of an operation of the agent's own (a
+        start's STARTED), which recorded its result already: asking the
+        hypervisor again would cost two calls on the connection the
+        operations wait on, for every start and stop. An event is a fact
+        at its time and any later change brings an event of its own, so
+        a record in the state its latest event announces is right. A
+        removed record has nothing to sync, and a guest with detaches to
+        finish is always looked at.
+        """
+        if stored is None:
+            return True
+        return (state is not None and stored.record.state == state
+                and not stored.detaching)
+
+    def _sync_one(self, uuid, state=None):
         """Re-read one guest's power state outside any operation.
 
         A change seen here was not made by the agent (an operation holds
         the lock and records its own result first), so controllers are
         told with ``instance.power_state.update``: the record, plus
         ``old_state``.
+
+        :param state: what an event announced, if one is applied; an
+            operation that held the lock may have recorded it meanwhile
         """
         with self.locks.lock(uuid):
-            record = self.store.get(uuid)
-            if record is None:
+            stored = self.store.get_stored(uuid)
+            if stored is None or (state is not None
+                                  and self._agrees(stored, state)):
                 return
+            record = stored.record
             updated = self.runner.refresh_state(record)
             stored = self.store.get_stored(uuid)
             if updated.state == states.SHUTOFF and stored.detaching:

@@ -198,9 +198,9 @@ class TestPowerEvents(StatesTestCase):
         power_sync = self.manager.power_sync
         real_apply = power_sync._apply_power_event
 
-        def apply(uuid):
+        def apply(uuid, state):
             try:
-                real_apply(uuid)
+                real_apply(uuid, state)
             finally:
                 self.applied.release()
         self.useFixture(fixtures.MockPatchObject(
@@ -263,6 +263,26 @@ class TestPowerEvents(StatesTestCase):
         self.wait_applied()
         self.assertIsNone(self.store.get(uuid))
         self.assertFalse(os.path.exists(self.instance_dir(uuid)))
+
+    def test_an_event_the_record_already_says_asks_nothing(self):
+        # A start's own STARTED, say: the hypervisor is not asked again.
+        uuid = self.into('running')
+        asked = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'get_power_state',
+            side_effect=AssertionError('asked'))).mock
+        self.driver.emit_event(uuid, 'running')
+        self.wait_applied()
+        asked.assert_not_called()
+        self.assertEqual('running', self.store.get(uuid).state)
+
+    def test_an_event_with_detaches_pending_is_always_looked_at(self):
+        uuid = self.into('shutoff')
+        self.store.update(uuid, detaching=('vdb',))
+        asked = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'get_power_state', return_value='shutoff')).mock
+        self.driver.emit_event(uuid, 'shutoff')
+        self.wait_applied(count=2)  # the stop's own event, then this one
+        asked.assert_called()
 
     def test_a_failing_event_does_not_stop_the_thread(self):
         uuid = self.into('running')

@@ -111,9 +111,10 @@ class TestSaveAndRead(StoreTestCase):
         stored = self.store.get_stored(UUID1)
         self.assertEqual('deleting', stored.task)
         self.assertEqual(data, stored.to_dict())
+        # Written again, it says the same (no longer indented).
         self.store.set_task(UUID1, 'deleting')
         with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
-            self.assertEqual(before, f.read())
+            self.assertEqual(json.loads(before), json.load(f))
 
     def test_the_stored_objects_are_immutable(self):
         self.store.save(record(), spec=spec(1))
