@@ -129,9 +129,10 @@ class Service(object):
                              self.conf.image.cache_sweep_interval,
                              self.manager.cache_sweep.sweep)
         LOG.info('Serving topic %(topic)s as %(host)s with the %(driver)s '
-                 'driver', {'topic': self.conf.rpc_topic,
-                            'host': self.conf.host,
-                            'driver': self.conf.virt_driver})
+                 'driver, building up to %(builds)d instances at once', {
+                     'topic': self.conf.rpc_topic, 'host': self.conf.host,
+                     'driver': self.conf.virt_driver,
+                     'builds': self.manager.locks.max_builds})
         self._report_status()
 
     def _start_periodic(self, name, interval, func):

@@ -8,9 +8,26 @@ once (``max_concurrent_builds``), which the image-cache sweep
 (:mod:`computeagent.compute.cache_sweep`) takes all of.
 """
 
+import os
 import threading
 
 from oslo_concurrency import lockutils
+
+#: build slots per CPU when ``max_concurrent_builds`` is unset
+BUILDS_PER_CPU = 2
+
+
+def build_slots(conf):
+    """How many creates build at once: ``max_concurrent_builds``.
+
+    Unset, :data:`BUILDS_PER_CPU` per CPU this process may run on (its
+    affinity, which a container or a cgroup may narrow), at least two.
+
+    :param conf: the ConfigOpts
+    """
+    if conf.max_concurrent_builds is not None:
+        return conf.max_concurrent_builds
+    return max(2, BUILDS_PER_CPU * len(os.sched_getaffinity(0)))
 
 
 class InstanceLocks(object):

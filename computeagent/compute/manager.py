@@ -51,7 +51,7 @@ class ComputeManager(object):
     :param store: the InstanceStore
     :param notifier: the Notifier
     :param locks: the InstanceLocks the parts share; by default new ones
-        with ``max_concurrent_builds`` build slots
+        with :func:`computeagent.compute.locks.build_slots` build slots
     """
 
     def __init__(self, conf, driver, store, notifier, locks=None):
@@ -61,7 +61,7 @@ class ComputeManager(object):
         self.notifier = notifier
         self.host = conf.host
         if locks is None:
-            locks = locks_mod.InstanceLocks(conf.max_concurrent_builds)
+            locks = locks_mod.InstanceLocks(locks_mod.build_slots(conf))
         self.locks = locks
         self.resources = resources.ResourceTracker(conf, driver, store)
         self.runner = operations.OperationRunner(driver, store, notifier,

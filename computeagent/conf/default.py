@@ -39,9 +39,14 @@ opts = [
                     'computeagent.virt_drivers entry point namespace, '
                     'for example "libvirt" or "fake".'),
     cfg.IntOpt('max_concurrent_builds',
-               default=10, min=1,
+               min=1, sample_default='2 x the host\'s CPUs',
                help='Most instance creates built at the same time; '
-                    'further creates wait for a free slot.'),
+                    'further creates wait for a free slot. Unset, twice '
+                    'the CPUs the agent may run on: starting guests is '
+                    'CPU work, and measured on a 2-CPU host creates per '
+                    'second grew up to 4 or 5 at once and no further '
+                    '(bench-results/). Raise it where images are fetched '
+                    'over a slow network.'),
     cfg.FloatOpt('ram_allocation_ratio',
                  default=1.0, min=0.1,
                  help='Virtual memory that may be given to instances per '

@@ -64,7 +64,7 @@ class LockingTestCase(test_manager_concurrency.ConcurrencyTestCase):
         # ('wait', lock name) and ('enter' | 'exit', driver method, uuid)
         self.log = []
         self.rebuild_manager(locks=locks.InstanceLocks(
-            self.conf.max_concurrent_builds,
+            locks.build_slots(self.conf),
             semaphores=ObservedSemaphores(self.waited)))
 
     def note(self, *event):
@@ -181,3 +181,24 @@ class TestOperationsOfOneInstance(LockingTestCase):
                          [e for e in self.log if e[0] != 'wait'])
         self.assertIsNone(self.store.get(uuid))
         self.assertNotIn(uuid, self.driver.list_power_states())
+
+
+class TestBuildSlots(test_manager_concurrency.ConcurrencyTestCase):
+
+    def test_unset_it_is_twice_the_cpus_the_agent_may_use(self):
+        for cpus, slots in (({0}, 2), ({0, 1}, 4), (set(range(16)), 32)):
+            with fixtures.MockPatch('os.sched_getaffinity',
+                                    return_value=cpus):
+                self.assertEqual(slots, locks.build_slots(self.conf))
+
+    def test_a_configured_number_is_kept(self):
+        self.flags(max_concurrent_builds=3)
+        with fixtures.MockPatch('os.sched_getaffinity',
+                                return_value=set(range(16))):
+            self.assertEqual(3, locks.build_slots(self.conf))
+
+    def test_the_manager_builds_that_many_at_once(self):
+        with fixtures.MockPatch('os.sched_getaffinity',
+                                return_value={0, 1, 2}):
+            self.rebuild_manager()
+        self.assertEqual(6, self.manager.locks.max_builds)
