@@ -41,11 +41,16 @@ def path_in(instances_path):
 
 
 class Entry(object):
-    """One queued message: its sequence number and its content."""
+    """One queued message: its sequence number and its content.
 
-    def __init__(self, seq, data):
+    :param written: whether its file is whole on disk; a message is
+        sent, or dropped over the bound, only once it is
+    """
+
+    def __init__(self, seq, data, written=True):
         self.seq = seq
         self.data = data
+        self.written = written
 
     @property
     def name(self):
@@ -123,14 +128,24 @@ class Outbox(object):
             OSError if it cannot be written (nothing is queued then)
         """
         text = json.dumps(data, sort_keys=True)
+        # The place in the queue is taken under the lock, the file is
+        # written outside it: puts of concurrent operations fsync at
+        # once instead of one after another. Order still holds, since
+        # the sender takes only the oldest message, once it is written.
         with self._cond:
-            # Under the lock: the files must appear in sequence order, or
-            # the sender could pass over one still being written.
-            entry = Entry(self._next_seq, data)
-            durable.write_file(os.path.join(self.path, entry.name), text,
-                               TEMP_PREFIX)
+            entry = Entry(self._next_seq, data, written=False)
             self._next_seq += 1
             self._entries.append(entry)
+        try:
+            durable.write_file(os.path.join(self.path, entry.name), text,
+                               TEMP_PREFIX)
+        except BaseException:
+            with self._cond:
+                self._entries.remove(entry)
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            entry.written = True
             self._enforce_bound()
             self._cond.notify_all()
         return entry
@@ -142,8 +157,11 @@ class Outbox(object):
         the newest say what is true now. Called with the lock held.
         """
         while len(self._entries) > self.max_items:
-            victim = next(e for e in self._entries
-                          if e is not self._in_flight)
+            victim = next((e for e in self._entries
+                           if e.written and e is not self._in_flight),
+                          None)
+            if victim is None:
+                return  # the rest are being written or sent
             self._entries.remove(victim)
             self._unlink(victim)
             self.dropped += 1
@@ -167,7 +185,9 @@ class Outbox(object):
         :returns: the oldest Entry, or None once ``stop`` is set
         """
         with self._cond:
-            self._cond.wait_for(lambda: self._entries or stop.is_set())
+            self._cond.wait_for(
+                lambda: (self._entries and self._entries[0].written)
+                or stop.is_set())
             if stop.is_set():
                 return None
             self._in_flight = self._entries[0]

@@ -48,8 +48,18 @@ class InstanceStore(object):
 
     def __init__(self, instances_path):
         self.instances_path = instances_path
+        # Guards the dicts; never held while a file is written.
         self._lock = threading.Lock()
         self._stored = {}
+        # uuid -> the lock held while that instance's file is rewritten:
+        # one instance's writes stay in order, while different
+        # instances' writes (their fsyncs) go on at once; a burst of
+        # creates waited on each other's fsyncs one after another.
+        self._writers = {}
+
+    def _writer(self, uuid):
+        with self._lock:
+            return self._writers.setdefault(uuid, threading.Lock())
 
     def instance_dir(self, uuid):
         """``<instances_path>/<uuid>``.
@@ -104,8 +114,8 @@ class InstanceStore(object):
         :returns: ``record``
         """
         uuid = record.uuid
-        with self._lock:
-            stored = self._stored.get(uuid)
+        with self._writer(uuid):
+            stored = self.get_stored(uuid)
             if stored is None:
                 stored = stored_obj.StoredInstance(record=record)
             changes = {'record': record}
@@ -115,7 +125,8 @@ class InstanceStore(object):
                 changes['fingerprint'] = fingerprint
             stored = dataclasses.replace(stored, **changes)
             self._write(uuid, stored)
-            self._stored[uuid] = stored
+            with self._lock:
+                self._stored[uuid] = stored
         return record
 
     def update(self, uuid, spec=None, detaching=None, **fields):
@@ -156,13 +167,14 @@ class InstanceStore(object):
         :returns: the StoredInstance as written
         :raises: InstanceNotFound
         """
-        with self._lock:
-            stored = self._stored.get(uuid)
+        with self._writer(uuid):
+            stored = self.get_stored(uuid)
             if stored is None:
                 raise exception.InstanceNotFound(uuid=uuid)
             stored = change(stored)
             self._write(uuid, stored)
-            self._stored[uuid] = stored
+            with self._lock:
+                self._stored[uuid] = stored
             return stored
 
     def _write(self, uuid, stored):
@@ -220,8 +232,10 @@ class InstanceStore(object):
 
     def delete(self, uuid):
         """Forget a record and remove its file (not the directory)."""
-        with self._lock:
-            self._stored.pop(uuid, None)
+        with self._writer(uuid):
+            with self._lock:
+                self._stored.pop(uuid, None)
+                self._writers.pop(uuid, None)
             try:
                 os.unlink(self._path(uuid))
             except FileNotFoundError:

@@ -290,3 +290,91 @@ class TestBound(OutboxTestCase):
                                        spec=agentfixtures.make_spec())
         status = agent.endpoint.get_host_status(agentfixtures.context())
         self.assertEqual(2, status['notifications_dropped'])
+
+
+class TestConcurrentPuts(base.TestCase):
+    """Puts write their files at once; the queue's order still holds."""
+
+    def setUp(self):
+        super().setUp()
+        self.outbox = outbox_mod.Outbox(os.path.join(self.tmp, 'outbox'),
+                                        max_items=10)
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
+        self.first_writing = threading.Event()
+        self.fail_first = False
+        real_write = outbox_mod.durable.write_file
+
+        def write_file(path, text, prefix):
+            if json.loads(text)['n'] == 1:
+                self.first_writing.set()
+                if not self.release.wait(agentfixtures.WAIT):
+                    raise AssertionError('never released')
+                if self.fail_first:
+                    raise OSError(28, 'No space left on device')
+            return real_write(path, text, prefix)
+        self.useFixture(fixtures.MonkeyPatch(
+            'computeagent.api.outbox.durable.write_file', write_file))
+
+    def put_first(self):
+        errors = []
+
+        def put():
+            try:
+                self.outbox.put({'n': 1})
+            except OSError as error:
+                errors.append(error)
+        thread = threading.Thread(target=put)
+        thread.start()
+        self.addCleanup(thread.join, agentfixtures.WAIT)
+        self.assertTrue(self.first_writing.wait(agentfixtures.WAIT))
+        return thread, errors
+
+    def take_later(self):
+        taken = []
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=lambda: taken.append(self.outbox.take(stop)))
+        thread.start()
+        self.addCleanup(thread.join, agentfixtures.WAIT)
+        self.addCleanup(self.outbox.wake)
+        self.addCleanup(stop.set)
+        return thread, taken
+
+    def test_a_put_does_not_wait_for_an_earlier_ones_write(self):
+        first, _errors = self.put_first()
+        # Written while the first is still being written.
+        second = self.outbox.put({'n': 2})
+        self.assertTrue(os.path.exists(
+            os.path.join(self.outbox.path, second.name)))
+        taker, taken = self.take_later()
+        taker.join(0.2)
+        self.assertTrue(taker.is_alive(),
+                        'the second was taken before the first')
+        self.release.set()
+        first.join(agentfixtures.WAIT)
+        taker.join(agentfixtures.WAIT)
+        self.assertEqual([{'n': 1}], [entry.data for entry in taken])
+
+    def test_a_failed_write_lets_the_next_one_go(self):
+        self.fail_first = True
+        first, errors = self.put_first()
+        self.outbox.put({'n': 2})
+        taker, taken = self.take_later()
+        self.release.set()
+        first.join(agentfixtures.WAIT)
+        taker.join(agentfixtures.WAIT)
+        self.assertEqual(1, len(errors))
+        self.assertEqual([{'n': 2}], [entry.data for entry in taken])
+        self.assertEqual(1, len(self.outbox))
+
+    def test_the_bound_drops_no_message_being_written(self):
+        self.outbox.max_items = 1
+        first, _errors = self.put_first()
+        self.outbox.put({'n': 2})
+        # Over the bound with the first still being written: the
+        # second, whole, is the one dropped.
+        self.assertEqual(1, self.outbox.dropped)
+        self.release.set()
+        first.join(agentfixtures.WAIT)
+        self.assertEqual(1, len(self.outbox))
