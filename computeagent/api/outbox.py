@@ -5,34 +5,29 @@ notification here before anything is sent, and a :class:`Sender` thread
 delivers them oldest first, removing each only once it has been taken,
 so neither a broker outage nor an agent restart loses one.
 
-One directory holds the queue, one file per message, named by a
-sequence number that only grows (``00000000000000000042.json``): the
-order of the names is the order of the messages, also for the next
-process. A file is written as :mod:`computeagent.compute.store` writes a
-record, with :func:`computeagent.durable.write_file`: to a temporary file
-(``.tmp-*``), fsynced, renamed into place, and the directory fsynced, so
-a crash leaves a whole message or none; a temporary file found at
-start-up is the remains of a crash and is removed.
+The queue is kept in one directory by
+:mod:`computeagent.api.outboxlog`: each message is a line appended to a
+segment file and synced before :meth:`Outbox.put` returns, numbered by
+a sequence number that only grows, also for the next process; a crash
+leaves every message whose put returned and perhaps the start of one
+that never did, which is cut off.
 
-Delivery is at least once: a message sent but killed before its file was
-removed is sent again by the next process, with the same content, so a
+Delivery is at least once: a message sent but killed before it was noted
+as sent is sent again by the next process, with the same content, so a
 receiver recognises it by the id inside (docs/api.md, "Notifications").
 """
 
-import json
 import os
 import threading
 
 from oslo_log import log as logging
 
-from computeagent import durable
+from computeagent.api import outboxlog
 
 LOG = logging.getLogger(__name__)
 
 #: the outbox's directory under ``[DEFAULT] instances_path``
 DIRECTORY = '.outbox'
-TEMP_PREFIX = '.tmp-'
-SUFFIX = '.json'
 
 
 def path_in(instances_path):
@@ -43,26 +38,16 @@ def path_in(instances_path):
 class Entry(object):
     """One queued message: its sequence number and its content.
 
-    :param written: whether its file is whole on disk; a message is
-        sent, or dropped over the bound, only once it is
+    :param segment: the outboxlog.Segment holding it
+    :param written: whether it is durable; a message is sent, or dropped
+        over the bound, only once it is
     """
 
-    def __init__(self, seq, data, written=True):
+    def __init__(self, seq, data, segment, written=True):
         self.seq = seq
         self.data = data
+        self.segment = segment
         self.written = written
-
-    @property
-    def name(self):
-        return '%020d%s' % (self.seq, SUFFIX)
-
-
-def _seq_of(name):
-    """The sequence number a file name carries, or None if none."""
-    stem, dot_json, _rest = name.partition(SUFFIX)
-    if dot_json and not _rest and stem.isdigit():
-        return int(stem)
-    return None
 
 
 class Outbox(object):
@@ -82,38 +67,16 @@ class Outbox(object):
         self._entries = []
         self._in_flight = None
         os.makedirs(path, mode=0o700, exist_ok=True)
-        self._load()
-        self._next_seq = (self._entries[-1].seq + 1 if self._entries
-                          else 1)
-        self._enforce_bound()
-
-    def _load(self):
-        for name in sorted(os.listdir(self.path)):
-            full = os.path.join(self.path, name)
-            if name.startswith(TEMP_PREFIX):
-                # A write the last process did not finish: it was never
-                # queued, so no one waits for it.
-                LOG.warning('Removing %s, an outbox file never completed',
-                            full)
-                os.unlink(full)
-                continue
-            seq = _seq_of(name)
-            if seq is None:
-                continue
-            try:
-                with open(full) as f:
-                    data = json.load(f)
-            except (OSError, ValueError) as error:
-                LOG.error('Dropping unreadable outbox file %(path)s: '
-                          '%(error)s', {'path': full, 'error': error})
-                os.unlink(full)
-                self.dropped += 1
-                continue
-            self._entries.append(Entry(seq, data))
-        self._entries.sort(key=lambda entry: entry.seq)
+        self._log = outboxlog.Log(path)
+        pending, last_seq, unreadable = self._log.open()
+        self.dropped += unreadable
+        self._entries = [Entry(seq, data, segment)
+                         for seq, data, segment in pending]
+        self._next_seq = last_seq + 1
         if self._entries:
             LOG.info('%(count)d notifications are waiting in %(path)s',
                      {'count': len(self._entries), 'path': self.path})
+        self._enforce_bound()
 
     def __len__(self):
         with self._cond:
@@ -127,21 +90,24 @@ class Outbox(object):
         :raises: TypeError or ValueError if ``data`` is not JSON;
             OSError if it cannot be written (nothing is queued then)
         """
-        text = json.dumps(data, sort_keys=True)
-        # The place in the queue is taken under the lock, the file is
-        # written outside it: puts of concurrent operations fsync at
-        # once instead of one after another. Order still holds, since
-        # the sender takes only the oldest message, once it is written.
+        # The place in the queue is taken and the line appended under the
+        # lock, the sync is made outside it: puts of concurrent
+        # operations sync at once instead of one after another. Order
+        # still holds, since the sender takes only the oldest message,
+        # once it is durable.
         with self._cond:
-            entry = Entry(self._next_seq, data, written=False)
+            seq = self._next_seq
+            segment = self._log.append(seq, data)
             self._next_seq += 1
+            entry = Entry(seq, data, segment, written=False)
             self._entries.append(entry)
         try:
-            durable.write_file(os.path.join(self.path, entry.name), text,
-                               TEMP_PREFIX)
+            segment.sync()
         except BaseException:
             with self._cond:
+                # Never sent, now or after a restart.
                 self._entries.remove(entry)
+                self._log.mark_done(entry.seq, entry.segment)
                 self._cond.notify_all()
             raise
         with self._cond:
@@ -172,10 +138,7 @@ class Outbox(object):
                           'id': _describe(victim, 'message_id')})
 
     def _unlink(self, entry):
-        try:
-            os.unlink(os.path.join(self.path, entry.name))
-        except FileNotFoundError:
-            pass
+        self._log.mark_done(entry.seq, entry.segment)
 
     def take(self, stop):
         """Wait for the oldest message and mark it as being sent.
@@ -196,8 +159,8 @@ class Outbox(object):
     def done(self, entry):
         """Remove a message the broker has taken.
 
-        The directory is not fsynced: a removal lost in a power cut only
-        sends the message again, which receivers recognise.
+        Not synced: a removal lost in a power cut only sends the message
+        again, which receivers recognise.
         """
         with self._cond:
             if entry in self._entries:

@@ -9,11 +9,11 @@ creates. A controller drops a duplicate by the ``message_id`` of the
 notification's metadata (docs/api.md, "Notifications").
 """
 
-import json
 import os
 import signal
 import time
 
+from computeagent.api import outboxlog
 from tests.functional import base
 from tests.functional import fixtures as ft_fixtures
 from tests.functional import private_rabbitmq
@@ -53,12 +53,9 @@ class TestNotificationOutbox(base.FunctionalTestCase):
     def queued(self):
         """The outbox's messages on disk: ``{message_id: message}``."""
         directory = os.path.join(self.agent.instances_path, OUTBOX)
-        messages = {}
-        for name in os.listdir(directory):
-            with open(os.path.join(directory, name)) as f:
-                message = json.load(f)['message']
-            messages[message['message_id']] = message
-        return messages
+        return {data['message']['message_id']: data['message']
+                for _seq, data, _segment
+                in outboxlog.Scan(directory).pending}
 
     def creates_received(self, uuids):
         """Wait for every create.end; check each arrived once per id.

@@ -86,6 +86,7 @@ def _execute(conf, *args, writes=None, limited=True):
     """
     cmd = ((_limited(conf) if limited else ()) + (QEMU_IMG,) +
            tuple(str(a) for a in args))
+    LOG.debug('Running %s', ' '.join(cmd))
     try:
         result = _run(cmd)
     except OSError as error:

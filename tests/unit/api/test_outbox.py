@@ -17,6 +17,7 @@ from oslo_messaging._drivers import impl_fake
 from computeagent.api import context
 from computeagent.api import notifications
 from computeagent.api import outbox as outbox_mod
+from computeagent.api import outboxlog
 from tests import base
 from tests.unit import agentfixtures
 
@@ -127,13 +128,14 @@ class OutboxTestCase(base.TestCase):
                               {'uuid': uuid, 'state': 'running'})
         return uuids
 
+    def queued(self):
+        """What the outbox's files hold, not yet sent, in order."""
+        return [data for _seq, data, _segment
+                in outboxlog.Scan(self.path).pending]
+
     def queued_ids(self):
-        """The message ids in the outbox's files, in file-name order."""
-        ids = []
-        for name in sorted(os.listdir(self.path)):
-            with open(os.path.join(self.path, name)) as f:
-                ids.append(json.load(f)['message']['message_id'])
-        return ids
+        """The ids of the messages in the outbox's files, in order."""
+        return [data['message']['message_id'] for data in self.queued()]
 
 
 class TestDelivery(OutboxTestCase):
@@ -156,7 +158,7 @@ class TestDelivery(OutboxTestCase):
         self.assertEqual({'uuid': uuids[0], 'state': 'running'},
                          received[0][1])
         self.assertEqual(0, notifier.stop(agentfixtures.WAIT))
-        self.assertEqual([], os.listdir(self.path))
+        self.assertEqual([], self.queued())
 
     def test_a_retried_message_keeps_its_id(self):
         self.broker.down.set()
@@ -217,7 +219,7 @@ class TestRestart(OutboxTestCase):
 
     def test_a_half_written_file_is_removed_not_sent(self):
         os.makedirs(self.path)
-        half = os.path.join(self.path, outbox_mod.TEMP_PREFIX + 'abc')
+        half = os.path.join(self.path, outboxlog.LEGACY_TEMP_PREFIX + 'abc')
         with open(half, 'w') as f:
             f.write('{"ctxt": {}, "mess')
         listener = self.listen()
@@ -243,8 +245,84 @@ class TestRestart(OutboxTestCase):
         first.put({'n': 2})
         second = outbox_mod.Outbox(self.path, 10)
         self.assertEqual(3, second.put({'n': 3}).seq)
-        self.assertEqual(['%020d.json' % n for n in (1, 2, 3)],
-                         sorted(os.listdir(self.path)))
+        self.assertEqual([1, 2, 3], [seq for seq, _d, _s in
+                                     outboxlog.Scan(self.path).pending])
+
+    def test_the_first_outboxs_files_are_moved_into_the_log(self):
+        # An upgrade: messages queued one file each are sent, in order,
+        # before anything newer, and the files are gone.
+        os.makedirs(self.path)
+        for seq in (4, 5):
+            with open(os.path.join(self.path, '%020d.json' % seq),
+                      'w') as f:
+                json.dump({'n': seq}, f)
+        outbox = outbox_mod.Outbox(self.path, 10)
+        self.assertEqual(6, outbox.put({'n': 6}).seq)
+        self.assertFalse([name for name in os.listdir(self.path)
+                          if name.endswith('.json')])
+        stop = threading.Event()
+        taken = []
+        for _ in range(3):
+            entry = outbox.take(stop)
+            taken.append(entry.data)
+            outbox.done(entry)
+        self.assertEqual([{'n': 4}, {'n': 5}, {'n': 6}], taken)
+        self.assertEqual([], self.queued())
+
+    def test_a_line_cut_short_by_a_crash_is_cut_off(self):
+        outbox = outbox_mod.Outbox(self.path, 10)
+        outbox.put({'n': 1})
+        segment, = outbox._log.segments()
+        with open(segment.log_path, 'ab') as f:
+            f.write(b'{"data": {"n": 2}, "se')
+        again = outbox_mod.Outbox(self.path, 10)
+        self.assertEqual((1, 0), (len(again), again.dropped))
+        self.assertEqual(segment.size, os.path.getsize(segment.log_path))
+        # The next message is whole after the cut.
+        again.put({'n': 3})
+        self.assertEqual([{'n': 1}, {'n': 3}], self.queued())
+
+    def test_a_line_that_is_not_json_is_dropped_and_counted(self):
+        outbox = outbox_mod.Outbox(self.path, 10)
+        outbox.put({'n': 1})
+        segment, = outbox._log.segments()
+        with open(segment.log_path, 'ab') as f:
+            f.write(b'garbage\n')
+        again = outbox_mod.Outbox(self.path, 10)
+        self.assertEqual((1, 1), (len(again), again.dropped))
+
+    def test_what_was_sent_is_not_sent_again(self):
+        first = outbox_mod.Outbox(self.path, 10)
+        for n in range(3):
+            first.put({'n': n})
+        first.done(first.take(threading.Event()))
+        second = outbox_mod.Outbox(self.path, 10)
+        self.assertEqual({'n': 1}, second.take(threading.Event()).data)
+        self.assertEqual(2, len(second))
+
+
+class TestSegments(OutboxTestCase):
+
+    def test_full_segments_give_way_and_go_once_sent(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'computeagent.api.outboxlog.SEGMENT_BYTES', 100))
+        outbox = outbox_mod.Outbox(self.path, 100)
+        for n in range(5):
+            outbox.put({'n': n, 'pad': 'x' * 80})
+        self.assertEqual(5, len(outbox._log.segments()))
+        stop = threading.Event()
+        for n in range(5):
+            outbox.done(outbox.take(stop))
+        # Only the one being written to stays, its messages done.
+        self.assertEqual(1, len(outbox._log.segments()))
+        self.assertEqual(2, len(os.listdir(self.path)))
+        self.assertEqual([], self.queued())
+        # Nothing left to send after a restart either; the empty
+        # segment goes.
+        again = outbox_mod.Outbox(self.path, 100)
+        self.assertEqual(0, len(again))
+        self.assertEqual([], os.listdir(self.path))
+        self.assertEqual(6, again.put({'n': 5}).seq)
 
 
 class TestBound(OutboxTestCase):
@@ -254,7 +332,7 @@ class TestBound(OutboxTestCase):
         notifier = self.notifier(max_items=2, start=False)
         uuids = self.send(notifier, 5)
         self.assertEqual(3, notifier.dropped)
-        self.assertEqual(2, len(os.listdir(self.path)))
+        self.assertEqual(2, len(self.queued()))
         listener = self.listen()
         self.broker.down.clear()
         notifier.start()
@@ -293,7 +371,7 @@ class TestBound(OutboxTestCase):
 
 
 class TestConcurrentPuts(base.TestCase):
-    """Puts write their files at once; the queue's order still holds."""
+    """Puts sync at once; the queue's order still holds."""
 
     def setUp(self):
         super().setUp()
@@ -303,18 +381,21 @@ class TestConcurrentPuts(base.TestCase):
         self.addCleanup(self.release.set)
         self.first_writing = threading.Event()
         self.fail_first = False
-        real_write = outbox_mod.durable.write_file
+        real_sync = outboxlog.Segment.sync
+        syncs = []
+        test = self
 
-        def write_file(path, text, prefix):
-            if json.loads(text)['n'] == 1:
-                self.first_writing.set()
-                if not self.release.wait(agentfixtures.WAIT):
+        def sync(segment):
+            syncs.append(segment)
+            if len(syncs) == 1:
+                test.first_writing.set()
+                if not test.release.wait(agentfixtures.WAIT):
                     raise AssertionError('never released')
-                if self.fail_first:
-                    raise OSError(28, 'No space left on device')
-            return real_write(path, text, prefix)
+                if test.fail_first:
+                    raise OSError(5, 'Input/output error')
+            return real_sync(segment)
         self.useFixture(fixtures.MonkeyPatch(
-            'computeagent.api.outbox.durable.write_file', write_file))
+            'computeagent.api.outboxlog.Segment.sync', sync))
 
     def put_first(self):
         errors = []
@@ -341,12 +422,10 @@ class TestConcurrentPuts(base.TestCase):
         self.addCleanup(stop.set)
         return thread, taken
 
-    def test_a_put_does_not_wait_for_an_earlier_ones_write(self):
+    def test_a_put_does_not_wait_for_an_earlier_ones_sync(self):
         first, _errors = self.put_first()
-        # Written while the first is still being written.
-        second = self.outbox.put({'n': 2})
-        self.assertTrue(os.path.exists(
-            os.path.join(self.outbox.path, second.name)))
+        # Synced while the first is still being synced.
+        self.assertEqual(2, self.outbox.put({'n': 2}).seq)
         taker, taken = self.take_later()
         taker.join(0.2)
         self.assertTrue(taker.is_alive(),
@@ -367,6 +446,10 @@ class TestConcurrentPuts(base.TestCase):
         self.assertEqual(1, len(errors))
         self.assertEqual([{'n': 2}], [entry.data for entry in taken])
         self.assertEqual(1, len(self.outbox))
+        # Nor is it sent after a restart.
+        again = outbox_mod.Outbox(self.outbox.path, 10)
+        self.assertEqual({'n': 2}, again.take(threading.Event()).data)
+        self.assertEqual(1, len(again))
 
     def test_the_bound_drops_no_message_being_written(self):
         self.outbox.max_items = 1
