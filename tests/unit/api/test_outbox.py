@@ -269,13 +269,20 @@ class TestRestart(OutboxTestCase):
         self.assertEqual([{'n': 4}, {'n': 5}, {'n': 6}], taken)
         self.assertEqual([], self.queued())
 
-    def test_a_line_cut_short_by_a_crash_is_cut_off(self):
+    def reopened_after(self, tail):
+        """An outbox reopened after ``tail`` was added to its one segment.
+
+        :returns: (the new Outbox, the old Segment)
+        """
         outbox = outbox_mod.Outbox(self.path, 10)
         outbox.put({'n': 1})
         segment, = outbox._log.segments()
         with open(segment.log_path, 'ab') as f:
-            f.write(b'{"data": {"n": 2}, "se')
-        again = outbox_mod.Outbox(self.path, 10)
+            f.write(tail)
+        return outbox_mod.Outbox(self.path, 10), segment
+
+    def test_a_line_cut_short_by_a_crash_is_cut_off(self):
+        again, segment = self.reopened_after(b'{"data": {"n": 2}, "se')
         self.assertEqual((1, 0), (len(again), again.dropped))
         self.assertEqual(segment.size, os.path.getsize(segment.log_path))
         # The next message is whole after the cut.
@@ -283,12 +290,7 @@ class TestRestart(OutboxTestCase):
         self.assertEqual([{'n': 1}, {'n': 3}], self.queued())
 
     def test_a_line_that_is_not_json_is_dropped_and_counted(self):
-        outbox = outbox_mod.Outbox(self.path, 10)
-        outbox.put({'n': 1})
-        segment, = outbox._log.segments()
-        with open(segment.log_path, 'ab') as f:
-            f.write(b'garbage\n')
-        again = outbox_mod.Outbox(self.path, 10)
+        again, _segment = self.reopened_after(b'garbage\n')
         self.assertEqual((1, 1), (len(again), again.dropped))
 
     def test_what_was_sent_is_not_sent_again(self):
