@@ -165,6 +165,8 @@ class TestDelivery(OutboxTestCase):
         notifier = self.notifier()
         self.send(notifier, 1)
         queued, = self.queued_ids()
+        # At least one attempt failed before the broker is back.
+        self.assertTrue(self.broker.entered.wait(agentfixtures.WAIT))
         listener = self.listen()
         self.broker.down.clear()
         listener.wait_for(1)
