@@ -36,7 +36,9 @@ class Plan(object):
     """
 
     def __init__(self, quick):
-        self.pairs = 3 if quick else 20
+        # 40 pairs: on this shared machine a median of 20 paired ratios
+        # still moved by 4% between runs of the same code.
+        self.pairs = 3 if quick else 40
         self.batch = 20 if quick else 50
         if quick:
             self.levels = (1, 5, burst.AT_ONCE)
