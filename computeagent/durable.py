@@ -1,9 +1,10 @@
 """Files that survive a crash or a power loss whole, or not at all.
 
-The instance store (:mod:`computeagent.compute.store`) and the
-notification outbox (:mod:`computeagent.api.outbox`) write their files
+The instance store (:mod:`computeagent.compute.store`) writes its files
 with :func:`write_file`; whoever adds an entry to a directory another
-way (the image cache's renames) makes it durable with :func:`fsync_dir`.
+way (the image cache's renames, the notification outbox's new segments
+in :mod:`computeagent.api.outboxlog`) makes it durable with
+:func:`fsync_dir`.
 This module imports nothing of the project, so every layer may use it.
 """
 
