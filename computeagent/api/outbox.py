@@ -64,7 +64,6 @@ class Outbox(object):
         #: messages dropped over the bound (or unreadable) since start
         self.dropped = 0
         self._cond = threading.Condition()
-        self._entries = []
         self._in_flight = None
         os.makedirs(path, mode=0o700, exist_ok=True)
         self._log = outboxlog.Log(path)
@@ -129,7 +128,7 @@ class Outbox(object):
             if victim is None:
                 return  # the rest are being written or sent
             self._entries.remove(victim)
-            self._unlink(victim)
+            self._finish(victim)
             self.dropped += 1
             LOG.error('Notification outbox full (%(max)d): dropped '
                       '%(event_type)s %(id)s', {
@@ -137,7 +136,7 @@ class Outbox(object):
                           'event_type': _describe(victim, 'event_type'),
                           'id': _describe(victim, 'message_id')})
 
-    def _unlink(self, entry):
+    def _finish(self, entry):
         self._log.mark_done(entry.seq, entry.segment)
 
     def take(self, stop):
@@ -165,7 +164,7 @@ class Outbox(object):
         with self._cond:
             if entry in self._entries:
                 self._entries.remove(entry)
-                self._unlink(entry)
+                self._finish(entry)
             self._in_flight = None
             self._cond.notify_all()
 

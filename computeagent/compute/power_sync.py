@@ -95,8 +95,7 @@ class PowerSync(object):
         """
         with self.locks.lock(uuid):
             stored = self.store.get_stored(uuid)
-            if stored is None or (state is not None
-                                  and self._agrees(stored, state)):
+            if self._agrees(stored, state):
                 return
             record = stored.record
             updated = self.runner.refresh_state(record)
