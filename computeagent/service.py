@@ -25,6 +25,7 @@ from computeagent.api import rpcserver
 from computeagent.compute import manager as manager_mod
 from computeagent.compute import recovery
 from computeagent.compute import store as store_mod
+from computeagent.fleet import agentconf
 from computeagent.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Service(object):
     def __init__(self, conf, transport=None, notification_transport=None,
                  driver=None):
         self.conf = conf
+        # A vhost of its own sets and checks messaging options, which
+        # must be done before the first transport reads them.
+        agentconf.prepare(conf)
         self.transport = transport or oslo_messaging.get_rpc_transport(conf)
         notification_transport = (
             notification_transport or

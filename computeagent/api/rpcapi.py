@@ -40,12 +40,14 @@ class ComputeAgentAPI(object):
     :param topic: the agent's topic ([DEFAULT] rpc_topic)
     :param timeout: seconds a call waits for its answer
     :param version_cap: the newest version the agents are known to serve
+    :param exchange: the agent's control exchange; default the
+        transport's ``[DEFAULT] control_exchange``
     """
 
     def __init__(self, transport, host, topic='computeagent', timeout=None,
-                 version_cap=API_VERSION):
-        target = oslo_messaging.Target(topic=topic, server=host,
-                                       version=API_VERSION)
+                 version_cap=API_VERSION, exchange=None):
+        target = oslo_messaging.Target(exchange=exchange, topic=topic,
+                                       server=host, version=API_VERSION)
         self.client = oslo_messaging.get_rpc_client(
             transport, target, version_cap=version_cap, timeout=timeout,
             serializer=context.RequestContextSerializer())

@@ -90,7 +90,10 @@ def _global_options(parser, late=False, skip=()):
     parser.add_argument(
         '--transport-url', metavar='URL', default=default(None),
         help='oslo.messaging transport URL, e.g. '
-             'rabbit://guest:guest@localhost:5672/ (default: [DEFAULT] '
+             'rabbit://guest:guest@localhost:5672/; "{host}" in it stands '
+             'for --host, as in a vhost per host: '
+             'rabbit://controller:PASSWORD@broker:5672/computeagent-{host} '
+             '(default: [fleet] host_transport_url, else [DEFAULT] '
              'transport_url)')
     parser.add_argument(
         '--host', metavar='NODE', default=default(None),

@@ -13,7 +13,7 @@ import sys
 
 import oslo_messaging
 
-from computeagent.api import rpcapi
+from computeagent.api import fleet
 from computeagent.cli import deadline
 from computeagent.cli import errors
 from computeagent.cli import output
@@ -21,6 +21,7 @@ from computeagent.cli import parser as cli_parser
 from computeagent.cli import specargs
 from computeagent import conf as agent_conf
 from computeagent import exception
+from computeagent.fleet import vhosts
 
 
 def _note(text):
@@ -33,7 +34,7 @@ class Session(object):
 
     :param args: the parsed command line
     :param broker_log: the BrokerLog around the requests
-    :raises: UsageError for a configuration that cannot be used
+    :raises: InvalidHostName for a host a per-host URL cannot name
     """
 
     def __init__(self, args, broker_log):
@@ -49,9 +50,13 @@ class Session(object):
         self.topic = args.topic or self.conf.rpc_topic
         # Handed to oslo.messaging as the URL itself: its transport_url
         # option exists only once a transport was made, so it cannot be
-        # overridden before.
-        self.transport = rpcapi.get_transport(self.conf,
-                                              url=args.transport_url)
+        # overridden before. "{host}" in it: a vhost per host.
+        template = args.transport_url or self.conf.fleet.host_transport_url
+        self.fleet = fleet.Fleet(self.conf, template, topic=self.topic)
+        #: the transport URL addressed; None: [DEFAULT] transport_url
+        self.url = self.fleet.url(self.host)
+        # Made now: a bad URL is a usage error before any request.
+        self.fleet.transport(self.host)
 
     def timeout(self):
         """The --timeout given, or the command's default."""
@@ -74,8 +79,7 @@ class Session(object):
         :raises: what the request raised, or DeadlinePassed with ``what``
         """
         seconds = self.timeout() if seconds is None else seconds
-        api = rpcapi.ComputeAgentAPI(self.transport, self.host,
-                                     topic=self.topic, timeout=seconds)
+        api = self.fleet.api(self.host, timeout=seconds)
         try:
             return deadline.run(
                 lambda: getattr(api, method)(None, *args, **kwargs),
@@ -195,8 +199,7 @@ def _late(error, session):
     """The line for a request that passed its deadline."""
     if error.broker_error:
         return ('cannot reach the message broker (%s) within %d s: %s'
-                % (errors.broker_name(session.conf,
-                                      session.args.transport_url),
+                % (errors.broker_name(session.conf, session.url),
                    error.seconds, error.broker_error))
     line = ('no answer from the agent of host %r (topic %r) within %d s'
             % (session.host, session.topic, error.seconds))
@@ -248,7 +251,7 @@ def _main(argv):
         if name.endswith('_Remote'):
             name = name[:-len('_Remote')]
         return _fail('%s: %s' % (name, e.message), errors.FAILURE)
-    except specargs.SpecArgError as e:
+    except (specargs.SpecArgError, vhosts.InvalidHostName) as e:
         return _fail(str(e), errors.USAGE)
     except oslo_messaging.RemoteError as e:
         return _fail('%s: %s' % (e.exc_type, e.value), errors.FAILURE)
@@ -259,12 +262,13 @@ def _main(argv):
             # A file named on the command line (--spec) or in the
             # configuration.
             return _fail(str(e), errors.USAGE)
-        described = errors.describe(e, session.conf, args.transport_url)
+        described = errors.describe(e, session.conf, session.url)
         return _fail(described[0] if described else str(e),
                      errors.FAILURE)
     except Exception as e:
         conf = session.conf if session else None
-        described = errors.describe(e, conf, args.transport_url)
+        url = session.url if session else args.transport_url
+        described = errors.describe(e, conf, url)
         if described is None:
             raise
         return _fail(*described)

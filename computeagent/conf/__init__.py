@@ -8,6 +8,7 @@ from oslo_config import cfg
 
 from computeagent.conf import default
 from computeagent.conf import disk
+from computeagent.conf import fleet
 from computeagent.conf import image
 from computeagent.conf import libvirt
 from computeagent.conf import notifications
@@ -15,7 +16,7 @@ from computeagent.conf import notifications
 CONF = cfg.CONF
 
 #: every option module, in the order the sample lists them
-MODULES = (default, disk, image, libvirt, notifications)
+MODULES = (default, disk, image, libvirt, notifications, fleet)
 
 
 def register_opts(conf):

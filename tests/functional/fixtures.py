@@ -244,12 +244,22 @@ class AgentFixture(fixtures.Fixture):
     :param notification_url: a broker of the notifications alone, which
         the test's listener listens on (e.g. a PrivateRabbitMQ's, which
         the test may stop while RPC goes on)
+    :param host: the agent's host name; default a new ``ft-<id>``
+    :param exchange: the control exchange; default a new one of the
+        agent's own. An ``amq.*`` exchange is durable, so both sides
+        then declare durable queues.
+    :param client_url: the broker the test's client and listener use
+        (as a controller, e.g. another user); default ``transport_url``
     """
 
     def __init__(self, driver='fake', options=None, start=True, user=None,
                  capabilities=(), script=None, transport_url=BROKER,
-                 notification_url=None):
+                 notification_url=None, host=None, exchange=None,
+                 client_url=None):
         super().__init__()
+        self.host = host
+        self.exchange = exchange
+        self.client_url = client_url
         self.transport_url = transport_url
         self.notification_url = notification_url
         self.driver = driver
@@ -262,8 +272,8 @@ class AgentFixture(fixtures.Fixture):
     def _setUp(self):
         ensure_services()
         suffix = uuid_mod.uuid4().hex[:10]
-        self.host = 'ft-%s' % suffix
-        self.exchange = 'ft-%s' % suffix
+        self.host = self.host or 'ft-%s' % suffix
+        self.exchange = self.exchange or 'ft-%s' % suffix
         self.dir = self.useFixture(fixtures.TempDir()).path
         # mkdtemp makes it 0700; QEMU runs as libvirt-qemu and must be
         # able to traverse it to reach the instance disks.
@@ -285,8 +295,11 @@ class AgentFixture(fixtures.Fixture):
         self.conf.set_override('control_exchange', self.exchange)
         self.conf.set_override('heartbeat_rate', HEARTBEAT_RATE,
                                group='oslo_messaging_rabbit')
+        if self.exchange.startswith('amq.'):
+            self.conf.set_override('amqp_durable_queues', True,
+                                   group='oslo_messaging_rabbit')
         self.transport = oslo_messaging.get_rpc_transport(
-            self.conf, url=self.transport_url)
+            self.conf, url=self.client_url or self.transport_url)
         self.client = oslo_messaging.get_rpc_client(
             self.transport,
             oslo_messaging.Target(topic='computeagent', server=self.host),
@@ -331,7 +344,8 @@ class AgentFixture(fixtures.Fixture):
     def _listen(self):
         """Collect the agent's notifications; returns how to stop that."""
         transport = oslo_messaging.get_notification_transport(
-            self.conf, url=self.notification_url or self.transport_url)
+            self.conf, url=(self.notification_url or self.client_url or
+                            self.transport_url))
         listener = oslo_messaging.get_notification_listener(
             transport,
             [oslo_messaging.Target(topic='notifications',
@@ -352,9 +366,11 @@ class AgentFixture(fixtures.Fixture):
         A broker of this test's notifications alone needs no pool, and
         without one the listener reads the queue the notifier declares
         whenever it (re)connects: what is published after a broker
-        restart, before the listener is back, waits there for it.
+        restart, before the listener is back, waits there for it. A
+        controller in a host's own vhost reads that queue as well (it may
+        declare no other).
         """
-        if self.notification_url is not None:
+        if self.notification_url is not None or self.client_url:
             return None
         return 'ft-listener-%s' % self.host
 
