@@ -244,14 +244,20 @@ class AgentFixture(fixtures.Fixture):
     :param notification_url: a broker of the notifications alone, which
         the test's listener listens on (e.g. a PrivateRabbitMQ's, which
         the test may stop while RPC goes on)
+    :param rabbit_options: ``[oslo_messaging_rabbit]`` options, ``{name:
+        value}``, of the agent and of the test's own client and listener
+        alike, e.g. ``ssl``, ``ssl_ca_file``, ``ssl_cert_file``,
+        ``ssl_key_file`` and ``rabbit_login_method`` for a broker that
+        takes TLS only
     """
 
     def __init__(self, driver='fake', options=None, start=True, user=None,
                  capabilities=(), script=None, transport_url=BROKER,
-                 notification_url=None):
+                 notification_url=None, rabbit_options=None):
         super().__init__()
         self.transport_url = transport_url
         self.notification_url = notification_url
+        self.rabbit_options = rabbit_options or {}
         self.driver = driver
         self.options = options or {}
         self.start_agent = start
@@ -285,6 +291,11 @@ class AgentFixture(fixtures.Fixture):
         self.conf.set_override('control_exchange', self.exchange)
         self.conf.set_override('heartbeat_rate', HEARTBEAT_RATE,
                                group='oslo_messaging_rabbit')
+        # The same as the agent's; set before the transports below are
+        # made, which read them.
+        for name, value in self.rabbit_options.items():
+            self.conf.set_override(name, value,
+                                   group='oslo_messaging_rabbit')
         self.transport = oslo_messaging.get_rpc_transport(
             self.conf, url=self.transport_url)
         self.client = oslo_messaging.get_rpc_client(
@@ -320,6 +331,7 @@ class AgentFixture(fixtures.Fixture):
             options.setdefault(group, {}).update(values)
         options.setdefault('oslo_messaging_rabbit', {}).setdefault(
             'heartbeat_rate', HEARTBEAT_RATE)
+        options['oslo_messaging_rabbit'].update(self.rabbit_options)
         lines = []
         for group, values in options.items():
             lines.append('[%s]' % group)
