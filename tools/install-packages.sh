@@ -3,9 +3,10 @@
 # Idempotent: does nothing when every package is already installed.
 set -euo pipefail
 
+# openssl: the functional tests make their TLS certificates with it.
 PACKAGES=(rabbitmq-server libvirt-daemon-system libvirt-clients libvirt-dev
           pkg-config gcc python3-dev python3-venv qemu-system-x86 qemu-utils
-          xorriso nasm)
+          xorriso nasm openssl)
 
 if [ "$(id -u)" != 0 ]; then
     echo "tools/install-packages.sh must run as root (it uses apt-get)." >&2

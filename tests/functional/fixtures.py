@@ -250,18 +250,24 @@ class AgentFixture(fixtures.Fixture):
         then declare durable queues.
     :param client_url: the broker the test's client and listener use
         (as a controller, e.g. another user); default ``transport_url``
+    :param rabbit_options: ``[oslo_messaging_rabbit]`` options, ``{name:
+        value}``, of the agent and of the test's own client and listener
+        alike, e.g. ``ssl``, ``ssl_ca_file``, ``ssl_cert_file``,
+        ``ssl_key_file`` and ``rabbit_login_method`` for a broker that
+        takes TLS only
     """
 
     def __init__(self, driver='fake', options=None, start=True, user=None,
                  capabilities=(), script=None, transport_url=BROKER,
                  notification_url=None, host=None, exchange=None,
-                 client_url=None):
+                 client_url=None, rabbit_options=None):
         super().__init__()
         self.host = host
         self.exchange = exchange
         self.client_url = client_url
         self.transport_url = transport_url
         self.notification_url = notification_url
+        self.rabbit_options = rabbit_options or {}
         self.driver = driver
         self.options = options or {}
         self.start_agent = start
@@ -298,6 +304,11 @@ class AgentFixture(fixtures.Fixture):
         if self.exchange.startswith('amq.'):
             self.conf.set_override('amqp_durable_queues', True,
                                    group='oslo_messaging_rabbit')
+        # The same as the agent's; set before the transports below are
+        # made, which read them.
+        for name, value in self.rabbit_options.items():
+            self.conf.set_override(name, value,
+                                   group='oslo_messaging_rabbit')
         self.transport = oslo_messaging.get_rpc_transport(
             self.conf, url=self.client_url or self.transport_url)
         self.client = oslo_messaging.get_rpc_client(
@@ -333,6 +344,7 @@ class AgentFixture(fixtures.Fixture):
             options.setdefault(group, {}).update(values)
         options.setdefault('oslo_messaging_rabbit', {}).setdefault(
             'heartbeat_rate', HEARTBEAT_RATE)
+        options['oslo_messaging_rabbit'].update(self.rabbit_options)
         lines = []
         for group, values in options.items():
             lines.append('[%s]' % group)

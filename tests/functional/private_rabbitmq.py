@@ -11,6 +11,23 @@ again keeps its durable exchanges, queues and persistent messages, as
 after a real restart.
 
 Clients reach it at ``url`` (user ``guest``, vhost ``/``).
+
+With ``tls=`` a CertificateAuthority (tests/functional/tls_ca.py), the
+node speaks TLS only, as a fleet's broker with certificate login would:
+no plain AMQP listener; a TLS listener at ``port`` with a server
+certificate of that CA (for ``localhost`` and ``127.0.0.1``) that takes
+only clients with a certificate of that CA; and the EXTERNAL mechanism
+alone, which logs a client in as its certificate's common name (the
+``rabbitmq_auth_mechanism_ssl`` plugin), whatever user and password it
+sends. A test makes the users its certificates name, with their
+vhosts and permissions: ``ctl('add_user', ...)`` and so on (the node's
+default user ``guest`` exists, but no certificate names it). ``url``
+names no user then, and TLS clients need ``ssl``, ``ssl_ca_file``,
+``ssl_cert_file``, ``ssl_key_file`` and ``rabbit_login_method =
+EXTERNAL`` in ``[oslo_messaging_rabbit]``.
+
+``ctl(*args)`` runs rabbitmqctl against the node (users, vhosts,
+permissions, ``list_connections``) and returns its output.
 """
 
 import os
@@ -24,6 +41,9 @@ import amqp
 import fixtures
 
 SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
+# Not /usr/sbin/rabbitmqctl: run by root, that wrapper runs the tool as
+# the rabbitmq user with its HOME, hence the system node's Erlang cookie.
+CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
 _POLL = 0.1
 
 
@@ -47,11 +67,14 @@ class PrivateRabbitMQ(fixtures.Fixture):
     """One RabbitMQ node for one test; ``url`` reaches it.
 
     :param start: start the node in setUp
+    :param tls: a set-up tls_ca.CertificateAuthority: the node speaks
+        TLS only and logs clients in by their certificates (see above)
     """
 
-    def __init__(self, start=True):
+    def __init__(self, start=True, tls=None):
         super().__init__()
         self.start_node = start
+        self.tls = tls
         self.pid = None
 
     def _setUp(self):
@@ -60,20 +83,29 @@ class PrivateRabbitMQ(fixtures.Fixture):
         self.dist_port = _free_port()
         self.node = 'ft-%s@%s' % (uuid_mod.uuid4().hex[:10],
                                   socket.gethostname().split('.')[0])
-        self.url = 'rabbit://guest:guest@127.0.0.1:%d/' % self.port
         config = os.path.join(self.dir, 'rabbitmq.conf')
-        with open(config, 'w') as f:
-            f.write('listeners.tcp.default = 127.0.0.1:%d\n'
-                    'loopback_users.guest = true\n' % self.port)
         plugins = os.path.join(self.dir, 'enabled_plugins')
+        if self.tls is None:
+            self.url = 'rabbit://guest:guest@127.0.0.1:%d/' % self.port
+            conf_text = ('listeners.tcp.default = 127.0.0.1:%d\n'
+                         'loopback_users.guest = true\n' % self.port)
+            plugins_text = '[].\n'
+            # The plain listener's address, as the environment gives it.
+            listener = {'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
+                        'RABBITMQ_NODE_PORT': str(self.port)}
+        else:
+            self.url = 'rabbit://127.0.0.1:%d/' % self.port
+            conf_text = self._tls_config()
+            plugins_text = '[rabbitmq_auth_mechanism_ssl].\n'
+            listener = {}
+        with open(config, 'w') as f:
+            f.write(conf_text)
         with open(plugins, 'w') as f:
-            f.write('[].\n')
+            f.write(plugins_text)
         self.env = dict(
             os.environ,
             HOME=self.dir,
             RABBITMQ_NODENAME=self.node,
-            RABBITMQ_NODE_IP_ADDRESS='127.0.0.1',
-            RABBITMQ_NODE_PORT=str(self.port),
             RABBITMQ_DIST_PORT=str(self.dist_port),
             RABBITMQ_CONFIG_FILE=config,
             RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
@@ -82,12 +114,33 @@ class PrivateRabbitMQ(fixtures.Fixture):
             RABBITMQ_PID_FILE=os.path.join(self.dir, 'rabbitmq.pid'),
             # The system's rabbitmq-env.conf would name the system node.
             RABBITMQ_CONF_ENV_FILE=os.path.join(self.dir, 'rabbitmq-env'))
+        # A TLS node has no plain listener, which these would name.
+        for name in ('RABBITMQ_NODE_IP_ADDRESS', 'RABBITMQ_NODE_PORT'):
+            self.env.pop(name, None)
+        self.env.update(listener)
         self.addCleanup(self.stop, sig=signal.SIGKILL)
         if self.start_node:
             self.start()
 
+    def _tls_config(self):
+        """rabbitmq.conf of a TLS-only node with certificate login."""
+        server = self.tls.server_certificate()
+        return ''.join(line + '\n' for line in (
+            'listeners.tcp = none',
+            'listeners.ssl.default = 127.0.0.1:%d' % self.port,
+            'ssl_options.cacertfile = %s' % self.tls.cert,
+            'ssl_options.certfile = %s' % server.cert,
+            'ssl_options.keyfile = %s' % server.key,
+            # A client without a certificate of the CA is turned away
+            # during the handshake, before any AMQP.
+            'ssl_options.verify = verify_peer',
+            'ssl_options.fail_if_no_peer_cert = true',
+            # The only mechanism offered: no password logs anyone in.
+            'auth_mechanisms.1 = EXTERNAL',
+            'ssl_cert_login_from = common_name'))
+
     def start(self, timeout=60):
-        """Start the node and wait until it takes AMQP connections."""
+        """Start the node and wait until it has finished starting."""
         try:
             os.unlink(self.env['RABBITMQ_PID_FILE'])  # the last run's
         except FileNotFoundError:
@@ -106,6 +159,30 @@ class PrivateRabbitMQ(fixtures.Fixture):
             self.pid = int(f.read().strip())
 
     def _answers(self):
+        """Whether the node has finished starting."""
+        if self.tls is not None:
+            return self._tls_answers()
+        return self._guest_answers()
+
+    def _tls_answers(self):
+        """Whether the TLS node has finished starting.
+
+        The fixture has no client certificate (nor user) of its own, so
+        the node itself is asked (rabbitmqctl's await_startup). Each
+        rabbitmqctl boots an Erlang VM, a second of CPU beside the
+        starting node, so it runs once the TLS port takes connections:
+        the listeners open near the end of the boot.
+        """
+        try:
+            socket.create_connection(('127.0.0.1', self.port),
+                                     timeout=2).close()
+        except OSError:
+            return False
+        result = self._run_ctl(['await_startup', '--timeout', '30'])
+        return (result.returncode == 0 and
+                os.path.exists(self.env['RABBITMQ_PID_FILE']))
+
+    def _guest_answers(self):
         """Whether guest can open the default vhost now."""
         conn = amqp.Connection(host='127.0.0.1:%d' % self.port,
                                userid='guest', password='guest',
@@ -117,6 +194,29 @@ class PrivateRabbitMQ(fixtures.Fixture):
             return False
         finally:
             conn.collect()
+
+    def _run_ctl(self, args, timeout=120):
+        return subprocess.run([CTL, '-q', '-n', self.node] + list(args),
+                              env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def ctl(self, *args, timeout=120):
+        """Run rabbitmqctl against this node; returns its output.
+
+        Its environment is the node's: the same ``HOME``, hence the
+        node's Erlang cookie. Each run boots an Erlang VM (a second or
+        more).
+
+        :raises: AssertionError, with rabbitmqctl's error output, when
+            it fails
+        """
+        result = self._run_ctl(args, timeout)
+        if result.returncode != 0:
+            raise AssertionError('rabbitmqctl %s on %s failed (%d): %s%s'
+                                 % (' '.join(args), self.node,
+                                    result.returncode, result.stdout,
+                                    result.stderr))
+        return result.stdout
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         """Stop the node and wait until its process is gone.
