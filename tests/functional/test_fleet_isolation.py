@@ -48,7 +48,14 @@ class FleetBed(fixtures.Fixture):
     whose ``call`` goes through the controller's credentials;
     ``password(user)``; ``url(user, vhost)``; ``broker_command(...)``
     runs computeagent-broker on the node.
+
+    :param rabbit_options: ``[oslo_messaging_rabbit]`` options of the
+        agents and the tests' clients
     """
+
+    def __init__(self, rabbit_options=None):
+        super().__init__()
+        self.rabbit_options = rabbit_options
 
     def _setUp(self):
         self.broker = self.useFixture(private_rabbitmq.PrivateRabbitMQ())
@@ -70,6 +77,7 @@ class FleetBed(fixtures.Fixture):
                 'fake', host=host, exchange='amq.topic',
                 transport_url=self.url(host, self.vhost(host)),
                 client_url=self.url(CONTROLLER, self.vhost(host)),
+                rabbit_options=self.rabbit_options,
                 options={'fleet': {'vhost_per_host': True},
                          'DEFAULT': {'report_interval': 0}}))
 
@@ -115,25 +123,28 @@ class FleetBed(fixtures.Fixture):
         return conn
 
 
-_bed = None
+_beds = {}
 
 
-def fleet_bed():
-    """This test process's FleetBed, set up for the first test."""
-    global _bed
-    if _bed is None:
-        bed = FleetBed()
+def fleet_bed(**options):
+    """This test process's FleetBed of ``options``, set up once."""
+    key = json.dumps(options, sort_keys=True)
+    if key not in _beds:
+        bed = FleetBed(**options)
         bed.setUp()
         atexit.register(bed.cleanUp)
-        _bed = bed
-    return _bed
+        _beds[key] = bed
+    return _beds[key]
 
 
 class FleetTestCase(base.FunctionalTestCase):
 
+    #: FleetBed's options
+    bed_options = {}
+
     def setUp(self):
         super().setUp()
-        self.bed = fleet_bed()
+        self.bed = fleet_bed(**self.bed_options)
         self.a, self.b = self.bed.hosts
         self.agent_a = self.bed.agents[self.a]
         self.agent_b = self.bed.agents[self.b]
