@@ -65,11 +65,13 @@ class Service(object):
         self.driver = driver or virt_driver.load_driver(conf)
         self.serializer = context.RequestContextSerializer()
         os.makedirs(conf.instances_path, mode=0o755, exist_ok=True)
-        self.store = store_mod.InstanceStore(conf.instances_path)
+        self.store = store_mod.InstanceStore.from_conf(conf)
         # Every notification waits in the outbox until the broker has
-        # taken it, across broker outages and restarts of the agent.
-        outbox = outbox_mod.Outbox(outbox_mod.path_in(conf.instances_path),
-                                   conf.notifications.outbox_max)
+        # taken it, across broker outages and restarts of the agent; on
+        # an instances path shared with other hosts, an outbox each.
+        outbox = outbox_mod.Outbox(
+            outbox_mod.path_in(conf.instances_path, host=self.store.host),
+            conf.notifications.outbox_max)
         self.notifier = notifications.Notifier(
             conf, notification_transport, conf.host,
             serializer=self.serializer, outbox=outbox)

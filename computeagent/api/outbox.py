@@ -30,9 +30,15 @@ LOG = logging.getLogger(__name__)
 DIRECTORY = '.outbox'
 
 
-def path_in(instances_path):
-    """The outbox directory of an agent keeping its state there."""
-    return os.path.join(instances_path, DIRECTORY)
+def path_in(instances_path, host=None):
+    """The outbox directory of an agent keeping its state there.
+
+    :param host: this host's name if the instances path is shared with
+        other hosts, each having an outbox of its own there
+    """
+    if host is None:
+        return os.path.join(instances_path, DIRECTORY)
+    return os.path.join(instances_path, '%s.%s' % (DIRECTORY, host))
 
 
 class Entry(object):

@@ -7,6 +7,15 @@ while the sweep holds every build slot of
 (fetches its images) and spawns holding one, so no build can pick a
 base that the sweep then removes. Creates waiting for a slot have not
 fetched anything yet.
+
+On an instances path shared with other hosts, the cache is shared too:
+the records of every host there say what is in use, so no host removes
+an image another host's instance uses. (Another host's build is not
+held off by this host's slots: an image it fetches is new and younger
+than ``[image] unused_base_min_age``, and one it reuses is in use once
+its disks name it; a build reusing a long-unused image at the moment
+of a sweep fails and is rolled back. A lock across hosts would close
+that window.)
 """
 
 from oslo_log import log as logging
@@ -28,6 +37,14 @@ class ImageCacheSweep(object):
         self.store = store
         self.locks = locks
 
+    def _records(self):
+        """The records whose instances may use the cache."""
+        records = {record.uuid: record for record in self.store.list()}
+        if self.store.host is not None:
+            for stored in self.store.read_all():
+                records.setdefault(stored.uuid, stored.record)
+        return list(records.values())
+
     def sweep(self, timeout=60):
         """Let the driver remove cached images no instance uses.
 
@@ -45,7 +62,7 @@ class ImageCacheSweep(object):
                              'running after %d s', timeout)
                     return []
                 taken += 1
-            removed = self.driver.cleanup_image_cache(self.store.list())
+            removed = self.driver.cleanup_image_cache(self._records())
         finally:
             for _ in range(taken):
                 slots.release()

@@ -237,6 +237,15 @@ class Reconciler(object):
             # A create accepted meanwhile has its record by now.
             if self.store.get_stored(uuid) is not None:
                 return None
+            if (self.conf.instances_path_shared and
+                    uuid not in self.driver.list_power_states()):
+                # A directory alone, on storage other hosts write to: it
+                # may be another host's create or delete under way.
+                LOG.info('Leaving %s alone: no record names it, but the '
+                         'instances path is shared and it may be another '
+                         'host\'s', uuid)
+                self._left_alone.add(uuid)
+                return 'orphan left'
             directory = self.store.instance_dir(uuid)
             try:
                 names = os.listdir(directory)
@@ -259,9 +268,16 @@ class Reconciler(object):
         return 'orphan left'
 
     def _directories(self):
+        """Instance directories that may be this agent's."""
         try:
             names = os.listdir(self.conf.instances_path)
         except FileNotFoundError:
             return set()
-        return {name for name in names if layout.is_uuid(name) and
-                os.path.isdir(os.path.join(self.conf.instances_path, name))}
+        found = {name for name in names if layout.is_uuid(name) and
+                 os.path.isdir(os.path.join(self.conf.instances_path, name))}
+        if self.conf.instances_path_shared:
+            # Those whose record names another host are that host's.
+            found = {uuid for uuid in found - self.store.uuids()
+                     if self.store.recorded_host(uuid) in (None,
+                                                           self.conf.host)}
+        return found

@@ -44,10 +44,17 @@ def is_temp_file(name):
 
 
 class InstanceStore(object):
-    """Durable records with an in-memory copy for fast reads."""
+    """Durable records with an in-memory copy for fast reads.
 
-    def __init__(self, instances_path):
+    :param instances_path: ``[DEFAULT] instances_path``
+    :param host: this host's name when the instances path is shared with
+        other hosts (``instances_path_shared``): only the records naming
+        it are this store's; None: every record there is
+    """
+
+    def __init__(self, instances_path, host=None):
         self.instances_path = instances_path
+        self.host = host
         # Guards the dicts; never held while a file is written.
         self._lock = threading.Lock()
         self._stored = {}
@@ -56,6 +63,12 @@ class InstanceStore(object):
         # instances' writes (their fsyncs) go on at once; a burst of
         # creates waited on each other's fsyncs one after another.
         self._writers = {}
+
+    @classmethod
+    def from_conf(cls, conf):
+        """The store of this agent: on a shared path, its host's part."""
+        return cls(conf.instances_path,
+                   host=conf.host if conf.instances_path_shared else None)
 
     def _writer(self, uuid):
         with self._lock:
@@ -76,12 +89,31 @@ class InstanceStore(object):
         return os.path.join(self.instance_dir(uuid), RECORD_FILE)
 
     def load_all(self):
-        """Read every record on disk; called once at start-up.
+        """Read this store's records on disk; called once at start-up.
 
         A record that cannot be parsed is logged and skipped rather than
         stopping the agent: its directory is left for an operator.
         """
         stored_all = {}
+        others = 0
+        for stored in self.read_all():
+            if self.host is None or stored.record.host == self.host:
+                stored_all[stored.uuid] = stored
+            else:
+                others += 1
+        if others:
+            LOG.info('Left %d records of other hosts in the shared '
+                     'instances path alone', others)
+        with self._lock:
+            self._stored = stored_all
+        return len(stored_all)
+
+    def read_all(self):
+        """Every record on disk, of whichever host, read now.
+
+        :returns: a generator of StoredInstance; unreadable records are
+            logged and skipped
+        """
         try:
             names = os.listdir(self.instances_path)
         except FileNotFoundError:
@@ -94,16 +126,25 @@ class InstanceStore(object):
                 continue
             try:
                 with open(path) as f:
-                    stored = stored_obj.StoredInstance.from_dict(
-                        json.load(f))
-                stored_all[stored.uuid] = stored
+                    yield stored_obj.StoredInstance.from_dict(json.load(f))
+            except FileNotFoundError:
+                continue  # deleted meanwhile
             except (OSError, ValueError, KeyError, TypeError,
                     AttributeError) as error:
                 LOG.error('Ignoring unreadable instance record %(path)s: '
                           '%(error)s', {'path': path, 'error': error})
-        with self._lock:
-            self._stored = stored_all
-        return len(stored_all)
+
+    def recorded_host(self, uuid):
+        """The host the record on disk of ``uuid`` names, read now.
+
+        :returns: the host's name, or None if there is no record or it
+            cannot be read
+        """
+        try:
+            with open(self._path(uuid)) as f:
+                return json.load(f)['record']['host']
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def save(self, record, spec=None, fingerprint=None):
         """Write a record atomically; spec and fingerprint are kept.

@@ -20,6 +20,19 @@ opts = [
                     '(disks, console logs, the instance record) and the '
                     '_base cache of verified images. Nothing is written '
                     'outside it except logs.'),
+    cfg.BoolOpt('instances_path_shared',
+                default=False,
+                help='instances_path is shared storage that other compute '
+                     'hosts use too (NFS, a cluster filesystem), as live '
+                     'migration on shared storage needs. Then the agent '
+                     'loads and manages only the records naming its own '
+                     'host, leaves other hosts\' instance directories '
+                     'alone, never removes a directory that no record '
+                     'names (it may be another host\'s create or delete '
+                     'under way; it is logged), keeps its notification '
+                     'outbox in .outbox.<host>, and its image-cache sweep '
+                     'keeps every cached image that any host\'s instance '
+                     'uses.'),
     cfg.IntOpt('report_interval',
                default=60, min=0,
                help='Seconds between compute.host.status notifications. '

@@ -270,7 +270,7 @@ def build_manager(conf, driver=None, locks=None):
     :param locks: the InstanceLocks for the manager, by default its own
     """
     driver = driver or virt_driver.load_driver(conf)
-    store = store_mod.InstanceStore(conf.instances_path)
+    store = store_mod.InstanceStore.from_conf(conf)
     transport = oslo_messaging.get_notification_transport(conf)
     notifier = notifications.Notifier(
         conf, transport, conf.host,

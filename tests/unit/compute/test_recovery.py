@@ -11,6 +11,7 @@ import os
 
 import fixtures
 
+from computeagent.api import outbox
 from computeagent.compute import reconciler
 from computeagent.compute import recovery
 from computeagent.compute import store as store_mod
@@ -340,3 +341,67 @@ class TestPaths(agentfixtures.ManagerTestCase):
                          layout.unknown_files(directory))
         self.assertEqual(['sub'], layout.unknown_files(
             directory, ignore=('x', '.instance.1')))
+
+
+class TestSharedInstancesPath(RecoveryTestCase):
+    """Another host's instances on an instances path shared with it."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(instances_path_shared=True)
+        self.rebuild_manager()
+
+    def make_other_hosts_instance(self, host='other-host'):
+        """An instance of ``host``'s, its record and files on the path."""
+        uuid = agentfixtures.new_uuid()
+        self.make_instance_dir(uuid, ('disk', 'console.log'))
+        record = self.create()
+        # This host's record, rewritten as the other host's, moved there.
+        with open(os.path.join(self.instance_dir(record['uuid']),
+                               store_mod.RECORD_FILE)) as f:
+            stored = json.load(f)
+        stored['record']['host'] = host
+        stored['record']['uuid'] = stored['spec']['uuid'] = uuid
+        with open(os.path.join(self.instance_dir(uuid),
+                               store_mod.RECORD_FILE), 'w') as f:
+            json.dump(stored, f)
+        self.call('delete_instance', uuid=record['uuid'])
+        return uuid
+
+    def test_another_hosts_instances_are_not_loaded_nor_touched(self):
+        uuid = self.make_other_hosts_instance()
+        mine = self.create()['uuid']
+        self.assertEqual({'adopted': 1}, dict(self.restart()))
+        self.assertEqual([mine], [r['uuid'] for r in
+                                  self.call('list_instances')])
+        self.assertEqual({'disk', 'console.log', store_mod.RECORD_FILE},
+                         set(os.listdir(self.instance_dir(uuid))))
+        self.assertEqual('other-host', self.store.recorded_host(uuid))
+        # Nor by the periodic passes.
+        self.manager.reconciler.remove_orphans()
+        self.assertTrue(os.path.isdir(self.instance_dir(uuid)))
+
+    def test_a_directory_without_a_record_is_left(self):
+        uuid = agentfixtures.new_uuid()
+        self.make_instance_dir(uuid, AGENT_FILES)
+        self.assertEqual({'orphan left': 1}, dict(self.restart()))
+        self.assertEqual(set(AGENT_FILES),
+                         set(os.listdir(self.instance_dir(uuid))))
+
+    def test_its_own_guest_without_a_record_still_goes(self):
+        uuid = self.create()['uuid']
+        self.store.delete(uuid)  # the record file alone went
+        self.assertEqual({'orphan removed': 1}, dict(self.restart()))
+        self.assertGone(uuid)
+
+    def test_every_hosts_records_say_what_the_cache_uses(self):
+        other = self.make_other_hosts_instance()
+        mine = self.create()['uuid']
+        records = self.manager.cache_sweep._records()
+        self.assertEqual({other, mine}, {r.uuid for r in records})
+
+    def test_an_outbox_per_host(self):
+        self.assertEqual(os.path.join(self.conf.instances_path,
+                                      '.outbox.test-host'),
+                         outbox.path_in(self.conf.instances_path,
+                                        self.store.host))
