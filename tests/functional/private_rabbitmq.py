@@ -113,7 +113,10 @@ class PrivateRabbitMQ(fixtures.Fixture):
             RABBITMQ_LOG_BASE=os.path.join(self.dir, 'log'),
             RABBITMQ_PID_FILE=os.path.join(self.dir, 'rabbitmq.pid'),
             # The system's rabbitmq-env.conf would name the system node.
-            RABBITMQ_CONF_ENV_FILE=os.path.join(self.dir, 'rabbitmq-env'))
+            RABBITMQ_CONF_ENV_FILE=os.path.join(self.dir, 'rabbitmq-env'),
+            # A node that cannot boot (a bad rabbitmq.conf) writes one;
+            # by default into the working directory: the checkout.
+            ERL_CRASH_DUMP=os.path.join(self.dir, 'erl_crash.dump'))
         # A TLS node has no plain listener, which these would name.
         for name in ('RABBITMQ_NODE_IP_ADDRESS', 'RABBITMQ_NODE_PORT'):
             self.env.pop(name, None)
