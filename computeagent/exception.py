@@ -70,6 +70,12 @@ class DriverError(ComputeAgentException):
     msg_fmt = 'The hypervisor refused: %(reason)s'
 
 
+class MigrationFailed(ComputeAgentException):
+    """A live migration did not happen; the guest runs where it was."""
+
+    msg_fmt = 'The live migration failed: %(reason)s'
+
+
 class DriverLoadError(ComputeAgentException):
     """A plugin named in the configuration cannot be loaded (start-up)."""
 
@@ -79,7 +85,8 @@ class DriverLoadError(ComputeAgentException):
 
 #: Names a caller may see as ``RemoteError.exc_type``.
 API_ERRORS = (InvalidSpec, InstanceNotFound, InstanceExists, InvalidState,
-              ImageNotFound, ImageUnsafe, InsufficientResources, DriverError)
+              ImageNotFound, ImageUnsafe, InsufficientResources, DriverError,
+              MigrationFailed)
 
 
 def as_api_error(error):

@@ -21,6 +21,7 @@ from computeagent.api import context
 from computeagent.api import endpoint as endpoint_mod
 from computeagent.api import notifications
 from computeagent.api import outbox as outbox_mod
+from computeagent.api import peers as peers_mod
 from computeagent.api import rpcserver
 from computeagent.compute import manager as manager_mod
 from computeagent.compute import recovery
@@ -78,7 +79,12 @@ class Service(object):
         self.manager = manager_mod.ComputeManager(
             conf, self.driver, self.store, self.notifier)
         self.endpoint = endpoint_mod.ComputeEndpoint(self.manager)
+        # Live migration asks the destination's agent, with this agent's
+        # own credentials, on a topic that serves nothing else.
+        self.peers = peers_mod.Peers(conf, self.transport)
+        self.manager.migration.peers = self.peers
         self.server = None
+        self.peer_server = None
         self._stop = threading.Event()
         self._threads = []
 
@@ -117,6 +123,10 @@ class Service(object):
         # The threading executor's pool is the server's to size; without
         # the override it would be oslo.messaging's own option.
         self.server.start(override_pool_size=self.conf.rpc_workers)
+        self.peer_server = peers_mod.get_server(
+            self.transport, self.conf, self.manager.migration,
+            self.serializer)
+        self.peer_server.start()
         events = threading.Thread(target=power_sync.process_events,
                                   args=(self._stop,), name='power-events',
                                   daemon=True)
@@ -160,6 +170,10 @@ class Service(object):
             self.server.stop()
             self.server.finish_builds()
             self.server.wait()
+        if self.peer_server is not None:
+            self.peer_server.stop()
+            self.peer_server.wait()
+        self.peers.cleanup()
         for thread in self._threads:
             thread.join(timeout=5)
         # Last, so the outcomes of the requests that finished above are

@@ -13,9 +13,10 @@ checked by that part.
 import oslo_messaging
 
 from computeagent.api import dispatch
+from computeagent import exception
 from computeagent.schema import instance
 
-RPC_API_VERSION = '1.1'
+RPC_API_VERSION = '1.2'
 
 
 class ComputeEndpoint(object):
@@ -109,6 +110,13 @@ class ComputeEndpoint(object):
     def commit_disk(self, ctxt, uuid, target):
         target = instance.validate_target(target)
         return self.manager.disks.commit(ctxt, uuid, target)
+
+    @dispatch.api_method
+    def migrate_instance(self, ctxt, uuid, dest_host, live=True):
+        if instance.validate_bool(live, 'live') is not True:
+            raise exception.InvalidSpec(
+                field='live', reason='only live migration is supported')
+        return self.manager.migration.migrate(ctxt, uuid, dest_host)
 
     @dispatch.api_method
     def get_host_status(self, ctxt):

@@ -14,13 +14,14 @@ from computeagent import exception
 from computeagent.schema import instance
 
 #: The newest API version this client knows.
-API_VERSION = '1.1'
+API_VERSION = '1.2'
 
 # Methods that may be cast (docs/api.md: "may also be cast").
 CASTABLE = frozenset(('create_instance', 'delete_instance',
                       'reboot_instance', 'stop_instance', 'start_instance',
                       'pause_instance', 'unpause_instance',
-                      'suspend_instance', 'resume_instance'))
+                      'suspend_instance', 'resume_instance',
+                      'migrate_instance'))
 
 
 def get_transport(conf, url=None):
@@ -121,6 +122,23 @@ class ComputeAgentAPI(object):
 
     def commit_disk(self, ctxt, uuid, target):
         return self._call(ctxt, 'commit_disk', uuid=uuid, target=target)
+
+    def migrate_instance(self, ctxt, uuid, dest_host, live=True,
+                         cast=False):
+        """Move the instance's guest to ``dest_host`` (API 1.2).
+
+        :raises: oslo_messaging.RPCVersionCapError if the agents are
+            capped below 1.2 (they cannot migrate)
+        """
+        if not self.client.can_send_version('1.2'):
+            raise oslo_messaging.RPCVersionCapError(
+                version='1.2', version_cap=self.client.version_cap)
+        ctxt = ctxt or oslo_context.RequestContext()
+        client = self.client.prepare(version='1.2')
+        kwargs = dict(uuid=uuid, dest_host=dest_host, live=live)
+        if cast:
+            return client.cast(ctxt, 'migrate_instance', **kwargs)
+        return client.call(ctxt, 'migrate_instance', **kwargs)
 
     def get_host_status(self, ctxt):
         return self._call(ctxt, 'get_host_status')

@@ -19,7 +19,10 @@ requests that only read. The parts:
   requested passes that finish removals, sync states and remove what no
   record names;
 - ``cache_sweep`` (:mod:`computeagent.compute.cache_sweep`): the periodic
-  image-cache sweep.
+  image-cache sweep;
+- ``migration`` (:mod:`computeagent.compute.migration`): both ends of
+  live migrations; its ``peers`` (how to ask another host's agent) are
+  the service's to give.
 
 The records are the store's (:mod:`computeagent.compute.store`);
 start-up recovery is :mod:`computeagent.compute.recovery`. All
@@ -33,6 +36,7 @@ from computeagent.compute import cache_sweep
 from computeagent.compute import disk_operations
 from computeagent.compute import lifecycle
 from computeagent.compute import locks as locks_mod
+from computeagent.compute import migration
 from computeagent.compute import operations
 from computeagent.compute import power_sync
 from computeagent.compute import reconciler
@@ -77,6 +81,10 @@ class ComputeManager(object):
         self.disks = disk_operations.DiskOperations(
             conf, driver, store, self.resources, self.runner)
         self.cache_sweep = cache_sweep.ImageCacheSweep(driver, store, locks)
+        self.migration = migration.LiveMigration(
+            conf, driver, store, notifier, self.resources, self.runner,
+            locks)
+        self.reconciler.arriving = self.migration.incoming
 
     def get(self, uuid):
         """The record of one instance.

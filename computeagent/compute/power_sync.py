@@ -75,9 +75,11 @@ class PowerSync(object):
         at its time and any later change brings an event of its own, so
         a record in the state its latest event announces is right. A
         removed record has nothing to sync, and a guest with detaches to
-        finish is always looked at.
+        finish is always looked at. A guest leaving in a live migration
+        is the migration's to settle (it vanishes from here when it
+        succeeds).
         """
-        if stored is None:
+        if stored is None or stored.migrating_to is not None:
             return True
         return (state is not None and stored.record.state == state
                 and not stored.detaching)
@@ -116,5 +118,7 @@ class PowerSync(object):
         for record in self.store.list():
             if record.state in (states.BUILDING, states.ERROR):
                 continue
+            if self._agrees(self.store.get_stored(record.uuid), None):
+                continue  # gone, or migrating: not to wait for its lock
             if powers.get(record.uuid) != record.state:
                 self._sync_one(record.uuid)

@@ -88,6 +88,9 @@ class Reconciler(object):
         # Unrecorded uuids the driver left alone (not its own): looked at
         # again only once they are gone and back, not on every pass.
         self._left_alone = set()
+        #: uuids of guests a live migration is bringing here (set by the
+        #: manager: LiveMigration.incoming), never orphans
+        self.arriving = set
 
     # -- when -----------------------------------------------------------
 
@@ -122,6 +125,7 @@ class Reconciler(object):
 
         :raises: DriverError if the hypervisor cannot list its guests
         """
+        self.adopt_handed_over()
         powers = self.driver.list_power_states()
         for uuid in sorted(self.store.uuids()):
             stored = self.store.get_stored(uuid)
@@ -205,6 +209,30 @@ class Reconciler(object):
         self.store.delete(stored.uuid)
         self.store.remove_instance_dir(stored.uuid)
 
+    def adopt_handed_over(self):
+        """Take on records another host handed over to this one.
+
+        A live migration's source hands the record over on the shared
+        instances path and then tells this host; if this host did not
+        hear (it was down, the message was lost), it finds the record
+        here. Only on a shared instances path.
+
+        :returns: the uuids adopted
+        """
+        if not self.conf.instances_path_shared:
+            return []
+        adopted = []
+        for uuid in sorted(self._directories() - self.store.uuids()):
+            if self.store.recorded_host(uuid) != self.conf.host:
+                continue
+            with self.locks.lock(uuid):
+                if (self.store.get_stored(uuid) is None and
+                        self.store.adopt(uuid) is not None):
+                    LOG.info('Instance %s was handed over to this host: '
+                             'its record is adopted', uuid)
+                    adopted.append(uuid)
+        return adopted
+
     # -- what no record names ---------------------------------------------
 
     def orphans(self):
@@ -237,6 +265,18 @@ class Reconciler(object):
             # A create accepted meanwhile has its record by now.
             if self.store.get_stored(uuid) is not None:
                 return None
+            if self.conf.instances_path_shared:
+                owner = self.store.recorded_host(uuid)
+                if (owner not in (None, self.conf.host) or
+                        uuid in self.arriving()):
+                    # Its record is another host's: the guest is arriving
+                    # in a live migration (or leaving), and that host's
+                    # agent settles it.
+                    LOG.info('Leaving %(uuid)s alone: its record is '
+                             '%(owner)s\'s (a live migration)',
+                             {'uuid': uuid, 'owner': owner})
+                    self._left_alone.add(uuid)
+                    return 'orphan left'
             if (self.conf.instances_path_shared and
                     uuid not in self.driver.list_power_states()):
                 # A directory alone, on storage other hosts write to: it

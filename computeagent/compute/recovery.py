@@ -59,6 +59,7 @@ import collections
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import migration
 from computeagent.compute import reconciler as reconciler_mod
 from computeagent.compute import states
 
@@ -95,6 +96,9 @@ class _Recovery(object):
         self.done = collections.Counter()
 
     def run(self):
+        # Records handed over while this agent was down are its own now.
+        for _uuid in self.reconciler.adopt_handed_over():
+            self.done['adopted from another host'] += 1
         powers = self.driver.list_power_states()
         for uuid in sorted(self.store.uuids()):
             stored = self.store.get_stored(uuid)
@@ -114,6 +118,18 @@ class _Recovery(object):
 
     def _record(self, stored, power):
         record = stored.record
+        if stored.migrating_to is not None:
+            outcome = migration.settle_after_restart(
+                self.store, self.driver, stored, self.notifier, self.ctxt)
+            LOG.warning('Instance %(uuid)s: a live migration to %(dest)s '
+                        'was interrupted; the guest %(where)s',
+                        {'uuid': record.uuid, 'dest': stored.migrating_to,
+                         'where': 'is there now, and so is its record'
+                         if outcome == 'migrated' else 'stayed here'})
+            self.done['migration %s' % outcome] += 1
+            if outcome == 'migrated':
+                return
+            stored = self.store.get_stored(record.uuid)
         if stored.task in reconciler_mod.REMOVAL_TASKS:
             LOG.warning('Instance %(uuid)s: a %(what)s was interrupted; '
                         'finishing it', {'uuid': record.uuid,

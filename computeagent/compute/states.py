@@ -38,4 +38,7 @@ ALLOWED = {
     # The temporary overlay of a snapshot disk only exists while the
     # guest runs; once stopped its changes are gone.
     'commit_disk': (RUNNING, PAUSED),
+    # A guest that runs (or is paused) moves; a stopped one has nothing
+    # to move but its record.
+    'live_migrate': (RUNNING, PAUSED),
 }

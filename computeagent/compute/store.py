@@ -140,11 +140,8 @@ class InstanceStore(object):
         :returns: the host's name, or None if there is no record or it
             cannot be read
         """
-        try:
-            with open(self._path(uuid)) as f:
-                return json.load(f)['record']['host']
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        stored = self.read(uuid)
+        return stored.record.host if stored is not None else None
 
     def save(self, record, spec=None, fingerprint=None):
         """Write a record atomically; spec and fingerprint are kept.
@@ -198,6 +195,64 @@ class InstanceStore(object):
         """
         self._change(uuid,
                      lambda stored: dataclasses.replace(stored, task=task))
+
+    def set_migrating(self, uuid, host):
+        """Mark (or, with None, unmark) a live migration to ``host``.
+
+        :raises: InstanceNotFound
+        """
+        self._change(uuid, lambda stored: dataclasses.replace(
+            stored, migrating_to=host))
+
+    def hand_over(self, uuid, host):
+        """Give the record to ``host``, which shares the instances path.
+
+        The file is rewritten naming ``host`` (its migration mark gone)
+        and this store forgets it; the directory stays, now the other
+        host's. Only a store of a shared path (``self.host``) may.
+
+        :returns: the StoredInstance as written
+        :raises: InstanceNotFound
+        """
+        assert self.host is not None, 'only on a shared instances path'
+        with self._writer(uuid):
+            stored = self.get_stored(uuid)
+            if stored is None:
+                raise exception.InstanceNotFound(uuid=uuid)
+            stored = dataclasses.replace(
+                stored, migrating_to=None,
+                record=dataclasses.replace(stored.record, host=host))
+            self._write(uuid, stored)
+            with self._lock:
+                self._stored.pop(uuid, None)
+                self._writers.pop(uuid, None)
+        return stored
+
+    def read(self, uuid):
+        """The record on disk of ``uuid``, of whichever host, read now.
+
+        :returns: the StoredInstance, or None if there is none or it
+            cannot be read
+        """
+        try:
+            with open(self._path(uuid)) as f:
+                return stored_obj.StoredInstance.from_dict(json.load(f))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def adopt(self, uuid):
+        """Take on a record another host handed over to this one.
+
+        :returns: the StoredInstance, or None if the record on disk does
+            not name this host
+        """
+        with self._writer(uuid):
+            stored = self.read(uuid)
+            if stored is None or stored.record.host != self.host:
+                return None
+            with self._lock:
+                self._stored[uuid] = stored
+            return stored
 
     def _change(self, uuid, change):
         """Write the stored instance ``change(stored)`` returns.

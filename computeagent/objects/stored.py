@@ -5,7 +5,9 @@ the request and, while one runs, the agent's own ``task`` (e.g.
 ``deleting``, see :mod:`computeagent.compute.recovery`), which is never
 part of the public record, nor are the targets of disks whose detach
 is not finished (``detaching``: the guest has not released them, see
-:mod:`computeagent.compute.disk_operations`). The store
+:mod:`computeagent.compute.disk_operations`), nor the host a live
+migration under way moves the guest to (``migrating_to``, see
+:mod:`computeagent.compute.migration`). The store
 (:mod:`computeagent.compute.store`) keeps these in memory and writes
 :meth:`StoredInstance.to_dict`; the driver contract's methods on an
 instance take one, for its record and its spec.
@@ -28,6 +30,8 @@ class StoredInstance(object):
     :ivar task: an operation under way that recovery must finish, or None
     :ivar detaching: targets of disks still in the record whose detach
         was asked for and is not finished
+    :ivar migrating_to: the host a live migration under way moves the
+        guest to, or None
     """
 
     record: record_mod.InstanceRecord
@@ -35,6 +39,7 @@ class StoredInstance(object):
     fingerprint: typing.Optional[str] = None
     task: typing.Optional[str] = None
     detaching: tuple = ()
+    migrating_to: typing.Optional[str] = None
 
     @property
     def uuid(self):
@@ -51,6 +56,8 @@ class StoredInstance(object):
             data['task'] = self.task
         if self.detaching:
             data['detaching'] = list(self.detaching)
+        if self.migrating_to is not None:
+            data['migrating_to'] = self.migrating_to
         return data
 
     @classmethod
@@ -63,4 +70,5 @@ class StoredInstance(object):
                   if spec is not None else None),
             fingerprint=data.get('fingerprint'),
             task=data.get('task'),
-            detaching=tuple(data.get('detaching', ())))
+            detaching=tuple(data.get('detaching', ())),
+            migrating_to=data.get('migrating_to'))

@@ -58,6 +58,7 @@ _SERIAL_UNUSED = {'log': False, 'host': None, 'port': None}
 _WILDCARDS = ('0.0.0.0', '::')
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.-]{1,15}')
 _LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
+_COMPUTE_HOST_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
 
 
 def validate_spec(spec, conf):
@@ -151,6 +152,19 @@ def validate_uuid(value, field='uuid'):
         fields.fail(field, 'is not a UUID')
     if canonical != value:
         fields.fail(field, 'must be in canonical form (%s)' % canonical)
+    return value
+
+
+def validate_host(value, field='host'):
+    """Check a compute host's name (its ``[DEFAULT] host``) argument.
+
+    :returns: ``value``
+    :raises: InvalidSpec unless it is letters, digits, ``.``, ``_`` and
+        ``-``, starting with a letter or digit
+    """
+    fields.string(value, field, 253)
+    if not _COMPUTE_HOST_RE.fullmatch(value):
+        fields.fail(field, 'is not a compute host name')
     return value
 
 

@@ -21,6 +21,7 @@ import abc
 import dataclasses
 import typing
 
+from computeagent import exception
 from computeagent import plugins
 from computeagent.virt import consolelog
 
@@ -284,6 +285,35 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         :returns: sorted list of what was removed (cache keys)
         """
         return []
+
+    def live_migration_target(self):
+        """Where another host's guest comes to this one, for its driver.
+
+        Asked on the destination host and handed to the source's
+        :meth:`live_migrate`. Not abstract: a driver that cannot receive
+        a guest keeps this default.
+
+        :returns: a dict of strings, the driver's to read
+        :raises: DriverError if this host cannot receive a guest
+        """
+        raise exception.DriverError(
+            reason='the %s driver cannot migrate guests' % self.name)
+
+    def live_migrate(self, instance, target):
+        """Move the running (or paused) guest to another host, live.
+
+        The instance's files are on storage both hosts share; only the
+        guest moves. On success it runs there and is gone from here; on
+        failure it is still here, as it was. Not abstract: a driver that
+        cannot migrate keeps this default.
+
+        :param instance: the StoredInstance
+        :param target: what the destination's :meth:`live_migration_target`
+            returned
+        :raises: DriverError, the guest still here
+        """
+        raise exception.DriverError(
+            reason='the %s driver cannot migrate guests' % self.name)
 
     def disk_sizes_mb(self, spec):
         """The virtual size of disks whose size comes from their image.

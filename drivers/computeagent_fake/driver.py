@@ -11,12 +11,18 @@ Like a real guest, a fake one may keep a disk it is asked to release
 (:meth:`FakeDriver.hold_detached_disks`, as a guest without hot-unplug
 support): detach_disk then reports it still held, and the disk goes
 when the guest stops, as the libvirt driver's definition has lost it.
+
+A fake guest migrates live between the fake hypervisors of agents in
+one process (unit tests), found by host name; across processes there is
+no hypervisor to reach, and the migration fails as an unreachable
+destination would.
 """
 
 import dataclasses
 import os
 import shutil
 import threading
+import weakref
 
 from oslo_log import log as logging
 
@@ -40,6 +46,10 @@ FAKE_MEMORY_MB = 256 * 1024
 FAKE_DIRECT_IO = True
 FAKE_NATIVE_AIO = False
 
+# host name -> the FakeDriver serving it, in this process: where a live
+# migration finds its destination.
+_HYPERVISORS = weakref.WeakValueDictionary()
+
 
 class FakeDriver(driver.ComputeDriver):
     """A hypervisor that lives in a dict."""
@@ -50,6 +60,7 @@ class FakeDriver(driver.ComputeDriver):
         super().__init__(conf)
         self._lock = threading.Lock()
         self._guests = {}
+        self._host = conf.host
 
     # -- helpers ----------------------------------------------------------
 
@@ -151,6 +162,33 @@ class FakeDriver(driver.ComputeDriver):
                                 serial_ports=serial_ports,
                                 console_log=console,
                                 nics=tuple(nics))
+
+    def init_host(self, host):
+        super().init_host(host)
+        self._host = host
+        _HYPERVISORS[host] = self
+
+    def live_migration_target(self):
+        return {'hypervisor': 'fake', 'host': self._host}
+
+    def live_migrate(self, instance, target):
+        destination = _HYPERVISORS.get(target.get('host'))
+        if destination is None or destination is self:
+            raise exception.DriverError(
+                reason='no fake hypervisor of host %s in this process'
+                % target.get('host'))
+        with self._lock:
+            guest = self._guest(instance.uuid)
+            if guest['state'] not in (power.RUNNING, power.PAUSED):
+                raise exception.DriverError(
+                    reason='cannot migrate a guest that is %s'
+                    % guest['state'])
+            del self._guests[instance.uuid]
+        with destination._lock:
+            destination._guests[instance.uuid] = guest
+        if instance.record.console_log:
+            self._log(instance.uuid, 'fake guest %s migrated to %s'
+                      % (instance.uuid, target['host']))
 
     def add_foreign_guest(self, uuid, state=power.RUNNING):
         """A guest that someone other than this driver made.

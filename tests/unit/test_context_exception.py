@@ -82,7 +82,7 @@ class TestExceptions(base.TestCase):
         self.assertEqual(
             ['DriverError', 'ImageNotFound', 'ImageUnsafe',
              'InstanceExists', 'InstanceNotFound', 'InsufficientResources',
-             'InvalidSpec', 'InvalidState'],
+             'InvalidSpec', 'InvalidState', 'MigrationFailed'],
             sorted(e.__name__ for e in exception.API_ERRORS))
         for error in exception.API_ERRORS:
             self.assertEqual('computeagent.exception', error.__module__)

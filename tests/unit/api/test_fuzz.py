@@ -19,10 +19,12 @@ from tests.unit.api import test_rpcapi
 
 SEED = 20261202
 RANDOM_VALUES_PER_ARGUMENT = 12
-# The errors that answer bad input; DriverError would be a bug.
+# The errors that answer bad input; DriverError would be a bug. A
+# migration from this single host, whose instances path is not shared,
+# is refused as MigrationFailed, whatever the destination.
 INPUT_ERRORS = ('InvalidSpec', 'InstanceNotFound', 'InstanceExists',
                 'InvalidState', 'ImageNotFound', 'ImageUnsafe',
-                'InsufficientResources')
+                'InsufficientResources', 'MigrationFailed')
 AWKWARD = (None, True, False, 0, -1, 1.5, float('inf'), 2 ** 70, '',
            'x' * 5000, '\x00', 'vda\n', '../../etc', [], [None], {},
            {'': None}, {'source': {'blank': True}}, [[[]]],
@@ -75,7 +77,7 @@ class TestFuzzedArguments(test_rpcapi.PlainClientTestCase):
                               spec=agentfixtures.make_spec())['uuid']
         self.valid = {'uuid': self.uuid, 'target': 'vda',
                       'spec': agentfixtures.make_spec(),
-                      'disk': test_rpcapi.BLANK}
+                      'disk': test_rpcapi.BLANK, 'dest_host': 'other-host'}
 
     def assertOnlyInputErrors(self, method, kwargs):
         # Called as the server's dispatcher calls (the wire adds only JSON,

@@ -390,7 +390,8 @@ class TestArguments(agentfixtures.ManagerTestCase):
              'stop_instance', 'start_instance', 'pause_instance',
              'unpause_instance', 'suspend_instance', 'resume_instance',
              'get_console_output', 'attach_disk', 'detach_disk',
-             'change_media', 'commit_disk', 'get_host_status']), exposed)
+             'change_media', 'commit_disk', 'migrate_instance',
+             'get_host_status']), exposed)
 
     def test_render_creates_nothing(self):
         spec = agentfixtures.make_spec()
