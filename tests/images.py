@@ -107,6 +107,105 @@ def write_raw_image(path, marker, size_mb=1, poweroff=False):
     return path
 
 
+# The boot sector of make_ticking_counter_sector, in nasm syntax. Paced
+# by the BIOS timer tick (IRQ 0, 18.2 Hz, counted by SeaBIOS in the BIOS
+# data area at 0:0x46c), so it prints about 18 lines a second whatever
+# the speed of TCG, and idles in hlt between ticks. The count is kept in
+# the line buffer itself, as ASCII digits incremented with carry (it
+# wraps to zero after 99999999, in 63 days). The marker's bytes follow
+# the code; the addresses of ``number`` and ``marker`` do not depend on
+# its length.
+TICKING_COUNTER_ASM = """bits 16
+org 0x7c00
+        cli
+        cld                     ; lodsb counts upwards
+        xor ax, ax
+        mov ds, ax
+        mov ss, ax
+        mov sp, 0x7c00          ; the stack grows below the code
+        sti                     ; the BIOS timer interrupt counts ticks
+        mov dx, 0x3f8
+        mov si, marker
+        call puts
+        mov bx, [0x46c]
+tick:
+        hlt                     ; until an interrupt
+        mov ax, [0x46c]
+        cmp ax, bx
+        je tick                 ; woken by another interrupt
+        mov bx, ax
+        mov si, number
+        call puts
+        mov si, number + 7
+carry:
+        inc byte [si]
+        cmp byte [si], '9'
+        jbe tick
+        mov byte [si], '0'
+        dec si
+        cmp si, number
+        jae carry
+        jmp tick
+puts:                           ; print from si up to a NUL
+        lodsb
+        test al, al
+        jz done
+        out dx, al
+        jmp puts
+done:
+        ret
+number: db '00000000', 13, 10, 0
+marker:
+"""
+# What nasm makes of TICKING_COUNTER_ASM (checked against nasm by
+# tests/functional/test_migration_bed.py), so no assembler is needed to
+# build the image.
+_TICKING_COUNTER_CODE = bytes.fromhex(
+    'fafc31c08ed88ed0bc007cfbbaf803be537ce82a008b1e6c04f4a16c0439d8'
+    '74f889c3be487ce81600be4f7cfe04803c3976e6c604304e81fe487c73ef'
+    'ebdaac84c07403eeebf8c330303030303030300d0a00')
+#: lines a second the ticking counter prints (the BIOS tick's rate)
+TICKING_COUNTER_HZ = 1193182 / 65536
+
+
+def make_ticking_counter_sector(marker, disk_sectors=2048):
+    """A 512-byte MBR that prints ``marker``, then counts to COM1.
+
+    After ``marker`` and CR LF it prints ``00000000``, ``00000001``, ...
+    (8 decimal digits and CR LF a line), one line per BIOS timer tick
+    (about 18 a second) without end; :data:`TICKING_COUNTER_ASM` is its
+    code. A counter that restarts (a reboot) repeats numbers; lines lost
+    in the log leave a gap.
+
+    :param marker: the first line's bytes, without NUL, CR or LF
+    :param disk_sectors: size of the disk the partition entry describes
+    :returns: 512 bytes ending in 55 AA with one partition entry
+    """
+    if not isinstance(marker, bytes):
+        raise TypeError('marker must be bytes')
+    if b'\0' in marker:
+        raise ValueError('the marker may not contain NUL')
+    code = _TICKING_COUNTER_CODE + marker + b'\r\n\0'
+    if len(code) > _PARTITION_TABLE:
+        raise ValueError('marker longer than %d bytes' % (
+            _PARTITION_TABLE - len(_TICKING_COUNTER_CODE) - 3))
+    return _sector(code, disk_sectors)
+
+
+def write_ticking_counter_image(path, marker, size_mb=1):
+    """Write a sparse raw disk that boots to a ticking line counter.
+
+    See :func:`make_ticking_counter_sector`.
+
+    :returns: ``path``
+    """
+    sector = make_ticking_counter_sector(marker, size_mb * MIB // SECTOR)
+    with open(path, 'wb') as f:
+        f.write(sector)
+        f.truncate(size_mb * MIB)
+    return path
+
+
 def write_qcow2_image(path, marker, size_mb=1):
     """Write a qcow2 disk (no backing file) that boots to ``marker``.
 

@@ -12,13 +12,28 @@ directories outlive the daemons, so a libvirtd started again finds the
 domains and the running QEMU processes of the one before, as after a
 real restart.
 
+Each libvirtd reads a ``libvirtd.conf`` of its own (``-f``): the
+system's settings plus a ``host_uuid``, a new one per fixture unless
+given. libvirt refuses to migrate a guest between daemons that report
+the same host UUID ("Attempt to migrate guest to the same host"). The
+daemons of one real machine all report its SMBIOS UUID; these VMs have
+no DMI data, so each daemon would invent one, but two private daemons
+migrating to each other should not count on that.
+
+The private ``/var/cache/libvirt`` starts with a copy of the system's
+QEMU capabilities cache, if it has one: probing QEMU anew took 8 s of
+each daemon's start here. libvirtd checks what it finds there (QEMU's
+and its own binary, the kernel...) and probes again if it is stale.
+
 Clients reach it at ``qemu+unix:///system?socket=<dir>/run/libvirt-sock``.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import time
+import uuid as uuid_mod
 
 import fixtures
 
@@ -29,6 +44,10 @@ _BINDS = (('/run/libvirt', 'run'),
           ('/var/cache/libvirt', 'cache'),
           ('/var/log/libvirt', 'log'))
 _POLL = 0.1
+#: the system's libvirtd.conf, whose settings the private daemons keep
+SYSTEM_CONF = '/etc/libvirt/libvirtd.conf'
+#: the system libvirtd's QEMU capabilities cache, under /var/cache/libvirt
+CAPS_CACHE = 'qemu/capabilities'
 
 
 def _alive(pid):
@@ -44,14 +63,42 @@ def _alive(pid):
         return False
 
 
+def _conf_text(host_uuid):
+    """The system's libvirtd.conf with ``host_uuid`` set to ours."""
+    try:
+        with open(SYSTEM_CONF) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    # The last setting of a name wins in libvirt's parser, but an
+    # earlier one of the system's would be confusing to read here.
+    lines = [line for line in lines
+             if line.split('=', 1)[0].strip() != 'host_uuid']
+    lines.append('host_uuid = "%s"' % host_uuid)
+    return '\n'.join(lines) + '\n'
+
+
 class PrivateLibvirtd(fixtures.Fixture):
-    """virtlogd and libvirtd of one test; ``uri`` reaches them."""
+    """virtlogd and libvirtd of one test; ``uri`` reaches them.
+
+    :ivar host_uuid: the UUID libvirtd reports for its host
+    :ivar conf: its libvirtd.conf
+    """
+
+    def __init__(self, host_uuid=None):
+        """:param host_uuid: the host UUID; default a new uuid4"""
+        super().__init__()
+        self.host_uuid = str(host_uuid or uuid_mod.uuid4())
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path
         os.chmod(self.dir, 0o755)
         for _mount, name in _BINDS:
             os.mkdir(os.path.join(self.dir, name), 0o755)
+        self._seed_caps_cache()
+        self.conf = os.path.join(self.dir, 'libvirtd.conf')
+        with open(self.conf, 'w') as f:
+            f.write(_conf_text(self.host_uuid))
         self.uri = ('qemu+unix:///system?socket=%s'
                     % os.path.join(self.dir, 'run', 'libvirt-sock'))
         self.virtlogd = self._daemon('virtlogd')
@@ -61,6 +108,18 @@ class PrivateLibvirtd(fixtures.Fixture):
         self.libvirtd = self._daemon('libvirtd')
         self.wait_ready()
 
+    def _seed_caps_cache(self):
+        """Copy the system's QEMU capabilities cache into ours (see above).
+
+        Before this fixture's libvirtd starts. The system's libvirtd
+        writes its cache files whole (a new file renamed over the old),
+        so the copy holds no half-written one.
+        """
+        system = os.path.join('/var/cache/libvirt', CAPS_CACHE)
+        if os.path.isdir(system):
+            shutil.copytree(system, os.path.join(self.dir, 'cache',
+                                                 CAPS_CACHE))
+
     def _pid_file(self, name):
         return os.path.join(self.dir, '%s.pid' % name)
 
@@ -69,6 +128,8 @@ class PrivateLibvirtd(fixtures.Fixture):
         script = ''.join('mount --bind %s %s && ' % (
             os.path.join(self.dir, copy), mount) for mount, copy in _BINDS)
         script += 'exec %s -d -p %s' % (name, self._pid_file(name))
+        if name == 'libvirtd':
+            script += ' -f %s' % self.conf
         try:
             os.unlink(self._pid_file(name))  # the last run's
         except FileNotFoundError:
