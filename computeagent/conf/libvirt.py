@@ -58,6 +58,34 @@ opts = [
                       'with a growing pause of at most 1 s. Also how long '
                       'the agent waits for libvirtd at start. 0 fails at '
                       'once.'),
+    cfg.StrOpt('live_migration_uri',
+               default='qemu+tls://{host}/system',
+               help='How the libvirtd of another host reaches this host\'s '
+                    'to bring a guest here in a live migration (peer to '
+                    'peer); "{host}" stands for [DEFAULT] host. Told to '
+                    'the source when it asks this host to prepare.'),
+    cfg.StrOpt('live_migration_data_uri',
+               help='Where QEMU on the source sends the guest\'s memory '
+                    'to reach this host, e.g. tcp://10.0.0.5 or '
+                    'unix:///<shared dir>/mig.sock; "{host}" stands for '
+                    '[DEFAULT] host. Unset: libvirt\'s choice (this '
+                    'host\'s name as the destination\'s libvirtd '
+                    'knows it).'),
+    cfg.BoolOpt('live_migration_unsafe',
+                default=False,
+                help='Migrate even when libvirt does not recognise the '
+                     'instances path as shared storage (libvirt knows NFS, '
+                     'GlusterFS, Ceph and a few more; a directory shared '
+                     'by other means looks local to it). Only with '
+                     '[DEFAULT] instances_path_shared and storage that '
+                     'really is shared, with cache modes that write '
+                     'through.'),
+    cfg.IntOpt('live_migration_timeout',
+               default=600, min=1,
+               help='Seconds a live migration may take before it is '
+                    'aborted (the guest stays on the source; '
+                    'MigrationFailed). A guest that writes its memory '
+                    'faster than the network carries it never finishes.'),
     cfg.FloatOpt('block_job_poll_interval',
                  default=0.05, min=0.01,
                  help='Seconds between progress checks of a block commit '

@@ -121,6 +121,27 @@ class Domain(object):
             flags |= FLAGS.UNDEFINE_NVRAM
         self._call('undefineFlags', flags)
 
+    def migrate(self, dest_uri, data_uri=None, unsafe=False):
+        """Migrate live to the libvirtd at ``dest_uri``, peer to peer.
+
+        Returns once the guest runs there (and is gone from here); on
+        failure libvirt leaves it running here.
+
+        :param data_uri: where the migration data goes (QEMU's
+            connection), default libvirt's choice
+        :param unsafe: migrate although libvirt does not see the disks as
+            shared storage (a local directory shared by other means)
+        """
+        params = {}
+        if data_uri:
+            params[FLAGS.MIGRATE_PARAM_URI] = data_uri
+        flags = FLAGS.MIGRATE_LIVE | (FLAGS.MIGRATE_UNSAFE if unsafe else 0)
+        self._call('migrateToURI3', dest_uri, params, flags)
+
+    def abort_job(self):
+        """Cancel the domain's job (a migration); it stays here."""
+        self._call('abortJob')
+
     def shutdown(self):
         """Ask the guest to power off (ACPI power button)."""
         self._call('shutdown')

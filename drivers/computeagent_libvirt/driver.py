@@ -22,6 +22,7 @@ Instance records show the disk file itself with ``snapshot: true``.
 
 import functools
 import os
+import threading
 
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -124,6 +125,41 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         self.host.connect()
         # The image source is not needed for that, so it is not loaded.
         imagecache.ImageCache(self.conf, None).remove_interrupted_fetches()
+
+    @typed_errors
+    def live_migration_target(self):
+        libvirt_conf = self.conf.libvirt
+        data_uri = libvirt_conf.live_migration_data_uri
+        return {
+            'uri': libvirt_conf.live_migration_uri.format(
+                host=self.conf.host),
+            'data_uri': data_uri.format(host=self.conf.host)
+            if data_uri else ''}
+
+    @typed_errors
+    def live_migrate(self, instance, target):
+        dom = domain.get(self.host, instance.uuid)
+        # libvirt's call returns only once the migration ends; a timer
+        # cancels it if it does not end in time.
+        timer = threading.Timer(self.conf.libvirt.live_migration_timeout,
+                                self._abort_migration, (dom,))
+        timer.daemon = True
+        timer.start()
+        try:
+            dom.migrate(target['uri'], target.get('data_uri'),
+                        unsafe=self.conf.libvirt.live_migration_unsafe)
+        finally:
+            timer.cancel()
+
+    @staticmethod
+    def _abort_migration(dom):
+        LOG.warning('The live migration of %s takes too long; aborting it',
+                    dom.uuid)
+        try:
+            dom.abort_job()
+        except exception.DriverError as error:
+            LOG.warning('Could not abort the migration of %(uuid)s: '
+                        '%(error)s', {'uuid': dom.uuid, 'error': error})
 
     @typed_errors
     def cleanup_host(self):

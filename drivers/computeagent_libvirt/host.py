@@ -97,6 +97,13 @@ class Flags(object):
     LIST_MANAGED_SAVE = libvirt.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE
     STATS_STATE = libvirt.VIR_DOMAIN_STATS_STATE
     MEMORY_ALL_CELLS = libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS
+    # Live, the source libvirtd talking to the destination's itself, the
+    # domain persistent there and undefined here once it runs there.
+    MIGRATE_LIVE = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+                    | libvirt.VIR_MIGRATE_PERSIST_DEST
+                    | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+    MIGRATE_UNSAFE = libvirt.VIR_MIGRATE_UNSAFE
+    MIGRATE_PARAM_URI = libvirt.VIR_MIGRATE_PARAM_URI
 
 
 class Events(object):

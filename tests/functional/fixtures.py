@@ -264,6 +264,8 @@ class AgentFixture(fixtures.Fixture):
         super().__init__()
         self.host = host
         self.exchange = exchange
+        # An exchange given is shared with other agents: theirs to keep.
+        self._own_exchange = exchange is None
         self.client_url = client_url
         self.transport_url = transport_url
         self.notification_url = notification_url
@@ -431,7 +433,8 @@ class AgentFixture(fixtures.Fixture):
                           self._listener_pool()):
                 if queue is not None:
                     channel.queue_delete(queue)
-            channel.exchange_delete(self.exchange)
+            if self._own_exchange:
+                channel.exchange_delete(self.exchange)
         finally:
             conn.collect()
 
