@@ -29,9 +29,7 @@ from computeagent.schema import instance
 PEER_API_VERSION = '1.0'
 
 
-def peer_topic(rpc_topic):
-    """The topic agents serve each other on: ``<rpc_topic>-peer``."""
-    return '%s-peer' % rpc_topic
+peer_topic = vhosts.peer_topic
 
 
 class PeerEndpoint(object):

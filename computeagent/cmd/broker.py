@@ -69,6 +69,15 @@ def build_parser():
                             "queues and messages, and its user")
     remove_host.add_argument('host')
 
+    add_peers = commands.add_parser(
+        'add-peers', help='let hosts live-migrate to each other: each may '
+                          'ask the others, on their peer topic only')
+    add_peers.add_argument('hosts', nargs='+', metavar='HOST')
+
+    remove_peers = commands.add_parser(
+        'remove-peers', help='undo add-peers between these hosts')
+    remove_peers.add_argument('hosts', nargs='+', metavar='HOST')
+
     add_controller = commands.add_parser(
         'add-controller', help='add a controller user; --host lets it '
                                'command hosts already added')
@@ -120,6 +129,10 @@ def _run(args):
             certificate_only=args.certificate_only)
     elif args.command == 'remove-host':
         changes = provision.remove_host(ctl, args.topic, args.host)
+    elif args.command == 'add-peers':
+        changes = provision.add_peers(ctl, args.topic, args.hosts)
+    elif args.command == 'remove-peers':
+        changes = provision.remove_peers(ctl, args.topic, args.hosts)
     elif args.command == 'add-controller':
         changes = provision.add_controller(
             ctl, args.topic, args.name, hosts=args.host,

@@ -95,6 +95,50 @@ def remove_host(ctl, topic, host):
     return changes
 
 
+def _pairs(hosts):
+    hosts = list(dict.fromkeys(hosts))
+    if len(hosts) < 2:
+        raise ProvisionError('peers are two hosts or more')
+    return [(host, peer) for host in hosts for peer in hosts
+            if host != peer]
+
+
+def add_peers(ctl, topic, hosts):
+    """Let each of ``hosts`` ask the others to take a live migration.
+
+    Each may then publish to each other's peer topic in its vhost, and
+    read the answers; nothing more (:func:`vhosts.peer_grant`). Hosts
+    that migrate to each other share storage and libvirtd access
+    already, which is more trust than this.
+
+    :raises: ProvisionError if a host has no vhost or user yet
+    """
+    existing, users = ctl.vhosts(), ctl.users()
+    missing = sorted(h for h in set(hosts)
+                     if vhosts.vhost_name(topic, h) not in existing
+                     or h not in users)
+    if missing:
+        raise ProvisionError('host %s not added yet: add-host first'
+                             % ', '.join(missing))
+    changes = Changes()
+    for host, peer in _pairs(hosts):
+        ctl.grant(vhosts.peer_grant(topic, host, peer))
+        changes.add('%s may ask %s to take a live migration' % (peer, host))
+    return changes
+
+
+def remove_peers(ctl, topic, hosts):
+    """Undo :func:`add_peers` between ``hosts`` (those still there)."""
+    existing, users = ctl.vhosts(), ctl.users()
+    changes = Changes()
+    for host, peer in _pairs(hosts):
+        vhost = vhosts.vhost_name(topic, host)
+        if vhost in existing and peer in users:
+            ctl.revoke(peer, vhost)
+            changes.add('%s may no longer ask %s' % (peer, host))
+    return changes
+
+
 def add_controller(ctl, topic, name, hosts=(), password=None,
                    certificate_only=False):
     """Make controller user ``name``; let it command ``hosts``.

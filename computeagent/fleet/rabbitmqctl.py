@@ -106,6 +106,11 @@ class Rabbitmqctl(object):
         self._run('set_topic_permissions', '-p', grant.vhost, grant.user,
                   vhosts.EXCHANGE, grant.topic_write, grant.topic_read)
 
+    def revoke(self, user, vhost):
+        """Take every right of ``user`` in ``vhost`` away."""
+        self._run('clear_permissions', '-p', vhost, user)
+        self._run('clear_topic_permissions', '-p', vhost, user)
+
     def permissions(self, vhost):
         """``{user: (configure, write, read)}`` in ``vhost``."""
         return {row['user']: (row['configure'], row['write'], row['read'])

@@ -61,6 +61,11 @@ def check_host_name(host):
             'or digit)' % (host,))
 
 
+def peer_topic(topic):
+    """The topic agents serve each other on (live migration)."""
+    return '%s-peer' % topic
+
+
 def vhost_name(topic, host):
     """The vhost of compute host ``host``: ``<topic>-<host>``."""
     check_host_name(host)
@@ -71,25 +76,60 @@ def _names(*patterns):
     return '^(%s)$' % '|'.join(patterns)
 
 
-def host_grant(topic, host):
-    """What host ``host``'s own user may do in its own vhost."""
+def _served(topic, host):
+    """The queues and fanout exchange of a server of ``topic`` as ``host``.
+
+    :returns: (queues, fanout exchange, routing keys), patterns
+    """
     t = re.escape(topic)
-    x = re.escape(host)
+    keys = (t, r'%s\.%s' % (t, re.escape(host)))
+    # Its fanout queues: T_fanout_<id>, or T_fanout as a stream queue.
+    queues = keys + (r'%s_fanout(_.+)?' % t,)
+    return queues, '%s_fanout' % t, keys
+
+
+def host_grant(topic, host):
+    """What host ``host``'s own user may do in its own vhost.
+
+    It serves the agents' topic and their peer topic (live migration).
+    """
     exchange = re.escape(EXCHANGE)
     notifications = re.escape(NOTIFICATIONS) + r'\..+'
-    # Its fanout queues: T_fanout_<id>, or T_fanout as a stream queue.
-    fanout_queues = r'%s_fanout(_.+)?' % t
+    queues, fanouts, keys = (), (), ()
+    for served in (topic, peer_topic(topic)):
+        served_queues, fanout, served_keys = _served(served, host)
+        queues += served_queues
+        fanouts += (fanout,)
+        keys += served_keys
     return Grant(
         user=host, vhost=vhost_name(topic, host),
-        configure=_names(exchange, t, r'%s\.%s' % (t, x),
-                         '%s_fanout' % t, fanout_queues, notifications),
-        write=_names(r'amq\.default', exchange, t, r'%s\.%s' % (t, x),
-                     fanout_queues, notifications),
-        read=_names(exchange, t, r'%s\.%s' % (t, x), '%s_fanout' % t,
-                    fanout_queues),
+        configure=_names(exchange, *(queues + fanouts + (notifications,))),
+        write=_names(r'amq\.default', exchange,
+                     *(queues + (notifications,))),
+        read=_names(exchange, *(queues + fanouts)),
         # It publishes notifications, nothing else, to the exchange.
         topic_write=_names(notifications),
-        topic_read=_names(t, r'%s\.%s' % (t, x), notifications))
+        topic_read=_names(*(keys + (notifications,))))
+
+
+def peer_grant(topic, host, peer):
+    """What host ``peer``'s user may do in host ``host``'s vhost.
+
+    Ask ``host``'s agent on the peer topic, with ``host`` as the server
+    (live migration's prepare, finish and abort), and read the answers:
+    nothing else. It cannot send ``host`` a request of the agents' own
+    topic, nor consume, bind or declare any of ``host``'s queues.
+    """
+    exchange = re.escape(EXCHANGE)
+    return Grant(
+        user=peer, vhost=vhost_name(topic, host),
+        configure=_names(exchange, r'reply_.+'),
+        write=_names(exchange),
+        read=_names(exchange, r'reply_.+'),
+        topic_write=_names(r'%s\.%s' % (re.escape(peer_topic(topic)),
+                                        re.escape(host))),
+        # Binds nothing to the exchange: no routing key.
+        topic_read='^$')
 
 
 def controller_grant(topic, host, controller):

@@ -51,11 +51,14 @@ class FleetBed(fixtures.Fixture):
 
     :param rabbit_options: ``[oslo_messaging_rabbit]`` options of the
         agents and the tests' clients
+    :param peers: A and B are made migration peers (``add-peers``) and
+        share an instances path, as hosts that live-migrate do
     """
 
-    def __init__(self, rabbit_options=None):
+    def __init__(self, rabbit_options=None, peers=False):
         super().__init__()
         self.rabbit_options = rabbit_options
+        self.peers = peers
 
     def _setUp(self):
         self.broker = self.useFixture(private_rabbitmq.PrivateRabbitMQ())
@@ -71,6 +74,12 @@ class FleetBed(fixtures.Fixture):
                                 '--password-file', self._password_file(host))
         self.controller_template = self.url(CONTROLLER,
                                             '%s-{host}' % TOPIC)
+        defaults = {'report_interval': 0}
+        if self.peers:
+            self.broker_command('add-peers', *self.hosts)
+            defaults.update(instances_path=os.path.join(self.dir,
+                                                        'instances'),
+                            instances_path_shared=True)
         self.agents = {}
         for host in self.hosts:
             self.agents[host] = self.useFixture(ft_fixtures.AgentFixture(
@@ -79,7 +88,7 @@ class FleetBed(fixtures.Fixture):
                 client_url=self.url(CONTROLLER, self.vhost(host)),
                 rabbit_options=self.rabbit_options,
                 options={'fleet': {'vhost_per_host': True},
-                         'DEFAULT': {'report_interval': 0}}))
+                         'DEFAULT': defaults}))
 
     def _password_file(self, user):
         self._passwords[user] = secrets.token_hex(16)
@@ -368,3 +377,51 @@ class TestBrokerCommand(FleetTestCase):
              '--silent'], env=self.bed.broker.env, capture_output=True,
             text=True, timeout=120, check=True).stdout
         self.assertNotIn(host, listing)
+
+
+class TestPeers(FleetTestCase):
+    """Migration peers: A may ask B's agent on B's peer topic, only."""
+
+    bed_options = {'peers': True}
+
+    def test_the_source_asks_the_destination_in_its_vhost(self):
+        spec = self.spec()
+        self.agent_a.call('create_instance', spec=spec)
+        self.addCleanup(self.agent_a.call, 'delete_instance',
+                        uuid=spec['uuid'])
+        error = self.assertRaises(oslo_messaging.RemoteError,
+                                  self.agent_a.call, 'migrate_instance',
+                                  uuid=spec['uuid'], dest_host=self.b)
+        # B prepared (through its vhost, with A's peer rights); then the
+        # fake hypervisors, in two processes, could not move the guest.
+        self.assertEqual('MigrationFailed', error.exc_type)
+        self.assertIn('no fake hypervisor of host %s' % self.b, error.value)
+        self.assertIn('Ready to receive instance %s' % spec['uuid'],
+                      self.agent_b.log_text())
+        self.assertEqual(self.a, self.agent_a.call(
+            'get_instance', uuid=spec['uuid'])['host'])
+
+    def test_a_peer_asks_on_the_peer_topic_only(self):
+        vhost_b = self.bed.vhost(self.b)
+        channel = self.bed.connect(self.a, vhost_b).channel()
+        channel.confirm_select()
+        channel.basic_publish_confirm(
+            amqp.Message('{}'), exchange='amq.topic',
+            routing_key='%s-peer.%s' % (TOPIC, self.b))
+        for exchange, key in (('amq.topic', '%s.%s' % (TOPIC, self.b)),
+                              ('amq.topic', TOPIC),
+                              ('amq.topic', 'notifications.info'),
+                              ('', '%s.%s' % (TOPIC, self.b))):
+            channel = self.bed.connect(self.a, vhost_b).channel()
+            channel.confirm_select()
+            self.assert_refused(
+                (ACCESS_REFUSED,), channel.basic_publish_confirm,
+                amqp.Message('{}'), exchange=exchange, routing_key=key)
+        for queue in ('%s.%s' % (TOPIC, self.b),
+                      '%s-peer.%s' % (TOPIC, self.b), 'notifications.info'):
+            channel = self.bed.connect(self.a, vhost_b).channel()
+            self.assert_refused((ACCESS_REFUSED,), channel.basic_consume,
+                                queue, callback=lambda m: None)
+            channel = self.bed.connect(self.a, vhost_b).channel()
+            self.assert_refused((ACCESS_REFUSED,), channel.queue_declare,
+                                queue, durable=True, auto_delete=False)

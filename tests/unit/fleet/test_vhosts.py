@@ -100,3 +100,49 @@ class TestControllerGrant(base.TestCase):
             self.assertTrue(allows(self.grant.read, name), name)
         self.assertTrue(allows(self.grant.topic_read, 'notifications.error'))
         self.assertFalse(allows(self.grant.topic_write, 'notifications.info'))
+
+
+class TestPeerGrant(base.TestCase):
+    """node2's rights in node1's vhost, to ask for a live migration."""
+
+    def setUp(self):
+        super().setUp()
+        self.grant = vhosts.peer_grant(T, 'node1', 'node2')
+
+    def test_in_the_hosts_vhost_as_the_peer(self):
+        self.assertEqual(('node2', 'computeagent-node1'),
+                         (self.grant.user, self.grant.vhost))
+
+    def test_asks_on_the_peer_topic_only(self):
+        self.assertTrue(allows(self.grant.topic_write,
+                               'computeagent-peer.node1'))
+        for key in ('computeagent.node1', 'computeagent',
+                    'computeagent-peer', 'computeagent-peer.node3',
+                    'notifications.info'):
+            self.assertFalse(allows(self.grant.topic_write, key), key)
+
+    def test_no_queue_of_the_host_and_no_default_exchange(self):
+        for name in ('computeagent', 'computeagent.node1',
+                     'computeagent-peer', 'computeagent-peer.node1',
+                     'computeagent_fanout_0123', 'notifications.info'):
+            for right in ('configure', 'write', 'read'):
+                self.assertFalse(allows(getattr(self.grant, right), name),
+                                 (right, name))
+        self.assertFalse(allows(self.grant.write, 'amq.default'))
+
+    def test_reads_its_answers(self):
+        self.assertTrue(allows(self.grant.read, 'reply_0123abcd'))
+        self.assertFalse(allows(self.grant.topic_read, 'computeagent'))
+
+
+class TestHostServesThePeerTopic(base.TestCase):
+
+    def test_its_peer_queues(self):
+        grant = vhosts.host_grant(T, 'node1')
+        for name in ('computeagent-peer', 'computeagent-peer.node1',
+                     'computeagent-peer_fanout',
+                     'computeagent-peer_fanout_0123'):
+            self.assertTrue(allows(grant.configure, name), name)
+            self.assertTrue(allows(grant.read, name), name)
+        self.assertTrue(allows(grant.topic_read, 'computeagent-peer.node1'))
+        self.assertFalse(allows(grant.read, 'computeagent-peer.node2'))
