@@ -234,6 +234,13 @@ def make_parser():
     detach = _subcommand(sub, 'detach-disk', 'detach a disk')
     detach.add_argument('uuid', help="the instance's uuid")
     detach.add_argument('target', help="the disk's target, e.g. vdb")
+    migrate = _subcommand(
+        sub, 'migrate', 'move a running or paused instance to another '
+                        'host, live (the hosts share their instances '
+                        'path); --host names the host it is on')
+    migrate.add_argument('uuid', help="the instance's uuid")
+    migrate.add_argument('dest_host', metavar='DEST_HOST',
+                         help='the host to move it to')
     media = _subcommand(sub, 'change-media', 'insert or eject a cdrom')
     media.add_argument('uuid', help="the instance's uuid")
     media.add_argument('target', help="the cdrom's target, e.g. sda")

@@ -190,6 +190,11 @@ def _run(session, args):
         return session.request(
             'commit_disk', args.uuid, args.target,
             what='the commit of %s' % args.uuid), 'instance'
+    if cmd == 'migrate':
+        return session.request(
+            'migrate_instance', args.uuid, args.dest_host,
+            what='the migration of %s to %s' % (args.uuid, args.dest_host)
+        ), 'instance'
     if cmd == 'host-status':
         return session.request('get_host_status'), 'mapping'
     raise AssertionError('unhandled command %s' % cmd)

@@ -171,6 +171,16 @@ class TestCommands(CtlTestCase):
         self.assertEqual(self.agent.store.get(first).to_dict(),
                          self.ok_json('show', first))
 
+    def test_migrate_says_why_it_cannot(self):
+        # One agent, its instances path its own: the refusal is told.
+        # (Migrations between agents: tests/unit/api/test_migration.py.)
+        uuid = self.boot()
+        error = self.failed(1, 'migrate', uuid, 'host-b')
+        self.assertIn('MigrationFailed: The live migration failed', error)
+        self.assertIn('instances_path_shared', error)
+        error = self.failed(1, 'migrate', uuid, 'test-host')
+        self.assertIn('InvalidSpec: Invalid dest_host', error)
+
     def test_power_commands(self):
         uuid = self.boot()
         for argv, state in ((['pause'], 'paused'),
