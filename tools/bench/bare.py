@@ -25,13 +25,17 @@ class BareProcess(object):
         and the server's queues then are too, as the agent's)
     :param topic: the RPC topic
     :param server: the server name (its own queue ``topic.server``)
+    :param heartbeat_rate: ``[oslo_messaging_rabbit] heartbeat_rate``;
+        default the tests' (a consumer then stops within 0.2 s)
     """
 
-    def __init__(self, url, exchange, topic, server):
+    def __init__(self, url, exchange, topic, server,
+                 heartbeat_rate=fixtures.HEARTBEAT_RATE):
         self.url = url
         self.exchange = exchange
         self.topic = topic
         self.server = server
+        self.heartbeat_rate = heartbeat_rate
         self.process = None
 
     def start(self, wait=True):
@@ -44,7 +48,7 @@ class BareProcess(object):
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'tools.bench.bare_server', self.url,
              self.exchange, self.topic, self.server,
-             str(fixtures.HEARTBEAT_RATE)],
+             str(self.heartbeat_rate)],
             stdout=subprocess.PIPE, text=True, env=FLOOR_ENV)
         if wait:
             self.wait_ready()

@@ -4,7 +4,7 @@ Run as ``python -m tools.bench.fleet_load`` by
 :class:`tools.bench.fleet.Load`. It speaks JSON lines, one answer to
 each line read on standard input:
 
-- first ``{"url_template", "hosts", "threads", "first", "heartbeat_rate"}``:
+- first ``{"url_template", "hosts", "threads", "first"}``:
   it reaches every host through the controller's own client
   (:class:`computeagent.api.fleet.Fleet`, a transport per host's vhost),
   calls each host once (a status, a create and a delete: its transports,
@@ -17,10 +17,13 @@ each line read on standard input:
   (an op ``create`` is a create_instance and its delete_instance), when
   the last ended, and what failed. A thread stops at its first failure.
 
-At the end of its input it closes its transports and exits.
+At the end of its input it exits. Its messaging options are
+oslo.messaging's defaults, as a controller's, but for the durable queues
+that ``amq.topic`` needs.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -48,7 +51,7 @@ def create(api):
 OPS = {'status': status, 'create': create}
 
 
-def _conf(heartbeat_rate):
+def _conf():
     """The controller's options: durable, as amq.topic is."""
     # cfg.CONF: a private ConfigOpts lacks options oslo.messaging reads
     # (oslo_messaging_tracing), as in bare_server.
@@ -59,8 +62,6 @@ def _conf(heartbeat_rate):
     for group, options in messaging_opts.list_opts():
         conf.register_opts(options, group=group)
     conf.set_override('amqp_durable_queues', True,
-                      group='oslo_messaging_rabbit')
-    conf.set_override('heartbeat_rate', heartbeat_rate,
                       group='oslo_messaging_rabbit')
     return conf
 
@@ -117,22 +118,23 @@ def _answer(value):
 
 def main():
     setup = json.loads(sys.stdin.readline())
-    conf = _conf(setup['heartbeat_rate'])
-    fleet = fleet_mod.Fleet(conf, setup['url_template'])
+    fleet = fleet_mod.Fleet(_conf(), setup['url_template'])
     apis = {host: fleet.api(host, timeout=CALL_TIMEOUT_S)
             for host in setup['hosts']}
-    try:
-        for api in apis.values():
-            status(api)
-            create(api)
-        _answer('ready')
-        for line in sys.stdin:
-            order = json.loads(line)
-            _answer(window(apis, order['op'], order['hosts'],
-                           order['start'], order['end'], setup['threads'],
-                           setup['first']))
-    finally:
-        fleet.cleanup()
+    for api in apis.values():
+        status(api)
+        create(api)
+    _answer('ready')
+    for line in sys.stdin:
+        order = json.loads(line)
+        _answer(window(apis, order['op'], order['hosts'], order['start'],
+                       order['end'], setup['threads'], setup['first']))
+    # Not Fleet.cleanup: it closes the transports one after another, each
+    # once its reply consumer's poll ends (up to 10 s with the default
+    # heartbeat), minutes for a fleet of them. The process's end closes
+    # its connections; the broker then drops their reply queues.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == '__main__':
