@@ -19,7 +19,7 @@ command (:mod:`tools.bench.fleetbroker`) and checked against
 :mod:`computeagent.fleet.vhosts` once made.
 
 The load: :data:`LOAD_PROCESSES` processes of :data:`LOAD_THREADS`
-threads each (:mod:`tools.bench.fleet_load`), so that many calls in
+threads each (:mod:`tools.bench.fleet_load`): that many calls in
 flight at every N and on both sides, each thread calling one host after
 another. A window of a few seconds gives one sample of each figure:
 calls per second (``get_host_status``), their median and 99th percentile
