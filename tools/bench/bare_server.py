@@ -35,7 +35,8 @@ def serve(url, exchange, topic, server, heartbeat_rate):
     """Serve the trivial endpoint until SIGTERM.
 
     :param url: the broker's transport URL
-    :param exchange: the control exchange
+    :param exchange: the control exchange; an ``amq.*`` one is durable,
+        so the server declares durable queues, as the agent does there
     :param topic: the RPC topic
     :param server: the server name (its own queue ``topic.server``)
     :param heartbeat_rate: ``[oslo_messaging_rabbit] heartbeat_rate``
@@ -48,6 +49,9 @@ def serve(url, exchange, topic, server, heartbeat_rate):
     transport = oslo_messaging.get_rpc_transport(conf, url=url)
     conf.set_override('heartbeat_rate', int(heartbeat_rate),
                       group='oslo_messaging_rabbit')
+    if exchange.startswith('amq.'):
+        conf.set_override('amqp_durable_queues', True,
+                          group='oslo_messaging_rabbit')
     rpc = oslo_messaging.get_rpc_server(
         transport, oslo_messaging.Target(exchange=exchange, topic=topic,
                                          server=server),

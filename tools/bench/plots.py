@@ -1,9 +1,11 @@
-"""matplotlib PNGs of a run: distributions, a create's steps, throughput."""
+"""matplotlib PNGs of a run: distributions, steps, throughput, the fleet."""
 
 import os
 import statistics
 
 import matplotlib
+
+from tools.bench import stats
 
 STEP_ORDER = ('queued', 'images', 'disks', 'design', 'start', 'spawn')
 
@@ -97,6 +99,42 @@ def throughput(pyplot, result, path):
     pyplot.close(figure)
 
 
+#: The fleet's panels: figure, label, scale to the label's unit.
+FLEET_PANELS = (('call_per_s', 'get_host_status calls per second', 1),
+                ('call_p99_s', '99th percentile of a call (ms)', 1000),
+                ('create_per_s', 'creates + deletes per second', 1))
+
+
+def fleet(pyplot, sweep, path):
+    """The fleet's calls/s, p99 and creates/s by number of hosts."""
+    levels = sorted(sweep.levels)
+    figure, axes = pyplot.subplots(1, len(FLEET_PANELS), figsize=(13, 3.8))
+    for ax, (name, label, scale) in zip(axes, FLEET_PANELS):
+        for side, colour in (('floor', 'tab:gray'), ('agent', 'tab:blue')):
+            ax.plot(levels, [median * scale for _level, median
+                             in sweep.medians(name, side)], 'o-',
+                    color=colour, label=side)
+            for level in levels:
+                samples = getattr(sweep.figure(level, name), side)
+                ax.plot([level] * len(samples), [x * scale for x in samples],
+                        '.', color=colour, alpha=0.4)
+        ax.set_xscale('log', base=2)
+        ax.set_xticks(levels)
+        ax.set_xticklabels([str(level) for level in levels])
+        ax.minorticks_off()
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel('hosts (agents, or bare servers)')
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    figure.suptitle('%s (median, and each window); %d calls in flight'
+                    % (sweep.title, sweep.extra['calls_in_flight']),
+                    fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
 def write(directory, results):
     """Write every plot the results allow.
 
@@ -108,8 +146,11 @@ def write(directory, results):
     pyplot = _pyplot()
     by_name = {result.name: result for result in results}
     written = []
-    latency(pyplot, results, os.path.join(directory, 'latency.png'))
-    written.append('latency.png')
+    # The samples of each Result; a Sweep has a plot of its own.
+    single = [r for r in results if isinstance(r, stats.Result)]
+    if single:
+        latency(pyplot, single, os.path.join(directory, 'latency.png'))
+        written.append('latency.png')
     if 'create' in by_name:
         create_steps(pyplot, by_name['create'],
                      os.path.join(directory, 'create_steps.png'))
@@ -118,4 +159,7 @@ def write(directory, results):
         throughput(pyplot, by_name['burst'],
                    os.path.join(directory, 'throughput.png'))
         written.append('throughput.png')
+    if 'fleet' in by_name:
+        fleet(pyplot, by_name['fleet'], os.path.join(directory, 'fleet.png'))
+        written.append('fleet.png')
     return written

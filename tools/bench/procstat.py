@@ -1,4 +1,4 @@
-"""CPU time of a process, from /proc/<pid>/stat."""
+"""CPU time and memory of a process, from /proc/<pid>."""
 
 import os
 
@@ -21,3 +21,17 @@ def cpu_seconds(pid):
     # utime and stime are fields 14 and 15.
     fields = stat[stat.rindex(')') + 2:].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_mib(pid):
+    """The process's resident memory now, in MiB.
+
+    :param pid: the process id
+    :raises OSError: no such process
+    """
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    # A zombie has no memory of its own left.
+    return 0.0

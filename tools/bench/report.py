@@ -2,10 +2,24 @@
 
 import json
 import os
+import statistics
+
+from tools.bench import stats
 
 TABLE_HEADER = ('| scenario | floor median | agent median | paired ratio '
                 '| goal | within goal |\n'
                 '| --- | ---: | ---: | ---: | --- | --- |')
+
+
+FLEET_HEADER = ('| hosts | agent calls/s | floor calls/s | ratio '
+                '| p99 of a call, agent / floor | agent creates/s '
+                '| floor creates/s | ratio | RSS per agent / floor server '
+                '|\n'
+                '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+                '| ---: |')
+FLEET_CPU_HEADER = ('| hosts | op | servers, agent / floor '
+                    '| broker, agent / floor | load, agent / floor |\n'
+                    '| ---: | --- | ---: | ---: | ---: |')
 
 
 def _figure(value, unit):
@@ -28,8 +42,70 @@ def table(results):
             _figure(figures['floor_median'], result.unit),
             _figure(figures['agent_median'], result.unit),
             result.ratio, result.goal_text,
-            'yes' if result.within_goal else '**no**'))
+            {True: 'yes', False: '**no**', None: ''}[result.within_goal]))
     return '\n'.join(rows)
+
+
+def _medians(result):
+    return statistics.median(result.agent), statistics.median(result.floor)
+
+
+def fleet_tables(sweep):
+    """The fleet's figures by number of hosts, and its CPU per call.
+
+    :param sweep: the :class:`tools.bench.stats.Sweep` of
+        :mod:`tools.bench.fleet`
+    :returns: the two tables' text, in Markdown
+    """
+    rows = [FLEET_HEADER]
+    cpu_rows = [FLEET_CPU_HEADER]
+    for level in sorted(sweep.levels):
+        calls = sweep.figure(level, 'call_per_s')
+        creates = sweep.figure(level, 'create_per_s')
+        rss = sweep.extra['rss_mib'][str(level)]
+        rows.append(
+            '| %d | %.0f | %.0f | %.3f | %.1f / %.1f ms | %.1f | %.1f '
+            '| %.3f | %.0f / %.0f MiB |' % (
+                (level,) + _medians(calls) + (calls.ratio,) + tuple(
+                    x * 1000 for x in _medians(
+                        sweep.figure(level, 'call_p99_s'))) +
+                _medians(creates) + (creates.ratio,
+                                     statistics.median(rss['agent']),
+                                     statistics.median(rss['floor']))))
+        for noun, op in (('call', 'get_host_status'),
+                         ('create', 'create + delete')):
+            cpu_rows.append('| %d | %s | %s |' % (level, op, ' | '.join(
+                '%.2f / %.2f ms' % tuple(x * 1000 for x in _medians(
+                    sweep.figure(level, '%s_%s_cpu_s' % (noun, part))))
+                for part in ('server', 'broker', 'load'))))
+    return '\n'.join(rows), '\n'.join(cpu_rows)
+
+
+def fleet_section(sweep):
+    """The fleet's section of the summary, in Markdown."""
+    extra = sweep.extra
+    figures, cpu = fleet_tables(sweep)
+    return '\n\n'.join([
+        '## %s' % sweep.title,
+        'N agents (fake driver), each with its host name and vhost, '
+        'against %s, on a RabbitMQ node of the scenario\'s own; the '
+        'controller\'s client calls both. Load: %d processes of %d '
+        'threads, %d calls in flight at every N, each thread calling the '
+        'hosts in turn. Every figure is the median of %d windows of %s s '
+        'on each side, agent and floor alternating; a ratio is the '
+        'median of the paired ratios (agent / floor: below 1, the agents '
+        'answer fewer). p99: the 99th percentile latency of a window\'s '
+        'calls. creates/s: create_instance and its delete_instance, two '
+        'calls; the floor answers the same two calls with the same spec. '
+        'RSS: median resident memory of one server after the level.' % (
+            sweep.floor_label, extra['load_processes'],
+            extra['load_threads'], extra['calls_in_flight'],
+            extra['pairs'], extra['window_s']),
+        figures,
+        'CPU per call (per create + delete pair), medians: the N servers '
+        'of the side, the broker, the load generator.',
+        cpu,
+    ])
 
 
 def _machine(start, end):
@@ -65,6 +141,8 @@ def write(directory, results, start, end, plots, quick):
                        machine_end=end, quick=quick)
         with open(os.path.join(directory, result.name + '.json'), 'w') as f:
             json.dump(figures, f, indent=2)
+    # The goals' table has a row per Result; a Sweep has a section.
+    rows = [r for r in results if isinstance(r, stats.Result)]
     summary = '\n\n'.join(filter(None, [
         '# Benchmarks: the agent against its floor',
         ('**A `--quick` run (n=3): a check that the bench works, not '
@@ -74,9 +152,10 @@ def write(directory, results, start, end, plots, quick):
         'median of the paired ratios (agent / floor). Goals are those of '
         'issue 10. Raw samples: `<scenario>.json` here. Written by '
         '`tools/tox -e bench`.',
-        table(results),
+        table(rows) if rows else None,
         'Floors:\n\n' + '\n'.join('- %s: %s' % (r.title, r.floor_label)
                                   for r in results),
+    ] + [fleet_section(r) for r in results if r.name == 'fleet'] + [
         '## Machine\n\n' + _machine(start, end),
         ('## Plots\n\n' + '\n'.join('![%s](%s)' % (name[:-4], name)
                                     for name in plots)) if plots else None,

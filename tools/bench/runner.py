@@ -5,7 +5,9 @@ Run with ``tools/tox -e bench`` (root; the services start if needed) or
 scenarios (create, serial, delete, burst) share one agent with
 ``max_concurrent_builds`` 20; the message-path scenarios (messaging,
 agent_cpu, startup) share one agent on the fake driver and a bare
-oslo.messaging server beside it.
+oslo.messaging server beside it. The fleet scenario, after them, starts
+its own agents and bare servers, configured alike, on a broker of its
+own (:mod:`tools.bench.fleet`).
 """
 
 import argparse
@@ -17,6 +19,7 @@ from tools.bench import bare
 from tools.bench import burst
 from tools.bench import create
 from tools.bench import delete
+from tools.bench import fleet
 from tools.bench import guests
 from tools.bench import machine
 from tools.bench import messaging
@@ -27,6 +30,7 @@ from tools.bench import startup
 
 LIBVIRT = ('create', 'serial', 'delete', 'burst')
 FAKE = ('messaging', 'agent_cpu', 'startup')
+FLEET = ('fleet',)
 
 
 class Plan(object):
@@ -46,6 +50,11 @@ class Plan(object):
         else:
             self.levels = (1, 5, 10, burst.AT_ONCE)
             self.rounds = {1: 3, 5: 3, 10: 3, burst.AT_ONCE: 5}
+        # The fleet: its numbers of hosts, the pairs of windows of each
+        # op at each, and a window's seconds (several hundred calls).
+        self.fleet_levels = (1, 2) if quick else (1, 8, 32)
+        self.fleet_pairs = 3 if quick else 6
+        self.fleet_window_s = 2 if quick else 3
 
 
 def _agent_options(driver):
@@ -113,6 +122,14 @@ def _run_fake(names, plan):
     return results
 
 
+def _run_fleet(names, plan):
+    if 'fleet' not in names:
+        return []
+    print('running fleet ...', flush=True)
+    return [fleet.run(plan.fleet_levels, plan.fleet_pairs,
+                      plan.fleet_window_s, _agent_options('fake'))]
+
+
 def main(argv=None):
     """Run the bench; returns the exit status.
 
@@ -124,7 +141,7 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='3 pairs of everything: check that the '
                              'bench works without loading the machine')
-    parser.add_argument('--only', nargs='+', choices=LIBVIRT + FAKE,
+    parser.add_argument('--only', nargs='+', choices=LIBVIRT + FAKE + FLEET,
                         help='run these scenarios alone')
     parser.add_argument('--output',
                         help='directory of the results (default '
@@ -135,12 +152,13 @@ def main(argv=None):
     # full run, which the README shows.
     output = args.output or ('bench-results/quick' if args.quick
                              else 'bench-results')
-    names = args.only or (LIBVIRT + FAKE)
+    names = args.only or (LIBVIRT + FAKE + FLEET)
     plan = Plan(args.quick)
     fixtures.ensure_services()
     start = machine.describe()
     results = _run_libvirt([n for n in LIBVIRT if n in names], plan)
     results += _run_fake([n for n in FAKE if n in names], plan)
+    results += _run_fleet(names, plan)
     end = machine.describe()
     written = plots.write(output, results)
     summary = report.write(output, results, start, end, written,

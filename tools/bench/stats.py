@@ -1,5 +1,6 @@
 """What a scenario measured, and the one rule for comparing it."""
 
+import math
 import statistics
 
 
@@ -13,7 +14,8 @@ class Result(object):
     :param agent: the agent's samples, in the same order
     :param goal_ratio: the issue's goal for the paired ratio, or None
     :param goal_agent: the issue's goal for the agent's median itself
-        (in ``unit``), for a scenario judged by an absolute figure
+        (in ``unit``), for a scenario judged by an absolute figure; with
+        neither, a figure for reading that no goal judges
     :param floor_label: what the floor is, for a person
     :param extra: further figures and samples, kept in the JSON
     """
@@ -52,14 +54,19 @@ class Result(object):
     def goal_text(self):
         if self.goal_ratio is not None:
             return '<= %.2f x floor' % self.goal_ratio
+        if self.goal_agent is None:
+            return 'none'
         if self.unit == 's':
             return '<= %.1f ms (agent)' % (self.goal_agent * 1000)
         return '<= %s %s (agent)' % (self.goal_agent, self.unit)
 
     @property
     def within_goal(self):
+        """Whether the goal holds; None without a goal."""
         if self.goal_ratio is not None:
             return self.ratio <= self.goal_ratio
+        if self.goal_agent is None:
+            return None
         return statistics.median(self.agent) <= self.goal_agent
 
     def as_dict(self):
@@ -82,12 +89,77 @@ class Result(object):
         }
 
 
+class Sweep(object):
+    """Paired figures of the agent and its floor at several levels of load.
+
+    Each figure at each level is a :class:`Result` of its own, its pairs
+    measured together; levels are compared only through their ratios.
+
+    :param name: short name, also the JSON file's (``fleet``)
+    :param title: what was measured, for a person
+    :param levels: ``{level: {figure: Result}}``, levels as numbers
+    :param floor_label: what the floor is, for a person
+    :param extra: further figures and settings, kept in the JSON
+    """
+
+    def __init__(self, name, title, levels, floor_label='', extra=None):
+        if not levels:
+            raise ValueError('%s: no level measured' % name)
+        self.name = name
+        self.title = title
+        self.levels = dict(levels)
+        self.floor_label = floor_label
+        self.extra = extra or {}
+
+    def figure(self, level, name):
+        """The :class:`Result` of figure ``name`` at ``level``."""
+        return self.levels[level][name]
+
+    def medians(self, name, side):
+        """``[(level, median of side's samples)]`` by level, for plots.
+
+        :param side: ``'agent'`` or ``'floor'``
+        """
+        return [(level, statistics.median(
+            getattr(self.figure(level, name), side)))
+            for level in sorted(self.levels)]
+
+    def as_dict(self):
+        """Everything, raw samples included, for the scenario's JSON."""
+        return {
+            'name': self.name,
+            'title': self.title,
+            'floor': self.floor_label,
+            'levels': {str(level): {name: result.as_dict()
+                                    for name, result in figures.items()}
+                       for level, figures in sorted(self.levels.items())},
+            'extra': self.extra,
+        }
+
+
+def percentile(samples, percent):
+    """The nearest-rank percentile: no sample is invented between two.
+
+    :param samples: numbers, in any order; at least one
+    :param percent: 0 < percent <= 100
+    :returns: the smallest sample with at least ``percent`` % of the
+        samples at or below it
+    """
+    if not samples:
+        raise ValueError('no samples')
+    if not 0 < percent <= 100:
+        raise ValueError('percent %r is not in (0, 100]' % (percent,))
+    ordered = sorted(samples)
+    return ordered[math.ceil(percent / 100 * len(ordered)) - 1]
+
+
 def interleaved(count, floor_once, agent_once):
     """Run ``count`` pairs, alternating which of the two goes first.
 
     :param count: how many pairs
-    :param floor_once: callable measuring the floor once; returns a number
-    :param agent_once: callable measuring the agent once; returns a number
+    :param floor_once: callable measuring the floor once; returns a
+        number (or whatever the caller then takes apart)
+    :param agent_once: callable measuring the agent once; likewise
     :returns: (floor samples, agent samples), in pair order
     """
     floor, agent = [], []
