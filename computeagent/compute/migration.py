@@ -20,8 +20,10 @@ Source, :meth:`LiveMigration.migrate` (under the instance's lock):
 
 A crash between 3 and 4 is finished by start-up recovery on the source
 (:func:`settle_after_restart`): a marked record whose guest is gone was
-moved, one whose guest is here was not. A destination that missed the
-adoption finds the record naming it on its next reconciliation pass.
+moved, one whose guest is here was not; a hand-over that failed (a full
+disk) is finished so by the source's next reconciliation pass. A
+destination that missed the adoption finds the record naming it on its
+next reconciliation pass.
 """
 
 import threading
@@ -132,7 +134,11 @@ class LiveMigration(object):
             raise exception.MigrationFailed(
                 reason='the agent of %s did not answer: %s'
                 % (dest_host, error))
-        self.store.set_migrating(uuid, dest_host)
+        try:
+            self.store.set_migrating(uuid, dest_host)
+        except Exception:
+            self._tell(self.peers.abort, ctxt, dest_host, uuid)
+            raise
         try:
             self.driver.live_migrate(
                 self.runner.driver_view(self.store.get(uuid)), target)

@@ -40,6 +40,7 @@ import threading
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import migration
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
 from computeagent.virt import layout
@@ -131,8 +132,29 @@ class Reconciler(object):
             stored = self.store.get_stored(uuid)
             if stored is not None and stored.task in REMOVAL_TASKS:
                 self.finish_task(uuid)
+            elif stored is not None and stored.migrating_to is not None:
+                self.settle_migration(uuid)
         self.power_sync.sync_power_states(powers)
         self.remove_orphans()
+
+    def settle_migration(self, uuid):
+        """Finish a live migration whose end was not recorded.
+
+        A migration under way holds the lock: this waits for it, after
+        which there is nothing left to do. One whose hand-over failed
+        left its mark: the guest's whereabouts settle it.
+        """
+        with self.locks.lock(uuid):
+            stored = self.store.get_stored(uuid)
+            if stored is None or stored.migrating_to is None:
+                return
+            outcome = migration.settle_after_restart(
+                self.store, self.driver, stored, self.notifier,
+                oslo_context.RequestContext())
+            LOG.warning('Instance %(uuid)s: an unfinished live migration '
+                        'to %(dest)s is settled: %(outcome)s',
+                        {'uuid': uuid, 'dest': stored.migrating_to,
+                         'outcome': outcome})
 
     def finish_task(self, uuid):
         """Finish the removal task of ``uuid``, under its lock.

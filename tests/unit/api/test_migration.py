@@ -243,6 +243,24 @@ class TestInterrupted(MigrationTestCase):
                          self.b.manager.reconciler.adopt_handed_over())
         self.assertEqual(HOST_B, self.api_b.get_instance(None, uuid)['host'])
 
+    def test_a_failed_hand_over_is_finished_by_the_next_pass(self):
+        uuid = self.create()['uuid']
+        real = self.a.store.hand_over
+
+        def full_disk(uuid, host):
+            raise exception.InsufficientResources(reason='disk full')
+        self.a.store.hand_over = full_disk
+        self.assertRaises(exception.InsufficientResources,
+                          self.api.migrate_instance, None, uuid, HOST_B)
+        # The guest is at B; the record still A's, marked.
+        self.assertEqual(HOST_B, self.a.store.get_stored(uuid).migrating_to)
+        self.assertIn(uuid, self.b.driver.list_power_states())
+        self.a.store.hand_over = real
+        self.a.manager.reconciler.reconcile()
+        self.assertIsNone(self.a.store.get(uuid))
+        self.b.manager.reconciler.reconcile()
+        self.assertEqual(HOST_B, self.api_b.get_instance(None, uuid)['host'])
+
     def test_the_source_keeps_a_guest_that_did_not_move(self):
         uuid = self.create()['uuid']
         self.a.store.set_migrating(uuid, HOST_B)
