@@ -29,7 +29,9 @@ PLACEHOLDER = '{host}'
 class Fleet(object):
     """The transports and clients of a controller, one per host's vhost.
 
-    :param conf: the controller's ConfigOpts
+    :param conf: the controller's ConfigOpts; ``cfg.CONF`` (oslo.messaging
+        18 registers ``oslo_messaging_tracing`` there only, and a client
+        on a private ``ConfigOpts()`` fails with NoSuchOptError)
     :param url_template: transport URL, ``{host}`` standing for the host;
         None: the controller's ``[DEFAULT] transport_url``, one vhost
     :param topic: the agents' RPC topic
@@ -104,14 +106,23 @@ class Fleet(object):
         return FleetListener(listeners)
 
     def cleanup(self):
-        """Close every transport made."""
+        """Close every transport made, all at once.
+
+        Each waits for its reply listener's current poll to end (up to
+        a heartbeat's share of seconds): one after another, a fleet's
+        would take minutes.
+        """
         with self._lock:
             transports = (list(self._rpc.values()) +
                           list(self._notification.values()))
             self._rpc.clear()
             self._notification.clear()
-        for transport in transports:
-            transport.cleanup()
+        closers = [threading.Thread(target=transport.cleanup)
+                   for transport in transports]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
 
 
 class FleetListener(object):

@@ -27,11 +27,14 @@ class Rabbitmqctl(object):
 
     :param node: the node's name (``rabbit@host``); default rabbitmqctl's
     :param executable: the command to run
+    :param env: its environment (``HOME`` finds the node's Erlang
+        cookie); default this process's
     """
 
-    def __init__(self, node=None, executable='rabbitmqctl'):
+    def __init__(self, node=None, executable='rabbitmqctl', env=None):
         self.node = node
         self.executable = executable
+        self.env = env
 
     def _run(self, *args, stdin=None):
         argv = [self.executable]
@@ -40,7 +43,7 @@ class Rabbitmqctl(object):
         argv += list(args)
         try:
             done = subprocess.run(argv, input=stdin, capture_output=True,
-                                  text=True, timeout=TIMEOUT)
+                                  text=True, timeout=TIMEOUT, env=self.env)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise BrokerCommandError('cannot run %s: %s'
                                      % (self.executable, error))
