@@ -10,16 +10,22 @@ about to end, so the abandoned thread (a daemon) goes with it.
 
 While it waits, the driver's connection errors are kept off the terminal
 (:class:`BrokerLog`) and the last one is told with the deadline's error.
+The first of them may be looked into at once (:func:`run`'s
+``diagnose``): a TLS certificate problem is then told without waiting
+for the deadline, since no retry mends it.
 """
 
 import logging
 import threading
+import time
 
 # oslo.messaging's modules log under both spellings of its name.
 _MESSAGING_LOGGERS = ('oslo.messaging', 'oslo_messaging')
 
 # The threads of the requests given up on.
 _abandoned = []
+# Seconds between looks at the broker log while a diagnosis is pending.
+_POLL = 0.1
 
 
 class DeadlinePassed(Exception):
@@ -51,10 +57,13 @@ class BrokerLog(logging.Handler):
         super().__init__(level=logging.DEBUG if show else logging.ERROR)
         self.show = show
         self.last_error = None
+        #: set at the first error the driver logged
+        self.failed = threading.Event()
         self._saved = []
 
     def emit(self, record):
         if record.levelno >= logging.ERROR:
+            self.failed.set()
             # "Connection failed: %s (retrying in %s seconds)": the
             # reason is the first argument; any other error is kept whole.
             if (isinstance(record.msg, str)
@@ -82,15 +91,19 @@ class BrokerLog(logging.Handler):
         self._saved = []
 
 
-def run(func, seconds, broker_log=None):
+def run(func, seconds, broker_log=None, diagnose=None):
     """``func()``, unless it takes longer than ``seconds``.
 
     :param func: a callable without arguments (an RPC request)
     :param seconds: the deadline
     :param broker_log: the BrokerLog whose last error explains a deadline
+    :param diagnose: called once, with the seconds left, when the driver
+        first logs an error while ``func`` runs; what it raises ends the
+        wait (``func`` is given up on)
     :returns: what ``func`` returned
-    :raises: what ``func`` raised, or DeadlinePassed
+    :raises: what ``func`` or ``diagnose`` raised, or DeadlinePassed
     """
+    end = time.monotonic() + seconds
     outcome = {}
     done = threading.Event()
 
@@ -105,9 +118,23 @@ def run(func, seconds, broker_log=None):
     worker = threading.Thread(target=target, name='ctl-request',
                               daemon=True)
     worker.start()
-    if not done.wait(seconds):
-        _abandoned.append(worker)
-        raise DeadlinePassed(seconds, broker_log and broker_log.last_error)
+    if broker_log is None:
+        diagnose = None
+    while not done.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            _abandoned.append(worker)
+            raise DeadlinePassed(seconds,
+                                 broker_log and broker_log.last_error)
+        if diagnose is not None and broker_log.failed.is_set():
+            look, diagnose = diagnose, None
+            try:
+                look(left)
+            except BaseException:
+                _abandoned.append(worker)
+                raise
+            continue
+        done.wait(left if diagnose is None else min(left, _POLL))
     if 'error' in outcome:
         raise outcome['error']
     return outcome['result']

@@ -10,6 +10,7 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from computeagent.api import tlscheck
 from computeagent.cli import errors
 from computeagent import conf as agent_conf
 from computeagent import exception
@@ -41,6 +42,22 @@ def _check_values(conf):
                 getattr(value, option)
 
 
+def _check_tls(conf):
+    """Fail now for a TLS problem with the broker, not retry it for ever.
+
+    The RPC server's first connection, in Service.start, retries any
+    failure, a refused certificate as a broker that is down; a TLS
+    problem found here (computeagent.api.tlscheck) ends the start with
+    its one line, while a broker out of reach is waited for as before.
+
+    :raises: tlscheck.TLSFailure, tlscheck.TLSConfigError
+    """
+    tlscheck.check(conf)
+    notifications = conf.oslo_messaging_notifications.transport_url
+    if notifications and notifications != conf.transport_url:
+        tlscheck.check(conf, notifications)
+
+
 def _start(conf):
     """Make and start the service.
 
@@ -48,6 +65,9 @@ def _start(conf):
     :raises: what starting raised, after stopping what was started
     """
     agent = service.Service(conf)
+    # Before anything starts; the transports are made, nothing is
+    # connected yet.
+    _check_tls(conf)
     try:
         agent.start()
     except BaseException:
@@ -67,8 +87,8 @@ def main(argv=None):
 
     :param argv: the arguments (default: sys.argv[1:])
     :returns: the exit status: 0 stopped, 1 failed at run time (the broker
-        refused or could not be reached, the hypervisor failed), 2 a usage
-        or configuration error
+        refused or could not be reached, TLS with it failed, the
+        hypervisor failed), 2 a usage or configuration error
     """
     conf = agent_conf.CONF
     agent_conf.register_opts(conf)
@@ -102,9 +122,10 @@ def main(argv=None):
         LOG.error('Cannot start: %s', error)
         return _fail('cannot start: %s' % error, errors.FAILURE)
     except Exception as error:
-        # A bad option value is found when it is first read, and the
-        # broker's refusal when the server first connects; anything
-        # else is a bug, whose traceback is wanted.
+        # A bad option value is found when it is first read, a TLS
+        # problem by _check_tls, and the broker's refusal of the login
+        # when the server first connects; anything else is a bug, whose
+        # traceback is wanted.
         described = errors.describe(error, conf)
         if described is None:
             raise

@@ -14,6 +14,7 @@ import sys
 import oslo_messaging
 
 from computeagent.api import fleet
+from computeagent.api import tlscheck
 from computeagent.cli import deadline
 from computeagent.cli import errors
 from computeagent.cli import output
@@ -57,6 +58,16 @@ class Session(object):
         self.url = self.fleet.url(self.host)
         # Made now: a bad URL is a usage error before any request.
         self.fleet.transport(self.host)
+        self._tls_checked = False
+
+    def _check_tls(self, seconds):
+        """At the first connection error: is it TLS, which no retry mends?
+
+        :raises: tlscheck.TLSFailure, tlscheck.TLSConfigError
+        """
+        self._tls_checked = True
+        tlscheck.check(self.conf, self.url,
+                       timeout=max(1, min(tlscheck.TIMEOUT, seconds)))
 
     def timeout(self):
         """The --timeout given, or the command's default."""
@@ -83,7 +94,8 @@ class Session(object):
         try:
             return deadline.run(
                 lambda: getattr(api, method)(None, *args, **kwargs),
-                seconds, self.broker_log)
+                seconds, self.broker_log,
+                diagnose=None if self._tls_checked else self._check_tls)
         except deadline.DeadlinePassed as error:
             raise deadline.DeadlinePassed(seconds, error.broker_error,
                                           what)

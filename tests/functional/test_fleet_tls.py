@@ -12,7 +12,11 @@ took 7 to 12 s here and each rabbitmqctl about a second.
 
 The refusals are tried with py-amqp alone, each with one thing wrong
 and everything else as in ``test_a_certificate_of_the_ca_logs_in``,
-which shows that the same connection with nothing wrong logs in.
+which shows that the same connection with nothing wrong logs in. Then
+the agent and computeagent-ctl meet them: a certificate problem is one
+line and exit status 1 within seconds, where oslo.messaging alone would
+retry for ever (computeagent.api.tlscheck), while a broker out of reach
+is waited for.
 """
 
 import json
@@ -20,6 +24,7 @@ import os
 import secrets
 import ssl
 import subprocess
+import time
 
 import amqp
 import fixtures
@@ -74,6 +79,8 @@ class TestFleetTLS(base.FunctionalTestCase):
         # password: the broker must not care.
         cls.url = 'rabbit://%s:%s@127.0.0.1:%d/%s' % (
             OTHER, OTHER_PASSWORD, cls.broker.port, VHOST)
+        # What docs/operations.md has operators write: no user at all.
+        cls.bare_url = 'rabbit://127.0.0.1:%d/%s' % (cls.broker.port, VHOST)
 
     @classmethod
     def _class_fixture(cls, fixture):
@@ -223,19 +230,28 @@ class TestFleetTLS(base.FunctionalTestCase):
             self.assertEqual({(AGENT, True, 'EXTERNAL')}, set(logins),
                              whose)
 
-    def test_computeagent_ctl_with_a_certificate_of_its_own(self):
-        agent = self.tls_agent()
+    def controller_config(self, host, exchange, cert=None, ca=None):
+        """A computeagent-ctl configuration file with a certificate.
+
+        :param cert: the controller's certificate; default its own
+        :param ca: the CA it trusts; default the broker's
+        """
         config = os.path.join(self.useFixture(fixtures.TempDir()).path,
                               'controller.conf')
         lines = ['[DEFAULT]',
-                 'transport_url = %s' % self.url,
-                 'host = %s' % agent.host,
-                 'control_exchange = %s' % agent.exchange,
+                 'transport_url = %s' % self.bare_url,
+                 'host = %s' % host,
+                 'control_exchange = %s' % exchange,
                  '[oslo_messaging_rabbit]']
-        lines += ['%s = %s' % item for item in
-                  rabbit_options(self.ca, self.controller_cert).items()]
+        lines += ['%s = %s' % item for item in rabbit_options(
+            ca or self.ca, cert or self.controller_cert).items()]
         with open(config, 'w') as f:
             f.write('\n'.join(lines) + '\n')
+        return config
+
+    def test_computeagent_ctl_with_a_certificate_of_its_own(self):
+        agent = self.tls_agent()
+        config = self.controller_config(agent.host, agent.exchange)
 
         def ctl(*args):
             result = subprocess.run(
@@ -253,3 +269,114 @@ class TestFleetTLS(base.FunctionalTestCase):
                          (record['uuid'], record['state']))
         self.assertEqual(uuid, agent.call('get_instance',
                                           uuid=uuid)['uuid'])
+
+    def failed_start(self, cert=None, ca=None):
+        """Start an agent whose certificate or trust is another CA's.
+
+        The test's own client and listener keep the agent's good
+        certificate.
+
+        :returns: (the one line on stderr, stdout, seconds it took)
+        """
+        agent = self.useFixture(ft_fixtures.AgentFixture(
+            'fake', transport_url=self.url, start=False,
+            rabbit_options=rabbit_options(self.ca, self.agent_cert)))
+        with open(agent.config_file, 'a') as f:
+            # A later value of the same option wins in oslo.config.
+            f.write('[oslo_messaging_rabbit]\n')
+            if cert is not None:
+                f.write('ssl_cert_file = %s\nssl_key_file = %s\n'
+                        % (cert.cert, cert.key))
+            if ca is not None:
+                f.write('ssl_ca_file = %s\n' % ca.cert)
+        started = time.monotonic()
+        result = subprocess.run(
+            [ft_fixtures.console_script('computeagent'), '--config-file',
+             agent.config_file], capture_output=True, text=True,
+            timeout=120)
+        took = time.monotonic() - started
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertNotIn('Traceback', result.stdout + result.stderr)
+        self.assertEqual(1, len(result.stderr.splitlines()), result.stderr)
+        # Logged too (without log_file, the log is stdout), and not
+        # retried.
+        self.assertIn('Cannot start: ', result.stdout)
+        self.assertNotIn('Connection failed', result.stdout)
+        return result.stderr.strip(), result.stdout, took
+
+    def test_an_agent_whose_certificate_the_broker_refuses_exits(self):
+        stranger = self.other_ca.issue(AGENT)
+        error, _out, took = self.failed_start(cert=stranger)
+        self.assertEqual(
+            'computeagent: error: the message broker at 127.0.0.1:%d '
+            'refused the certificate %s: TLSV1_ALERT_UNKNOWN_CA (it trusts '
+            'no CA that issued the certificate)'
+            % (self.broker.port, stranger.cert), error)
+        # The agent's own start (interpreter, imports, configuration)
+        # is most of it.
+        self.assertLess(took, 30)
+
+    def test_an_agent_that_cannot_trust_the_broker_exits(self):
+        # The broker sends its CA's certificate with its own: a stranger
+        # to the agent's CA file.
+        error, _out, took = self.failed_start(ca=self.other_ca)
+        self.assertEqual(
+            'computeagent: error: the TLS certificate of the message broker '
+            'at 127.0.0.1:%d is not trusted: self-signed certificate in '
+            'certificate chain ([oslo_messaging_rabbit] ssl_ca_file %s must '
+            'be the CA of that certificate, whose subjectAltName must name '
+            "the transport URL's host)" % (self.broker.port,
+                                           self.other_ca.cert),
+            error)
+        self.assertLess(took, 30)
+
+    def test_an_agent_whose_certificate_names_no_user_exits(self):
+        # TLS is fine; the login is refused (AMQP 403), as with a wrong
+        # password.
+        nobody = self.ca.issue('ft-nobody')
+        error, _out, took = self.failed_start(cert=nobody)
+        self.assertEqual(
+            'computeagent: error: the message broker (127.0.0.1:%d, '
+            'certificate login) refused the certificate login to vhost %s: '
+            "the common name 'ft-nobody' of the certificate %s is not a "
+            'user of the broker' % (self.broker.port, VHOST, nobody.cert),
+            error)
+        self.assertLess(took, 30)
+
+    def test_an_agent_waits_for_a_tls_broker_out_of_reach(self):
+        # Nothing listens on the agent's port: it retries, as without
+        # TLS, until stopped. The test's client uses the real broker.
+        port = private_rabbitmq._free_port()
+        agent = self.useFixture(ft_fixtures.AgentFixture(
+            'fake', transport_url='rabbit://127.0.0.1:%d/%s' % (port, VHOST),
+            client_url=self.url, start=False,
+            rabbit_options=rabbit_options(self.ca, self.agent_cert)))
+        agent.start(wait=False)
+        deadline = time.monotonic() + 60
+        while agent.log_text().count('Connection failed') < 2:
+            self.assertIsNone(agent.process.poll(), agent.log_tail())
+            self.assertLess(time.monotonic(), deadline, agent.log_tail())
+            time.sleep(0.2)
+        self.assertIsNone(agent.process.poll(), agent.log_tail())
+        self.assertIn('Connection refused', agent.log_text())
+
+    def test_computeagent_ctl_with_a_certificate_of_another_ca(self):
+        # No agent is needed: the broker turns the controller away.
+        stranger = self.other_ca.issue(CONTROLLER)
+        config = self.controller_config('ft-nowhere', 'ft-nowhere',
+                                        cert=stranger)
+        started = time.monotonic()
+        result = subprocess.run(
+            [ft_fixtures.console_script('computeagent-ctl'),
+             '--config-file', config, 'host-status'],
+            capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - started
+        self.assertEqual(
+            (1, 'computeagent-ctl: error: the message broker at '
+                '127.0.0.1:%d refused the certificate %s: '
+                'TLSV1_ALERT_UNKNOWN_CA (it trusts no CA that issued the '
+                'certificate)' % (self.broker.port, stranger.cert)),
+            (result.returncode, result.stderr.strip()))
+        # Well within its 30 s deadline, which an unreachable broker
+        # would use up.
+        self.assertLess(took, 15)

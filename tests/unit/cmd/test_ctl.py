@@ -16,6 +16,7 @@ import time
 
 import fixtures
 
+from computeagent.api import tlscheck
 from computeagent.cli import parser as cli_parser
 from computeagent.cmd import ctl
 from tests import base
@@ -437,6 +438,50 @@ class TestDeadlines(CtlTestCase):
         self.assertEqual('error: cannot reach the message broker '
                          '(transport fake) within 1 s: [Errno 111] '
                          'Connection refused', error)
+
+    def test_a_tls_problem_is_told_at_once(self):
+        # At the driver's first connection error the broker's TLS is
+        # looked at (computeagent.api.tlscheck), once, within the
+        # deadline; what it finds ends the wait.
+        def refused(*args, **kwargs):
+            logging.getLogger('oslo.messaging._drivers.impl_rabbit').error(
+                'Connection failed: %s (retrying in %s seconds)',
+                '[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca', 1.0)
+            threading.Event().wait(60)
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.list_instances',
+            side_effect=refused))
+        check = self.useFixture(fixtures.MockPatch(
+            'computeagent.api.tlscheck.check',
+            side_effect=tlscheck.ClientCertificateRefused(
+                'broker1:5671', 'the message broker at broker1:5671 '
+                'refused the certificate /c.pem: TLSV1_ALERT_UNKNOWN_CA '
+                '(it trusts no CA that issued the certificate)'))).mock
+        error = self.timed_failure('list', timeout='30')
+        self.assertEqual('error: the message broker at broker1:5671 refused '
+                         'the certificate /c.pem: TLSV1_ALERT_UNKNOWN_CA (it '
+                         'trusts no CA that issued the certificate)', error)
+        self.assertEqual(1, check.call_count)
+        _conf, url = check.call_args[0]
+        self.assertEqual('fake:/', url)
+        self.assertLessEqual(check.call_args[1]['timeout'], 5)
+
+    def test_no_tls_problem_waits_on(self):
+        def unreachable(*args, **kwargs):
+            for _ in range(3):
+                logging.getLogger(
+                    'oslo.messaging._drivers.impl_rabbit').error(
+                    'Connection failed: %s (retrying in %s seconds)',
+                    '[Errno 111] Connection refused', 0.1)
+                threading.Event().wait(0.2)
+            return []
+        self.useFixture(fixtures.MockPatch(
+            'computeagent.api.rpcapi.ComputeAgentAPI.list_instances',
+            side_effect=unreachable))
+        check = self.useFixture(fixtures.MockPatch(
+            'computeagent.api.tlscheck.check')).mock
+        self.assertEqual('[]\n', self.ok('--format', 'json', 'list'))
+        self.assertEqual(1, check.call_count)
 
     def test_a_change_given_up_on_may_still_happen(self):
         uuid = self.boot()
