@@ -162,6 +162,17 @@ class FleetTestCase(base.FunctionalTestCase):
         return {'uuid': self.new_uuid(),
                 'disks': [{'source': {'image': 'a.img'}}]}
 
+    def controller_fleet(self, template=None):
+        """A controller's Fleet of the bed's hosts (or of ``template``)."""
+        conf = cfg.ConfigOpts()
+        self.useFixture(conffixture.ConfFixture(conf))
+        conf.set_override('amqp_durable_queues', True,
+                          group='oslo_messaging_rabbit')
+        fleet = fleet_mod.Fleet(conf, template or
+                                self.bed.controller_template)
+        self.addCleanup(fleet.cleanup)
+        return fleet
+
     def assert_refused(self, codes, func, *args, **kwargs):
         """``func`` fails with an AMQP error of one of ``codes``."""
         error = self.assertRaises(amqp.exceptions.AMQPError, func, *args,
@@ -180,23 +191,13 @@ class TestController(FleetTestCase):
     """The controller commands and hears each host in its vhost."""
 
     def test_commands_each_host_in_its_vhost(self):
-        conf = cfg.ConfigOpts()
-        self.useFixture(conffixture.ConfFixture(conf))
-        conf.set_override('amqp_durable_queues', True,
-                          group='oslo_messaging_rabbit')
-        fleet = fleet_mod.Fleet(conf, self.bed.controller_template)
-        self.addCleanup(fleet.cleanup)
+        fleet = self.controller_fleet()
         for host in (self.a, self.b):
             status = fleet.api(host, timeout=60).get_host_status(None)
             self.assertEqual(host, status['host'])
 
     def test_hears_each_hosts_notifications(self):
-        conf = cfg.ConfigOpts()
-        self.useFixture(conffixture.ConfFixture(conf))
-        conf.set_override('amqp_durable_queues', True,
-                          group='oslo_messaging_rabbit')
-        fleet = fleet_mod.Fleet(conf, self.bed.controller_template)
-        self.addCleanup(fleet.cleanup)
+        fleet = self.controller_fleet()
         heard = ft_fixtures.NotificationCollector()
         # A pool of its own (the fixtures' listeners read the hosts'
         # queues too), named as a controller's queue may be.
@@ -252,15 +253,10 @@ class TestHostCannotReachAnother(FleetTestCase):
                             self.a, self.bed.vhost(self.b))
 
     def test_cannot_call_or_cast_b_through_oslo_messaging(self):
-        conf = cfg.ConfigOpts()
-        self.useFixture(conffixture.ConfFixture(conf))
-        conf.set_override('amqp_durable_queues', True,
-                          group='oslo_messaging_rabbit')
         # A's password, B's vhost: a node configured to reach another.
-        fleet = fleet_mod.Fleet(conf, 'rabbit://%s:%s@127.0.0.1:%d/%s' % (
+        fleet = self.controller_fleet('rabbit://%s:%s@127.0.0.1:%d/%s' % (
             self.a, self.bed.password(self.a), self.bed.broker.port,
             self.bed.vhost(self.b)))
-        self.addCleanup(fleet.cleanup)
         api = fleet.api(self.b, timeout=10)
         spec = self.spec()
         refused = (amqp.exceptions.AMQPError,
