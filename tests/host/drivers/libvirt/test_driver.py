@@ -376,17 +376,21 @@ class TestTypedErrors(base.TestCase):
         'get_host_resources': (),
         'cleanup_image_cache': ([INSTANCE.record],),
         'disk_sizes_mb': (utils.make_spec(),),
+        'live_migrate': (INSTANCE, {'uri': 'qemu+tls://b/system'}),
     }
 
     def test_the_calls_are_the_whole_contract(self):
-        # The driver's own event plumbing is the base class's.
+        # The driver's own event plumbing is the base class's, and
+        # live_migration_target reads the configuration alone.
         contract = {name for name, value in
                     vars(virt_driver.ComputeDriver).items()
                     if callable(value) and not name.startswith('_')}
         self.assertEqual(contract - {'register_event_listener',
                                      'emit_event',
                                      'register_resync_listener',
-                                     'emit_resync'}, set(self.CALLS))
+                                     'emit_resync',
+                                     'live_migration_target'},
+                         set(self.CALLS))
 
     def test_unexpected_errors_leave_as_driver_errors(self):
         self.useFixture(fixtures.MockPatchObject(
