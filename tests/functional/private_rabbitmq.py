@@ -69,12 +69,18 @@ class PrivateRabbitMQ(fixtures.Fixture):
     :param start: start the node in setUp
     :param tls: a set-up tls_ca.CertificateAuthority: the node speaks
         TLS only and logs clients in by their certificates (see above)
+    :param cookie: the node's Erlang cookie (default: one of its own,
+        which Erlang makes); nodes of one cluster share theirs
+        (tests/functional/private_cluster.py)
+    :param config: more lines of the node's ``rabbitmq.conf``
     """
 
-    def __init__(self, start=True, tls=None):
+    def __init__(self, start=True, tls=None, cookie=None, config=()):
         super().__init__()
         self.start_node = start
         self.tls = tls
+        self.cookie = cookie
+        self.extra_config = list(config)
         self.pid = None
 
     def _setUp(self):
@@ -100,6 +106,15 @@ class PrivateRabbitMQ(fixtures.Fixture):
             listener = {}
         with open(config, 'w') as f:
             f.write(conf_text)
+            f.write(''.join(line + '\n' for line in self.extra_config))
+        if self.cookie is not None:
+            # HOME's, read by the node and by rabbitmqctl alike; Erlang
+            # refuses a cookie file others may read.
+            cookie_file = os.path.join(self.dir, '.erlang.cookie')
+            fd = os.open(cookie_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         0o400)
+            with os.fdopen(fd, 'w') as f:
+                f.write(self.cookie)
         with open(plugins, 'w') as f:
             f.write(plugins_text)
         self.env = dict(
