@@ -16,8 +16,6 @@ come from :mod:`computeagent.api.tlscheck`.
 
 import re
 
-from cryptography import x509
-from cryptography.x509 import oid
 from oslo_config import cfg
 import oslo_messaging
 
@@ -59,6 +57,10 @@ def certificate_login(conf):
 
 def _common_name(path):
     """The common name of the certificate in ``path``, or None."""
+    # Imported here, for a refused certificate login only: it is a tenth
+    # of a second of every start of the agent and of computeagent-ctl.
+    from cryptography import x509
+    from cryptography.x509 import oid
     try:
         with open(path, 'rb') as f:
             cert = x509.load_pem_x509_certificate(f.read())
