@@ -22,7 +22,6 @@ Instance records show the disk file itself with ``snapshot: true``.
 
 import functools
 import os
-import threading
 
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -42,6 +41,7 @@ from computeagent_libvirt import domain
 from computeagent_libvirt import domainevents
 from computeagent_libvirt import events
 from computeagent_libvirt import host as host_mod
+from computeagent_libvirt import migration_ops
 from computeagent_libvirt import node as node_mod
 from computeagent_libvirt import power_ops
 from computeagent_libvirt.storage import imagecache
@@ -108,6 +108,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         self.disks = disk_ops.DiskOps(conf, self.host, self.storage,
                                       self.waiter, self.cache_inputs)
         self.images = cache_ops.CacheOps(conf, self.host, self.storage)
+        self.migration = migration_ops.MigrationOps(conf, self.host)
 
     # -- set-up --------------------------------------------------------
 
@@ -128,38 +129,11 @@ class LibvirtDriver(virt_driver.ComputeDriver):
 
     @typed_errors
     def live_migration_target(self):
-        libvirt_conf = self.conf.libvirt
-        data_uri = libvirt_conf.live_migration_data_uri
-        return {
-            'uri': libvirt_conf.live_migration_uri.format(
-                host=self.conf.host),
-            'data_uri': data_uri.format(host=self.conf.host)
-            if data_uri else ''}
+        return self.migration.live_migration_target()
 
     @typed_errors
     def live_migrate(self, instance, target):
-        dom = domain.get(self.host, instance.uuid)
-        # libvirt's call returns only once the migration ends; a timer
-        # cancels it if it does not end in time.
-        timer = threading.Timer(self.conf.libvirt.live_migration_timeout,
-                                self._abort_migration, (dom,))
-        timer.daemon = True
-        timer.start()
-        try:
-            dom.migrate(target['uri'], target.get('data_uri'),
-                        unsafe=self.conf.libvirt.live_migration_unsafe)
-        finally:
-            timer.cancel()
-
-    @staticmethod
-    def _abort_migration(dom):
-        LOG.warning('The live migration of %s takes too long; aborting it',
-                    dom.uuid)
-        try:
-            dom.abort_job()
-        except exception.DriverError as error:
-            LOG.warning('Could not abort the migration of %(uuid)s: '
-                        '%(error)s', {'uuid': dom.uuid, 'error': error})
+        return self.migration.live_migrate(instance, target)
 
     @typed_errors
     def cleanup_host(self):

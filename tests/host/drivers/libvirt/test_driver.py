@@ -399,7 +399,8 @@ class TestTypedErrors(base.TestCase):
             fresh = driver.LibvirtDriver(
                 self.conf, directory.DirectoryImageSource(self.conf))
             for part in ('host', 'node', 'storage', 'cache_inputs',
-                         'power', 'disks', 'images', 'waiter'):
+                         'power', 'disks', 'images', 'waiter',
+                         'migration'):
                 setattr(fresh, part, Broken(part))
             error = self.assertRaises(exception.DriverError,
                                       getattr(fresh, name), *args)
