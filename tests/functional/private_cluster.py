@@ -28,6 +28,7 @@ next); ``transport_url(user, password, vhost)`` is the same for another
 user and vhost.
 """
 
+import functools
 import json
 import secrets
 import signal
@@ -37,6 +38,9 @@ import time
 import fixtures
 
 from tests.functional import private_rabbitmq
+
+#: seconds a node of the cluster may take to start
+START_TIMEOUT = 240
 
 #: How long a joining node retries to reach the first node's database:
 #: the first boots at the same time (RabbitMQ's default, 10 times 0.5 s,
@@ -71,7 +75,10 @@ class PrivateCluster(fixtures.Fixture):
             for _ in range(self.size - 1)]
         # Every node's cleanup kills it (SIGKILL) and removes its
         # directory, whatever happens below.
-        in_parallel([node.start for node in self.nodes])
+        # Three Erlang VMs booting at once take 7-9 s of CPU each; beside
+        # CI's other workers one took over the single node's 60 s.
+        in_parallel([functools.partial(node.start, timeout=START_TIMEOUT)
+                     for node in self.nodes])
         running = self.running_nodes()
         expected = {node.node for node in self.nodes}
         if running != expected:
@@ -127,7 +134,7 @@ class PrivateCluster(fixtures.Fixture):
         after it has synchronised with the running members.
         """
         if node.pid is None:
-            node.start()
+            node.start(timeout=START_TIMEOUT)
 
 
 def in_parallel(funcs):
