@@ -238,8 +238,7 @@ def settle_after_restart(store, driver, stored, notifier, ctxt):
     :param stored: a StoredInstance marked ``migrating_to``
     :returns: 'migrated' (handed over) or 'stayed' (mark removed)
     """
-    view = stored
-    if driver.get_power_state(view) is states.NOSTATE:
+    if driver.get_power_state(stored) is states.NOSTATE:
         moved = store.hand_over(stored.uuid, stored.migrating_to)
         notifier.instance(ctxt, ACTION, 'end',
                           dict(moved.record.to_dict(),
