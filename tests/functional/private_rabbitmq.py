@@ -170,11 +170,24 @@ class PrivateRabbitMQ(fixtures.Fixture):
         while not self._answers():
             if time.monotonic() > deadline:
                 raise AssertionError('the private RabbitMQ node %s did not '
-                                     'start within %s s; see %s'
-                                     % (self.node, timeout, self.dir))
+                                     'start within %s s; see %s; its log '
+                                     'ends:\n%s'
+                                     % (self.node, timeout, self.dir,
+                                        self.log_tail()))
             time.sleep(_POLL)
         with open(self.env['RABBITMQ_PID_FILE']) as f:
             self.pid = int(f.read().strip())
+
+    def log_tail(self, lines=30):
+        """The last lines of the node's logs (its directory goes away)."""
+        tail = []
+        log_dir = os.path.join(self.dir, 'log')
+        names = sorted(os.listdir(log_dir)) if os.path.isdir(log_dir) else []
+        for name in names:
+            with open(os.path.join(log_dir, name), errors='replace') as f:
+                tail.extend('%s: %s' % (name, line.rstrip())
+                            for line in f.readlines()[-lines:])
+        return '\n'.join(tail[-lines:]) or '(no log)'
 
     def _answers(self):
         """Whether the node has finished starting."""
