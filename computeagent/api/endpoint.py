@@ -16,7 +16,7 @@ from computeagent.api import dispatch
 from computeagent import exception
 from computeagent.schema import instance
 
-RPC_API_VERSION = '1.2'
+RPC_API_VERSION = '1.3'
 
 
 class ComputeEndpoint(object):

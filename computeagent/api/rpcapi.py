@@ -14,7 +14,7 @@ from computeagent import exception
 from computeagent.schema import instance
 
 #: The newest API version this client knows.
-API_VERSION = '1.2'
+API_VERSION = '1.3'
 
 # Methods that may be cast (docs/api.md: "may also be cast").
 CASTABLE = frozenset(('create_instance', 'delete_instance',
@@ -123,6 +123,17 @@ class ComputeAgentAPI(object):
     def commit_disk(self, ctxt, uuid, target):
         return self._call(ctxt, 'commit_disk', uuid=uuid, target=target)
 
+    def _client_at(self, version):
+        """The client prepared for ``version``, if the agents serve it.
+
+        :raises: oslo_messaging.RPCVersionCapError if the agents are
+            capped below ``version``
+        """
+        if not self.client.can_send_version(version):
+            raise oslo_messaging.RPCVersionCapError(
+                version=version, version_cap=self.client.version_cap)
+        return self.client.prepare(version=version)
+
     def migrate_instance(self, ctxt, uuid, dest_host, live=True,
                          cast=False):
         """Move the instance's guest to ``dest_host`` (API 1.2).
@@ -130,11 +141,8 @@ class ComputeAgentAPI(object):
         :raises: oslo_messaging.RPCVersionCapError if the agents are
             capped below 1.2 (they cannot migrate)
         """
-        if not self.client.can_send_version('1.2'):
-            raise oslo_messaging.RPCVersionCapError(
-                version='1.2', version_cap=self.client.version_cap)
+        client = self._client_at('1.2')
         ctxt = ctxt or oslo_context.RequestContext()
-        client = self.client.prepare(version='1.2')
         kwargs = dict(uuid=uuid, dest_host=dest_host, live=live)
         if cast:
             return client.cast(ctxt, 'migrate_instance', **kwargs)

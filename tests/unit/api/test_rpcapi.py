@@ -146,12 +146,12 @@ class TestPlainClient(PlainClientTestCase):
         self.assertEqual(0, self.call('get_host_status')['instances'])
 
     def test_every_version_served_is_answered(self):
-        for version in ('1.0', '1.1', '1.2'):
+        for version in ('1.0', '1.1', '1.2', '1.3'):
             client = self.client.prepare(version=version)
             self.assertEqual([], client.call({}, 'list_instances'))
 
     def test_a_newer_version_is_refused(self):
-        client = self.client.prepare(version='1.3')
+        client = self.client.prepare(version='1.4')
         error = self.assertRaises(oslo_messaging.RemoteError, client.call,
                                   {}, 'list_instances')
         self.assertEqual('UnsupportedVersion', error.exc_type)
