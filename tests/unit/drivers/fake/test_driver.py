@@ -96,19 +96,20 @@ class TestSpawn(FakeDriverTestCase):
         placement = self.driver.spawn(self.spec(serial_ports=[
             {'type': 'pty', 'log': True}, {'type': 'unix'},
             {'type': 'tcp', 'port': 4000}, {'type': 'file'}]))
-        self.assertEqual(
-            [{'index': 0, 'type': 'pty', 'path': None,
-              'log_file': os.path.join(directory, 'console.log'),
-              'host': None, 'port': None},
-             {'index': 1, 'type': 'unix',
-              'path': os.path.join(directory, 'serial1.sock'),
-              'log_file': None, 'host': None, 'port': None},
-             {'index': 2, 'type': 'tcp', 'path': None, 'log_file': None,
-              'host': '127.0.0.1', 'port': 4000},
-             {'index': 3, 'type': 'file',
-              'path': os.path.join(directory, 'console.3.log'),
-              'log_file': os.path.join(directory, 'console.3.log'),
-              'host': None, 'port': None}],
+        unbound = {'bind_host': None, 'bind_port': None}
+        self.assertEqual([dict(port, **unbound) for port in [
+            {'index': 0, 'type': 'pty', 'path': None,
+             'log_file': os.path.join(directory, 'console.log'),
+             'host': None, 'port': None},
+            {'index': 1, 'type': 'unix',
+             'path': os.path.join(directory, 'serial1.sock'),
+             'log_file': None, 'host': None, 'port': None},
+            {'index': 2, 'type': 'tcp', 'path': None, 'log_file': None,
+             'host': '127.0.0.1', 'port': 4000},
+            {'index': 3, 'type': 'file',
+             'path': os.path.join(directory, 'console.3.log'),
+             'log_file': os.path.join(directory, 'console.3.log'),
+             'host': None, 'port': None}]],
             [port.to_dict() for port in placement.serial_ports])
         self.assertEqual(os.path.join(directory, 'console.log'),
                          placement.console_log)

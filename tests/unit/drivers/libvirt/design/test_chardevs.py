@@ -120,7 +120,8 @@ class TestSerialPorts(designer_base.DesignerTestCase):
                                   utils.make_serial('unix', log=True),
                                   utils.make_serial('tcp', port=4000),
                                   utils.make_serial('pty'))
-        self.assertEqual([
+        unbound = {'bind_host': None, 'bind_port': None}
+        self.assertEqual([dict(port, **unbound) for port in [
             {'index': 0, 'type': 'file',
              'path': os.path.join(self.idir, 'console.log'),
              'log_file': os.path.join(self.idir, 'console.log'),
@@ -133,6 +134,6 @@ class TestSerialPorts(designer_base.DesignerTestCase):
              'host': '127.0.0.1', 'port': 4000},
             {'index': 3, 'type': 'pty', 'path': None, 'log_file': None,
              'host': None, 'port': None},
-        ], [port.to_dict() for port in designer.describe_serial_ports(guest)])
+        ]], [port.to_dict() for port in designer.describe_serial_ports(guest)])
         self.assertEqual(os.path.join(self.idir, 'console.log'),
                          designer.console_log(guest))
