@@ -3,8 +3,8 @@
 A boot sector here is x86 real-mode machine code written as Python bytes
 (no assembler needed) that prints a marker to COM1 (I/O port 0x3f8, one
 ``out`` per byte; :func:`make_parallel_sector` writes to LPT1) and
-halts, so a functional test can tell from the serial
-log which disk the firmware really booted. The code is, in nasm syntax::
+halts, so a functional test can tell from the serial log which disk the
+firmware really booted. The code is, in nasm syntax::
 
     mov dx, 0x3f8       ; BA F8 03
     mov al, 'X'         ; B0 58     } once per marker byte

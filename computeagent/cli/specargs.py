@@ -114,6 +114,8 @@ def spec_from_args(args):
         _extend(spec, 'disks', list, disks)
     if args.serial:
         spec['serial_ports'] = [parse_pairs(s) for s in args.serial]
+    if args.parallel:
+        spec['parallel_ports'] = [parse_pairs(p) for p in args.parallel]
     if args.nic:
         _extend(spec, 'nics', list, [parse_pairs(n) for n in args.nic])
     if args.vnc:
