@@ -11,7 +11,7 @@ import uuid as uuid_mod
 
 import yaml
 
-INT_KEYS = frozenset(('size_mb', 'boot_index', 'port', 'vcpus',
+INT_KEYS = frozenset(('size_mb', 'boot_index', 'port', 'bind_port', 'vcpus',
                       'memory_mb', 'total_bytes_sec', 'read_bytes_sec',
                       'write_bytes_sec', 'total_iops_sec', 'read_iops_sec',
                       'write_iops_sec'))

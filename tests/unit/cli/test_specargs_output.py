@@ -140,7 +140,8 @@ metadata: {a: '1'}
             '--vcpus', '4', '--disk', 'blank,size_mb=8',
             '--cdrom', 'image=x.iso', '--nic', 'type=bridge,bridge=br0',
             '--serial', 'type=tcp,port=4555', '--metadata', 'b=2',
-            '--parallel', 'type=file', '--parallel', 'type=udp,port=5000',
+            '--parallel', 'type=file',
+            '--parallel', 'type=udp,port=5000,bind_port=5001',
             '--metadata', 'a=3'))
         self.assertEqual({
             'uuid': '11111111-2222-4333-8444-666666666666',
@@ -151,7 +152,8 @@ metadata: {a: '1'}
             'nics': [{'type': 'user'}, {'type': 'bridge', 'bridge': 'br0'}],
             'serial_ports': [{'type': 'tcp', 'port': 4555}],
             'parallel_ports': [{'type': 'file'},
-                               {'type': 'udp', 'port': 5000}],
+                               {'type': 'udp', 'port': 5000,
+                                'bind_port': 5001}],
             'metadata': {'a': '3', 'b': '2'}}, spec)
 
     def test_null_lists_in_the_file_take_flags(self):
