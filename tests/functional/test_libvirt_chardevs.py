@@ -8,6 +8,7 @@ tests/images.py) in ``parallel<port>.log``.
 
 import fcntl
 import os
+import signal
 import socket
 import stat
 import struct
@@ -155,6 +156,32 @@ class TestChardevs(lh.LibvirtTestCase):
             'start_instance', uuid=uuid)['state'])
         self.assertIn(marker, _read_until(reader, marker))
 
+        self.agent.call('delete_instance', uuid=uuid)
+        self.assertNothingLeft(uuid)
+
+    @lh.own_agent
+    def test_pipe_ports_survive_an_agent_restart(self):
+        # Start-up recovery finds the guest running with its FIFOs, which
+        # are the agent's own files: nothing is removed, the guest keeps
+        # writing to them, and a delete removes them.
+        marker = lh.new_marker('PIPEKILL')
+        spec = self.spec([self._boot_disk(marker)],
+                         serial_ports=[{'type': 'pipe'}],
+                         parallel_ports=[{'type': 'pipe'}])
+        record = self.create(spec)
+        uuid = spec['uuid']
+        directory = self.instance_dir(uuid)
+        reader = _open_reader(self, os.path.join(directory, 'serial0.out'))
+        _read_until(reader, marker)
+        self.agent.stop(sig=signal.SIGKILL)
+        self.agent.start()
+        self.assertEqual(record, self.agent.call('get_instance', uuid=uuid))
+        self.assertEqual(
+            ['disk', 'instance.json', 'parallel0.in', 'parallel0.out',
+             'serial0.in', 'serial0.out'], sorted(os.listdir(directory)))
+        self.assertEqual('running', self.agent.call(
+            'reboot_instance', uuid=uuid, hard=True)['state'])
+        self.assertIn(marker, _read_until(reader, marker))
         self.agent.call('delete_instance', uuid=uuid)
         self.assertNothingLeft(uuid)
 
