@@ -2,8 +2,9 @@
 
 A boot sector here is x86 real-mode machine code written as Python bytes
 (no assembler needed) that prints a marker to COM1 (I/O port 0x3f8, one
-``out`` per byte) and halts, so a functional test can tell from the serial
-log which disk the firmware really booted. The code is, in nasm syntax::
+``out`` per byte; :func:`make_parallel_sector` writes to LPT1) and
+halts, so a functional test can tell from the serial log which disk the
+firmware really booted. The code is, in nasm syntax::
 
     mov dx, 0x3f8       ; BA F8 03
     mov al, 'X'         ; B0 58     } once per marker byte
@@ -101,6 +102,69 @@ def write_raw_image(path, marker, size_mb=1, poweroff=False):
         sector = make_poweroff_sector(marker, sectors)
     else:
         sector = make_boot_sector(marker, sectors)
+    with open(path, 'wb') as f:
+        f.write(sector)
+        f.truncate(size_mb * MIB)
+    return path
+
+
+# The boot sector of make_parallel_sector. QEMU's parallel port (in
+# software mode, any chardev but a host parport) sends the data register
+# to its chardev on the rising edge of STROBE (bit 0 of the control
+# register at 0x37a) while SELECT (bit 3) and INIT (bit 2, active low)
+# are set (hw/char/parallel.c, parallel_ioport_write_sw); the control
+# register starts as SELECT|INIT. So each byte is written to 0x378, then
+# STROBE raised and dropped again. In nasm syntax::
+#
+#     mov dx, 0x378       ; BA 78 03
+#     mov al, 'X'         ; B0 58     } once per marker byte
+#     out dx, al          ; EE        }  the data register
+#     mov dl, 0x7a        ; B2 7A     }  dx = 0x37a, the control register
+#     mov al, 0x0d        ; B0 0D     }  SELECT|INIT|STROBE: sent
+#     out dx, al          ; EE        }
+#     mov al, 0x0c        ; B0 0C     }  SELECT|INIT: ready for the next
+#     out dx, al          ; EE        }
+#     mov dl, 0x78        ; B2 78     }  dx = 0x378 again
+#     cli                 ; FA
+#     hlt                 ; F4
+#     jmp $-1             ; EB FD
+LPT1 = 0x378
+_LPT_SELECT_INIT = 0x0c
+_LPT_STROBE = 0x01
+# 3 bytes to load the port, 13 per marker byte, 4 to halt.
+MAX_PARALLEL_MARKER = (_PARTITION_TABLE - 3 - 4) // 13
+
+
+def make_parallel_sector(marker, disk_sectors=2048):
+    """A 512-byte MBR that writes ``marker`` to LPT1 and halts.
+
+    :param marker: bytes to write, at most MAX_PARALLEL_MARKER of them
+    :param disk_sectors: size of the disk the partition entry describes
+    :returns: 512 bytes ending in 55 AA with one partition entry
+    """
+    if not isinstance(marker, bytes):
+        raise TypeError('marker must be bytes')
+    if len(marker) > MAX_PARALLEL_MARKER:
+        raise ValueError('marker longer than %d bytes' % MAX_PARALLEL_MARKER)
+    code = b'\xba' + struct.pack('<H', LPT1)          # mov dx, 0x378
+    for byte in marker:
+        code += bytes((
+            0xb0, byte, 0xee,                              # data register
+            0xb2, (LPT1 + 2) & 0xff,                       # mov dl, 0x7a
+            0xb0, _LPT_SELECT_INIT | _LPT_STROBE, 0xee,    # strobe up
+            0xb0, _LPT_SELECT_INIT, 0xee,                  # strobe down
+            0xb2, LPT1 & 0xff))                            # mov dl, 0x78
+    return _sector(code + _HALT, disk_sectors)
+
+
+def write_parallel_image(path, marker, size_mb=1):
+    """Write a sparse raw disk that boots to ``marker`` on LPT1.
+
+    See :func:`make_parallel_sector`.
+
+    :returns: ``path``
+    """
+    sector = make_parallel_sector(marker, size_mb * MIB // SECTOR)
     with open(path, 'wb') as f:
         f.write(sector)
         f.truncate(size_mb * MIB)

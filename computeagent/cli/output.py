@@ -115,10 +115,12 @@ def disk_summary(disk):
 
 
 def serial_summary(port):
-    """One line for a serial port of an instance record.
+    """One line for a serial or parallel port of an instance record.
 
-    e.g. ``0 file console.log``, ``1 tcp 127.0.0.1:4555`` or
-    ``2 pty /dev/pts/3``: where to find its output or connect to it.
+    e.g. ``0 file console.log``, ``1 tcp 127.0.0.1:4555``, ``2 pty
+    /dev/pts/3`` or ``3 pipe /.../serial3``: where to find its output
+    or connect to it (a udp port's remote end; a pipe port's FIFOs are
+    the path with ``.in`` and ``.out``).
     """
     parts = [port.get('index', '?'), port.get('type') or '?']
     if port.get('port'):
@@ -133,13 +135,15 @@ def serial_summary(port):
 
 
 def instance(record):
-    """An instance record as one table, disks and serial ports summarised.
+    """An instance record as one table, disks and ports summarised.
 
-    One line each (see disk_summary and serial_summary).
+    One line each (see disk_summary and serial_summary, which summarises
+    parallel ports too).
     """
     shown = dict(record)
     for key, summary in (('disks', disk_summary),
-                         ('serial_ports', serial_summary)):
+                         ('serial_ports', serial_summary),
+                         ('parallel_ports', serial_summary)):
         if isinstance(shown.get(key), list):
             shown[key] = '\n'.join(summary(item) if isinstance(item, dict)
                                    else _cell(item)

@@ -158,8 +158,13 @@ def make_parser():
                            'without), bus, boot_index')
     boot.add_argument('--serial', action='append', metavar='KEY=VALUE,...',
                       help='a serial port, port 0 first: type=file|pty|'
-                           'unix|tcp|null, log, host, port (default: one '
-                           'file port, console.log)')
+                           'unix|tcp|udp|pipe|null, log, host, port, '
+                           'bind_host, bind_port (default: one file port, '
+                           'console.log)')
+    boot.add_argument('--parallel', action='append',
+                      metavar='KEY=VALUE,...',
+                      help='a parallel port, LPT1 first: the keys of '
+                           '--serial (default: none)')
     boot.add_argument('--nic', action='append', metavar='KEY=VALUE,...',
                       help='a network interface: type=user|network|bridge, '
                            'network=NAME, bridge=NAME, model=virtio|e1000|'

@@ -11,7 +11,7 @@ import uuid as uuid_mod
 
 import yaml
 
-INT_KEYS = frozenset(('size_mb', 'boot_index', 'port', 'vcpus',
+INT_KEYS = frozenset(('size_mb', 'boot_index', 'port', 'bind_port', 'vcpus',
                       'memory_mb', 'total_bytes_sec', 'read_bytes_sec',
                       'write_bytes_sec', 'total_iops_sec', 'read_iops_sec',
                       'write_iops_sec'))
@@ -114,6 +114,8 @@ def spec_from_args(args):
         _extend(spec, 'disks', list, disks)
     if args.serial:
         spec['serial_ports'] = [parse_pairs(s) for s in args.serial]
+    if args.parallel:
+        spec['parallel_ports'] = [parse_pairs(p) for p in args.parallel]
     if args.nic:
         _extend(spec, 'nics', list, [parse_pairs(n) for n in args.nic])
     if args.vnc:

@@ -189,6 +189,7 @@ class Builder(object):
                     record = self.store.save(dataclasses.replace(
                         record, state=states.RUNNING, disks=placement.disks,
                         serial_ports=placement.serial_ports,
+                        parallel_ports=placement.parallel_ports,
                         console_log=placement.console_log), spec=built)
                 except Exception as error:
                     LOG.error('Create of %(uuid)s failed: %(error)s',
@@ -212,7 +213,8 @@ class Builder(object):
             uuid=spec.uuid, name=spec.name, host=self.conf.host,
             state=states.BUILDING, vcpus=spec.vcpus,
             memory_mb=spec.memory_mb, disks=(),
-            serial_ports=spec.serial_ports, console_log=None,
+            serial_ports=spec.serial_ports,
+            parallel_ports=spec.parallel_ports, console_log=None,
             created_at=timeutils.utcnow().isoformat() + 'Z',
             metadata=spec.metadata, error=None)
 

@@ -12,11 +12,12 @@ from computeagent.conf import fleet
 from computeagent.conf import image
 from computeagent.conf import libvirt
 from computeagent.conf import notifications
+from computeagent.conf import serial
 
 CONF = cfg.CONF
 
 #: every option module, in the order the sample lists them
-MODULES = (default, disk, image, libvirt, notifications, fleet)
+MODULES = (default, disk, image, libvirt, serial, notifications, fleet)
 
 
 def register_opts(conf):

@@ -15,7 +15,8 @@ from computeagent.objects import spec as spec_mod
 
 #: the keys of the public record, in the order it gives them
 RECORD_KEYS = ('uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
-               'disks', 'serial_ports', 'console_log', 'created_at',
+               'disks', 'serial_ports', 'parallel_ports', 'console_log',
+               'created_at',
                'metadata', 'error')
 
 
@@ -48,11 +49,15 @@ class DiskRecord(object):
 
 @dataclasses.dataclass(frozen=True)
 class SerialPortRecord(object):
-    """One built serial port and the files it uses.
+    """One built serial or parallel port and the files it uses.
 
-    :ivar path: a file port's file or a unix port's socket, else None
+    :ivar path: a file port's file, a unix port's socket or a pipe
+        port's FIFO base name, else None
     :ivar log_file: what virtlogd writes for the port, else None
-    :ivar host: a tcp port's host, else None; :ivar port: likewise
+    :ivar host: a tcp port's host or a udp port's remote host, else
+        None; :ivar port: likewise
+    :ivar bind_host: a udp port's local address, else None (also when
+        the system chooses); :ivar bind_port: likewise
     """
 
     index: int
@@ -61,6 +66,8 @@ class SerialPortRecord(object):
     log_file: typing.Optional[str] = None
     host: typing.Optional[str] = None
     port: typing.Optional[int] = None
+    bind_host: typing.Optional[str] = None
+    bind_port: typing.Optional[int] = None
 
     def to_dict(self):
         return spec_mod.fields_dict(self)
@@ -82,8 +89,8 @@ class InstanceRecord(object):
     """The public record of one instance.
 
     ``disks`` is a tuple of :class:`DiskRecord` (empty while
-    ``building``); ``serial_ports`` a tuple of :class:`SerialPortRecord`
-    once built, of the spec's
+    ``building``); ``serial_ports`` and ``parallel_ports`` tuples of
+    :class:`SerialPortRecord` once built, of the spec's
     :class:`computeagent.objects.spec.SerialPortSpec` while building;
     ``metadata`` a tuple of (key, value) pairs.
     """
@@ -100,6 +107,7 @@ class InstanceRecord(object):
     created_at: str
     metadata: tuple
     error: typing.Optional[str] = None
+    parallel_ports: tuple = ()
 
     def disk(self, target):
         """The disk record at ``target``.
@@ -123,6 +131,8 @@ class InstanceRecord(object):
             'memory_mb': self.memory_mb,
             'disks': [disk.to_dict() for disk in self.disks],
             'serial_ports': [port.to_dict() for port in self.serial_ports],
+            'parallel_ports': [port.to_dict()
+                               for port in self.parallel_ports],
             'console_log': self.console_log,
             'created_at': self.created_at,
             'metadata': dict(self.metadata),
@@ -136,4 +146,7 @@ class InstanceRecord(object):
             disks=tuple(DiskRecord.from_dict(d) for d in data['disks']),
             serial_ports=tuple(_serial_port_from_dict(p)
                                for p in data['serial_ports']),
+            # Records stored before API 1.3 have no parallel ports.
+            parallel_ports=tuple(_serial_port_from_dict(p)
+                                 for p in data.get('parallel_ports', ())),
             metadata=spec_mod.pairs(data['metadata'])))

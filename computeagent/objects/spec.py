@@ -126,16 +126,21 @@ class DiskSpec(object):
 
 @dataclasses.dataclass(frozen=True)
 class SerialPortSpec(object):
-    """One normalized serial port: its type and the keys types use.
+    """One normalized serial or parallel port: its type and extra keys.
 
-    ``log`` is False, ``host`` and ``port`` None where the type does not
-    use them.
+    ``log`` is False, ``host``, ``port``, ``bind_host`` and ``bind_port``
+    None where the type does not use them; ``host`` and ``port`` are a
+    tcp port's listening address or a udp port's remote end,
+    ``bind_host`` and ``bind_port`` a udp port's local end (either may be
+    None: the system's choice).
     """
 
     type: str
     log: bool = False
     host: typing.Optional[str] = None
     port: typing.Optional[int] = None
+    bind_host: typing.Optional[str] = None
+    bind_port: typing.Optional[int] = None
 
     def to_dict(self):
         return fields_dict(self)
@@ -198,8 +203,9 @@ def find_disk(uuid, disks, target):
 class InstanceSpec(object):
     """A normalized instance spec.
 
-    ``disks``, ``serial_ports`` and ``nics`` are tuples of
-    :class:`DiskSpec`, :class:`SerialPortSpec` and :class:`NicSpec`;
+    ``disks``, ``serial_ports``, ``parallel_ports`` and ``nics`` are
+    tuples of :class:`DiskSpec`, :class:`SerialPortSpec` (for both kinds
+    of port) and :class:`NicSpec`;
     ``metadata`` is a tuple of (key, value) pairs in the request's order.
     """
 
@@ -213,6 +219,7 @@ class InstanceSpec(object):
     graphics: typing.Optional[GraphicsSpec] = None
     metadata: tuple = ()
     serial_ports: tuple = (SerialPortSpec('file'),)
+    parallel_ports: tuple = ()
     nics: tuple = ()
 
     def disk(self, target):
@@ -236,6 +243,8 @@ class InstanceSpec(object):
             'metadata': dict(self.metadata),
             'disks': [disk.to_dict() for disk in self.disks],
             'serial_ports': [port.to_dict() for port in self.serial_ports],
+            'parallel_ports': [port.to_dict()
+                               for port in self.parallel_ports],
             'nics': [nic.to_dict() for nic in self.nics],
         }
 
@@ -250,4 +259,7 @@ class InstanceSpec(object):
             disks=tuple(DiskSpec.from_dict(d) for d in data['disks']),
             serial_ports=tuple(SerialPortSpec.from_dict(p)
                                for p in data['serial_ports']),
+            # Specs stored before API 1.3 have no parallel ports.
+            parallel_ports=tuple(SerialPortSpec.from_dict(p)
+                                 for p in data.get('parallel_ports', ())),
             nics=tuple(NicSpec.from_dict(n) for n in data['nics'])))

@@ -31,9 +31,12 @@ from computeagent.virt import layout
 from computeagent.virt import macs
 
 SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
-             'serial_ports', 'video', 'graphics', 'nics', 'metadata')
+             'serial_ports', 'parallel_ports', 'video', 'graphics', 'nics',
+             'metadata')
 VIDEO_MODELS = ('none', 'vga', 'cirrus', 'virtio')
-SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'null')
+SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'udp', 'pipe', 'null')
+#: parallel ports take the serial ports' backends (libvirt allows them all)
+PARALLEL_TYPES = SERIAL_TYPES
 NIC_TYPES = ('user', 'network', 'bridge')
 NIC_MODELS = ('virtio', 'e1000', 'rtl8139')
 
@@ -41,6 +44,8 @@ MAX_VCPUS = 255
 MIN_MEMORY_MB = 16
 MAX_MEMORY_MB = 16 * 1024 * 1024  # 16 TiB
 MAX_SERIAL_PORTS = 4
+# The ISA parallel ports QEMU's pc machines have: LPT1 to LPT3.
+MAX_PARALLEL_PORTS = 3
 # More nics than this cannot fit the machine's PCI slots beside the disks.
 MAX_NICS = 16
 MAX_METADATA_ITEMS = 128
@@ -50,11 +55,17 @@ MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 DEFAULT_CONSOLE_BYTES = consolelog.DEFAULT_MAX_BYTES
 MAX_STOP_TIMEOUT = 3600
 
-# The keys each serial type takes besides ``type``, and the value of each
-# extra key that means "not used" (accepted on any type).
+# The keys each serial (and parallel) type takes besides ``type``, and
+# the value of each extra key that means "not used" (accepted on any
+# type).
 _SERIAL_EXTRAS = {'file': (), 'null': (), 'pty': ('log',),
-                  'unix': ('log',), 'tcp': ('host', 'port', 'log')}
-_SERIAL_UNUSED = {'log': False, 'host': None, 'port': None}
+                  'unix': ('log',), 'pipe': ('log',),
+                  'tcp': ('host', 'port', 'log'),
+                  'udp': ('host', 'port', 'bind_host', 'bind_port', 'log')}
+_SERIAL_UNUSED = {'log': False, 'host': None, 'port': None,
+                  'bind_host': None, 'bind_port': None}
+# The host names that always mean this host's loopback.
+_LOOPBACK_NAMES = ('localhost',)
 _WILDCARDS = ('0.0.0.0', '::')
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.-]{1,15}')
 _LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
@@ -80,9 +91,18 @@ def validate_spec(spec, conf):
         ['disks[%d]' % i for i in range(len(disk_specs))], {})
     serial_specs = fields.default(spec, 'serial_ports', '', [{'type': 'file'}],
                                   fields.sequence, 0, MAX_SERIAL_PORTS)
-    serial_ports = [_serial_port(port, 'serial_ports[%d]' % i)
+    serial_ports = [_serial_port(port, 'serial_ports[%d]' % i, conf)
                     for i, port in enumerate(serial_specs)]
-    _check_tcp_ports(serial_ports)
+    parallel_specs = fields.default(spec, 'parallel_ports', '', [],
+                                    fields.sequence, 0, MAX_PARALLEL_PORTS)
+    parallel_ports = [_serial_port(port, 'parallel_ports[%d]' % i, conf,
+                                   PARALLEL_TYPES)
+                      for i, port in enumerate(parallel_specs)]
+    _check_bound_ports(
+        [('serial_ports[%d]' % i, port)
+         for i, port in enumerate(serial_ports)] +
+        [('parallel_ports[%d]' % i, port)
+         for i, port in enumerate(parallel_ports)])
     nic_specs = fields.default(spec, 'nics', '', [], fields.sequence,
                                0, MAX_NICS)
     nics = [_nic(nic, 'nics[%d]' % i) for i, nic in enumerate(nic_specs)]
@@ -106,6 +126,7 @@ def validate_spec(spec, conf):
         metadata=fields.default(spec, 'metadata', '', (), _metadata),
         disks=tuple(disks),
         serial_ports=tuple(serial_ports),
+        parallel_ports=tuple(parallel_ports),
         nics=tuple(nics),
     )
 
@@ -295,10 +316,17 @@ def _metadata(value, field):
     return spec_obj.pairs(result)
 
 
-def _serial_port(port, field):
+def _serial_port(port, field, conf, types=SERIAL_TYPES):
+    """A serial or parallel port spec, normalized.
+
+    :param field: the port's path in errors (``parallel_ports[1]``)
+    :param conf: the ConfigOpts to read ``[serial] udp_allowed_hosts``
+    :param types: the port types allowed here
+    :returns: a SerialPortSpec
+    """
     fields.mapping(port, field, ('type',) + tuple(_SERIAL_UNUSED),
                    ('type',))
-    kind = fields.choice(port['type'], field + '.type', SERIAL_TYPES)
+    kind = fields.choice(port['type'], field + '.type', types)
     extras = _SERIAL_EXTRAS[kind]
     for key, unused in _SERIAL_UNUSED.items():
         if key in port and key not in extras and port[key] is not unused:
@@ -308,30 +336,77 @@ def _serial_port(port, field):
     if 'log' in extras:
         result['log'] = fields.default(port, 'log', field, False,
                                        fields.boolean)
-    if kind == 'tcp':
+    if kind in ('tcp', 'udp'):
         result['host'] = (fields.optional(port, 'host', field, _host) or
                           '127.0.0.1')
         if port.get('port') is None:
-            fields.fail(field + '.port', 'is required for a tcp port')
+            fields.fail(field + '.port', 'is required for a %s port' % kind)
         result['port'] = fields.integer(port['port'], field + '.port',
                                         1, 65535)
+    if kind == 'udp':
+        _check_udp_host(result['host'], field + '.host', conf)
+        # Where the guest's input is received. Beside a loopback remote
+        # the default is the remote's own address, so no port opens
+        # beyond this host unless asked for (and the address family is
+        # the remote's); otherwise the system's choice, the wildcard
+        # address of the remote's family.
+        result['bind_host'] = fields.optional(port, 'bind_host', field,
+                                              _host)
+        if result['bind_host'] is None and _is_loopback(result['host']):
+            result['bind_host'] = result['host']
+        result['bind_port'] = fields.optional(
+            port, 'bind_port', field,
+            lambda value, where: fields.integer(value, where, 1, 65535))
     return spec_obj.SerialPortSpec(**result)
 
 
-def _check_tcp_ports(ports):
+def _is_loopback(host):
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_udp_host(host, field, conf):
+    allowed = [h.strip().lower() for h in conf.serial.udp_allowed_hosts]
+    if host.lower() not in allowed:
+        fields.fail(field, '%s is not a host udp ports may send to '
+                    '([serial] udp_allowed_hosts = %s)'
+                    % (host, ', '.join(conf.serial.udp_allowed_hosts)
+                       or '<empty>'))
+
+
+def _check_bound_ports(ports):
+    """No two ports listen on one address and port of one protocol.
+
+    tcp ports listen on ``host``:``port``, udp ports receive on
+    ``bind_host``:``bind_port`` when a bind port is given (the system
+    picks a free one otherwise); a wildcard address (or a udp port's
+    unset ``bind_host``) clashes with every address.
+
+    :param ports: (field, SerialPortSpec) of every serial and parallel
+        port
+    :raises: InvalidSpec naming the later port's port field
+    """
     bound = []
-    for i, port in enumerate(ports):
-        if port.type != 'tcp':
+    for field, port in ports:
+        if port.type == 'tcp':
+            host, number, where = port.host, port.port, field + '.port'
+        elif port.type == 'udp' and port.bind_port is not None:
+            host, number = port.bind_host or '0.0.0.0', port.bind_port
+            where = field + '.bind_port'
+        else:
             continue
-        host = port.host.lower()
-        for other_host, other_port in bound:
-            if other_port == port.port and (
-                    host == other_host or host in _WILDCARDS or
-                    other_host in _WILDCARDS):
-                fields.fail('serial_ports[%d].port' % i,
-                            '%s:%d is already used by another serial port'
-                            % (port.host, port.port))
-        bound.append((host, port.port))
+        key = host.lower()
+        for protocol, other_key, other_number, other_field in bound:
+            if (protocol == port.type and other_number == number and (
+                    key == other_key or key in _WILDCARDS or
+                    other_key in _WILDCARDS)):
+                fields.fail(where, '%s %s:%d is already used by %s'
+                            % (protocol, host, number, other_field))
+        bound.append((port.type, key, number, field))
 
 
 def _network_name(value, field):

@@ -32,12 +32,15 @@ NAMESPACE = 'computeagent.virt_drivers'
 class Placement(object):
     """What :meth:`ComputeDriver.spawn` made of a spec.
 
-    The manager copies ``disks``, ``serial_ports`` and ``console_log``
-    into the instance record and ``nics`` into the stored spec.
+    The manager copies ``disks``, ``serial_ports``, ``parallel_ports``
+    and ``console_log`` into the instance record and ``nics`` into the
+    stored spec.
 
     :ivar disks: tuple of DiskRecord (computeagent.objects.record), in
         spec order
     :ivar serial_ports: tuple of SerialPortRecord, in spec order
+    :ivar parallel_ports: tuple of SerialPortRecord of the parallel
+        ports, in spec order
     :ivar console_log: path of the first logged serial port's log, or
         None
     :ivar nics: tuple of the spec's NicSpecs as built, each with its
@@ -49,6 +52,7 @@ class Placement(object):
     serial_ports: tuple
     console_log: typing.Optional[str]
     nics: tuple
+    parallel_ports: tuple = ()
 
 
 class ComputeDriver(metaclass=abc.ABCMeta):

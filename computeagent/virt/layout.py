@@ -19,14 +19,21 @@ _TARGET = r'[a-z]{2}[a-z]{1,4}'
 _TARGET_RE = re.compile(_TARGET)
 
 # Every name a driver makes in an instance directory: disks (a snapshot
-# disk's temporary overlay is ``disk.<target>.snapshot``), console logs
-# with the rotated copies virtlogd keeps (``console.log.0``, ...) and the
-# sockets of unix serial ports.
+# disk's temporary overlay is ``disk.<target>.snapshot``), the logs of
+# serial and parallel ports with the rotated copies virtlogd keeps
+# (``console.log.0``, ``parallel0.log.0``, ...), and the sockets and
+# FIFOs of unix and pipe ports.
 _INSTANCE_FILE_RE = re.compile(
     r'(disk'
     r'|disk\.' + _TARGET + r'(\.snapshot)?'
-    r'|console(\.[0-9]+)?\.log(\.[0-9]+)?'
-    r'|serial[0-9]+\.sock)')
+    r'|(console(\.[0-9]+)?|parallel[0-9]+)\.log(\.[0-9]+)?'
+    r'|(serial|parallel)[0-9]+\.(sock|in|out))')
+
+#: the kinds of character port a guest has: ``serial_ports`` and
+#: ``parallel_ports`` of the spec; each kind's files are named after it
+SERIAL = 'serial'
+PARALLEL = 'parallel'
+PORT_KINDS = (SERIAL, PARALLEL)
 
 
 def canonical_uuid(value):
@@ -93,33 +100,92 @@ def snapshot_file(directory, target):
                         'disk.%s.snapshot' % _check_target(target))
 
 
+def _port_kind(kind):
+    if kind not in PORT_KINDS:
+        raise ValueError('%r is not a port kind %s' % (kind, PORT_KINDS))
+    return kind
+
+
 def console_log(directory, port):
-    """``console.log`` for port 0, ``console.<port>.log`` for the others."""
-    name = 'console.log' if port == 0 else 'console.%d.log' % port
+    """``console.log`` for serial port 0, else ``console.<port>.log``."""
+    return port_log(directory, SERIAL, port)
+
+
+def port_log(directory, kind, index):
+    """The log file of a port: a ``file`` port's file, or its ``log``.
+
+    Serial ports keep their historical names, ``console.log`` for port
+    0 (the console) and ``console.<index>.log`` for the others; parallel
+    ports write ``parallel<index>.log``.
+
+    :param kind: :data:`SERIAL` or :data:`PARALLEL`
+    """
+    if _port_kind(kind) == SERIAL:
+        name = 'console.log' if index == 0 else 'console.%d.log' % index
+    else:
+        name = 'parallel%d.log' % index
     return os.path.join(directory, name)
+
+
+def port_socket(directory, kind, index):
+    """``<kind><index>.sock``: the listening socket of a ``unix`` port."""
+    return os.path.join(directory, '%s%d.sock' % (_port_kind(kind), index))
+
+
+def port_pipe(directory, kind, index):
+    """``<kind><index>``: the base name of a ``pipe`` port's FIFOs.
+
+    The port reads the guest's input from ``<base>.in`` and writes the
+    guest's output to ``<base>.out`` (:func:`pipe_fifos`); the base name
+    itself is no file, it is what libvirt's ``<source path>`` names.
+    """
+    return os.path.join(directory, '%s%d' % (_port_kind(kind), index))
+
+
+def pipe_fifos(base):
+    """The two FIFOs of a pipe port whose base name is ``base``.
+
+    :returns: (``<base>.in``, ``<base>.out``): what the guest reads, what
+        it writes
+    """
+    return base + '.in', base + '.out'
 
 
 def serial_socket(directory, port):
     """The listening socket of a ``unix`` serial port."""
-    return os.path.join(directory, 'serial%d.sock' % port)
+    return port_socket(directory, SERIAL, port)
 
 
-def serial_files(directory, index, port):
-    """The files a serial port uses, as docs/api.md's records name them.
+def port_files(directory, kind, index, port):
+    """The files a serial or parallel port uses, as the records name them.
 
     :param directory: the instance directory
-    :param index: the port's number, 0 for the console
+    :param kind: :data:`SERIAL` or :data:`PARALLEL`
+    :param index: the port's number (serial port 0 is the console)
     :param port: the SerialPortSpec (only the types that can log may
         have ``log``, :mod:`computeagent.schema.instance`)
     :returns: dict with ``path`` (a file port's file, a unix port's
-        socket, else None) and ``log_file`` (the file a file port writes
-        or the log of a pty, unix or tcp port with ``log``, else None)
+        socket, a pipe port's FIFO base name, else None) and
+        ``log_file`` (the file a file port writes or the log of a port
+        with ``log``, else None)
     """
-    kind = port.type
-    log = console_log(directory, index)
-    logged = kind == 'file' or port.log
-    path = {'file': log, 'unix': serial_socket(directory, index)}.get(kind)
+    type_ = port.type
+    log = port_log(directory, kind, index)
+    logged = type_ == 'file' or port.log
+    if type_ == 'file':
+        path = log
+    elif type_ == 'unix':
+        path = port_socket(directory, kind, index)
+    elif type_ == 'pipe':
+        path = port_pipe(directory, kind, index)
+    else:
+        path = None
     return {'path': path, 'log_file': log if logged else None}
+
+
+def serial_files(directory, index, port):
+    """:func:`port_files` of serial port ``index``."""
+    return port_files(directory, SERIAL, index, port)
 
 
 def is_instance_file(name):

@@ -70,15 +70,18 @@ class FakeDriver(driver.ComputeDriver):
     def _console_path(self, uuid):
         return layout.console_log(self._instance_dir(uuid), 0)
 
-    def _serial_ports(self, spec):
-        """The ports as the libvirt driver describes them."""
+    def _ports(self, spec, kind):
+        """The ports of a kind as the libvirt driver describes them."""
         directory = self._instance_dir(spec.uuid)
         ports = []
-        for index, port in enumerate(spec.serial_ports):
-            files = layout.serial_files(directory, index, port)
+        specs = (spec.serial_ports if kind == layout.SERIAL
+                 else spec.parallel_ports)
+        for index, port in enumerate(specs):
+            files = layout.port_files(directory, kind, index, port)
             ports.append(record_obj.SerialPortRecord(
                 index=index, type=port.type, path=files['path'],
-                log_file=files['log_file'], host=port.host, port=port.port))
+                log_file=files['log_file'], host=port.host, port=port.port,
+                bind_host=port.bind_host, bind_port=port.bind_port))
         return tuple(ports)
 
     def _guest(self, uuid):
@@ -152,7 +155,7 @@ class FakeDriver(driver.ComputeDriver):
             self._guests[uuid] = {'state': power.RUNNING, 'spec': spec,
                                   'disks': disks, 'holds': False,
                                   'unplugging': set()}
-        serial_ports = self._serial_ports(spec)
+        serial_ports = self._ports(spec, layout.SERIAL)
         console = serial_ports[0].log_file if serial_ports else None
         if console:
             self._log(uuid, 'fake guest %s booting' % uuid)
@@ -160,6 +163,8 @@ class FakeDriver(driver.ComputeDriver):
             timings['spawn'] = 0.0
         return driver.Placement(disks=tuple(disks),
                                 serial_ports=serial_ports,
+                                parallel_ports=self._ports(
+                                    spec, layout.PARALLEL),
                                 console_log=console,
                                 nics=tuple(nics))
 

@@ -35,6 +35,7 @@ from computeagent.virt import layout
 from computeagent.virt import power
 from computeagent_libvirt import cache_ops
 from computeagent_libvirt import cacheinputs
+from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
@@ -201,6 +202,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         try:
             with timeutils.StopWatch() as watch:
                 planned_disks = self.storage.create_disks(spec)
+                self.storage.make_fifos(chardev_design.pipe_fifos(
+                    spec, self.storage.instance_dir(uuid)))
             timings['disks'] = watch.elapsed()
             with timeutils.StopWatch() as watch:
                 guest = self._design(spec, planned_disks)
@@ -220,6 +223,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
             disks=tuple(disk_ops.disk_record(d, by_target[d.target])
                         for d in designer.describe_disks(guest)),
             serial_ports=designer.describe_serial_ports(guest),
+            parallel_ports=designer.describe_parallel_ports(guest),
             console_log=designer.console_log(guest),
             nics=designer.describe_nics(guest))
 

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.virt import power
+from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
 
@@ -58,6 +59,11 @@ class PowerOps(object):
             for planned in disk_ops.snapshot_disks(self.storage, instance):
                 self.storage.discard_snapshot_overlay(planned)
                 self.storage.ensure_snapshot_overlay(planned)
+        if instance.spec is not None:
+            # Made at create; made again should someone have removed
+            # them, or QEMU would refuse to start.
+            self.storage.make_fifos(chardev_design.pipe_fifos(
+                instance.spec, self.storage.instance_dir(instance.uuid)))
         dom.start()
 
     def _drop_overlays(self, instance):

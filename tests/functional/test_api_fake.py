@@ -3,8 +3,8 @@
 from tests.functional import base
 
 RECORD_KEYS = {'uuid', 'name', 'host', 'state', 'vcpus', 'memory_mb',
-               'disks', 'serial_ports', 'console_log', 'created_at',
-               'metadata', 'error'}
+               'disks', 'serial_ports', 'parallel_ports', 'console_log',
+               'created_at', 'metadata', 'error'}
 DISK_KEYS = {'target', 'device', 'bus', 'path', 'format', 'boot_index',
              'cache', 'aio', 'snapshot'}
 STATUS_KEYS = {'host', 'driver', 'hypervisor', 'vcpus', 'vcpus_used',

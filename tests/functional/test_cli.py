@@ -101,8 +101,8 @@ class TestControllerCli(base.FunctionalTestCase):
             self.assertLessEqual(max(len(line) for line in
                                      text.splitlines()), 100, text)
         show = self.agent.ctl('show', uuid).stdout
-        self.assertIn('| disks        | vda virtio qcow2 boot=1 ', show)
-        self.assertIn('|              | sda cdrom sata ', show)
+        self.assertIn('| disks          | vda virtio qcow2 boot=1 ', show)
+        self.assertIn('|                | sda cdrom sata ', show)
 
 
 class TestFailures(base.FunctionalTestCase):

@@ -8,11 +8,11 @@ no policy (see :mod:`computeagent_libvirt.config.base`).
 from computeagent_libvirt.config import base
 
 #: chardev types whose <source> has fields here; another's is kept whole
-_SOURCE_TYPES = ('file', 'unix', 'tcp')
+_SOURCE_TYPES = ('file', 'unix', 'tcp', 'pipe')
 
 
 class CharDevice(base.ConfigObject):
-    """Base of <serial> and <console>: a chardev backend and its target.
+    """Base of <serial>, <console>, <parallel>: a chardev and its target.
 
     Which fields are rendered follows ``type``:
 
@@ -21,6 +21,12 @@ class CharDevice(base.ConfigObject):
     - ``unix``: ``<source mode=... path=...>``
     - ``tcp``: ``<source mode=... host=... service=...>`` and
       ``<protocol type=...>``
+    - ``udp``: ``<source mode='bind' host=... service=...>`` (when
+      ``bind_host`` or ``bind_service`` is set) and ``<source
+      mode='connect' host=... service=...>`` (``source_host`` and
+      ``source_service``: where the bytes go)
+    - ``pipe``: ``<source path=...>``, the base name of the FIFOs
+      ``<path>.in`` and ``<path>.out``
     - ``null``: no source
 
     ``log_file`` adds ``<log file=... append=...>`` for any type.
@@ -38,6 +44,9 @@ class CharDevice(base.ConfigObject):
         self.source_service = None
         #: tcp protocol: 'raw', 'telnet', ...
         self.protocol = None
+        #: a udp chardev's local end
+        self.bind_host = None
+        self.bind_service = None
         self.log_file = None
         self.log_append = None
         self.target_type = None
@@ -58,6 +67,16 @@ class CharDevice(base.ConfigObject):
                              service=self.source_service)
             if self.protocol is not None:
                 base.sub_element(root, 'protocol', type=self.protocol)
+        elif self.type == 'udp':
+            if self.bind_host is not None or self.bind_service is not None:
+                base.sub_element(root, 'source', mode='bind',
+                                 host=self.bind_host,
+                                 service=self.bind_service)
+            base.sub_element(root, 'source', mode='connect',
+                             host=self.source_host,
+                             service=self.source_service)
+        elif self.type == 'pipe':
+            base.sub_element(root, 'source', path=self.source_path)
         if self.log_file is not None:
             base.sub_element(root, 'log', file=self.log_file,
                              append=base.on_off(self.log_append))
@@ -80,6 +99,15 @@ class CharDevice(base.ConfigObject):
             self.source_service = source.get('service')
         if self.type == 'tcp':
             self.protocol = base.attr_of(children.take('protocol'), 'type')
+        if self.type == 'udp':
+            bind = children.take(
+                'source', when=lambda e: e.get('mode') == 'bind')
+            connect = children.take(
+                'source', when=lambda e: e.get('mode') != 'bind')
+            self.bind_host = base.attr_of(bind, 'host')
+            self.bind_service = base.attr_of(bind, 'service')
+            self.source_host = base.attr_of(connect, 'host')
+            self.source_service = base.attr_of(connect, 'service')
         log = children.take('log')
         if log is not None:
             self.log_file = log.get('file')
@@ -95,6 +123,12 @@ class Serial(CharDevice):
     """<serial>: a guest serial port (target port N is ttyS<N>)."""
 
     root_name = 'serial'
+
+
+class Parallel(CharDevice):
+    """<parallel>: a guest parallel port (target port N is LPT<N+1>)."""
+
+    root_name = 'parallel'
 
 
 class Console(CharDevice):

@@ -28,7 +28,8 @@ METADATA_PREFIX = 'computeagent'
 #: <devices> children with a class; any other is kept Unparsed
 DEVICES = {cls.root_name: cls for cls in (
     disk_config.Disk, disk_config.Controller, device_config.Serial,
-    device_config.Console, device_config.Video, device_config.Graphics,
+    device_config.Parallel, device_config.Console,
+    device_config.Video, device_config.Graphics,
     device_config.Interface, device_config.MemBalloon)}
 
 

@@ -2,8 +2,8 @@
 
 All policy lives here and in :mod:`computeagent_libvirt.design.disks` and
 :mod:`computeagent_libvirt.design.chardevs`: domain and machine type, boot
-order, buses and controllers, cache/aio/IOThreads, serial chardevs,
-video, graphics and NICs. The configuration objects of
+order, buses and controllers, cache/aio/IOThreads, serial and parallel
+chardevs, video, graphics and NICs. The configuration objects of
 :mod:`computeagent_libvirt.config.guest` only render what is decided here; the
 storage layer decides the disk files (the "disk plan").
 
@@ -83,7 +83,8 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
         None = unknown, treated as unsupported for the default cache mode
     :param rand_bytes: random source of assigned MACs (tests)
     :returns: a guest_config.Guest; ``describe_disks``, ``describe_nics`` and
-        ``describe_serial_ports`` read the decisions back from it
+        ``describe_serial_ports`` and ``describe_parallel_ports`` read
+        the decisions back from it
     :raises: InvalidSpec when the validated spec asks for what this host
         cannot do (e.g. aio 'native' with the cache mode the host chose,
         an IDE disk on q35);
@@ -116,8 +117,9 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
         guest.add_device(device)
     for device in design_nics(spec, rand_bytes):
         guest.add_device(device)
-    for device in chardev_design.design_serials(
-            spec, layout.instance_dir(conf.instances_path, spec.uuid)):
+    instance_dir = layout.instance_dir(conf.instances_path, spec.uuid)
+    for device in (chardev_design.design_serials(spec, instance_dir) +
+                   chardev_design.design_parallels(spec, instance_dir)):
         guest.add_device(device)
     graphics = spec.graphics
     if graphics is not None:
@@ -168,16 +170,9 @@ def describe_nics(guest):
                  for i in _devices(guest, device_config.Interface))
 
 
-def describe_serial_ports(guest):
-    """The serial ports as designed, with the files they use.
-
-    :returns: tuple of SerialPortRecord in port order: ``path`` the
-        file of a file port, the socket of a unix port, else None;
-        ``log_file`` what virtlogd writes (the file port's file or a
-        port's log, else None); ``host`` and ``port`` for tcp
-    """
+def _describe_ports(guest, cls):
     ports = []
-    for dev in _devices(guest, device_config.Serial):
+    for dev in _devices(guest, cls):
         ports.append(record_obj.SerialPortRecord(
             index=dev.target_port,
             type=dev.type,
@@ -186,8 +181,32 @@ def describe_serial_ports(guest):
                       else dev.log_file),
             host=dev.source_host,
             port=(int(dev.source_service)
-                  if dev.source_service is not None else None)))
+                  if dev.source_service is not None else None),
+            bind_host=dev.bind_host,
+            bind_port=(int(dev.bind_service)
+                       if dev.bind_service is not None else None)))
     return tuple(ports)
+
+
+def describe_serial_ports(guest):
+    """The serial ports as designed, with the files they use.
+
+    :returns: tuple of SerialPortRecord in port order: ``path`` the
+        file of a file port, the socket of a unix port, the FIFOs' base
+        name of a pipe port, else None; ``log_file`` what virtlogd
+        writes (the file port's file or a port's log, else None);
+        ``host`` and ``port`` for tcp and udp, ``bind_host`` and
+        ``bind_port`` for udp
+    """
+    return _describe_ports(guest, device_config.Serial)
+
+
+def describe_parallel_ports(guest):
+    """The parallel ports as designed, as :func:`describe_serial_ports`.
+
+    :returns: tuple of SerialPortRecord in port order
+    """
+    return _describe_ports(guest, device_config.Parallel)
 
 
 def console_log(guest):

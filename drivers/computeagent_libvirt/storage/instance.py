@@ -6,6 +6,7 @@ Files (docs/api.md, "Files on the compute node")::
     <instances_path>/<uuid>/disk.<target>             further disks
     <instances_path>/<uuid>/disk.<target>.snapshot    a snapshot disk's
                                                       temporary overlay
+    <instances_path>/<uuid>/<kind><port>.in, .out     a pipe port's FIFOs
     <instances_path>/_base/<key>                      verified images
 
 A disk from an image is a qcow2 overlay on the cached base (``-b base
@@ -28,6 +29,7 @@ disk, its image or the directory is ``InsufficientResources``
 import dataclasses
 import os
 import shutil
+import stat
 import typing
 
 from oslo_log import log as logging
@@ -44,6 +46,9 @@ LOG = logging.getLogger(__name__)
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
+# The guest's console bytes are the agent's (root's) until libvirt hands
+# the FIFOs to the QEMU user while the guest runs.
+FIFO_MODE = 0o600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,6 +231,31 @@ class InstanceStorage:
             _remove_files(created)
             raise
         return planned
+
+    def make_fifos(self, paths):
+        """Make the FIFOs of pipe ports; those that exist are kept.
+
+        QEMU opens a pipe chardev's ``<path>.in`` and ``<path>.out``
+        itself and never makes them: they must exist before the guest
+        starts (libvirt's DAC driver then hands them to the QEMU user).
+        A FIFO that exists (a guest started again) is kept, with what
+        its reader has not read yet.
+
+        :param paths: absolute paths in the instance directory
+            (:func:`computeagent_libvirt.design.chardevs.pipe_fifos`)
+        :raises: DriverError if one cannot be made, or its name is taken
+            by something else
+        """
+        for path in paths:
+            try:
+                os.mkfifo(path, FIFO_MODE)
+            except FileExistsError:
+                if not stat.S_ISFIFO(os.lstat(path).st_mode):
+                    raise exception.DriverError(
+                        reason='%s exists and is not a FIFO' % path)
+            except OSError as error:
+                raise exception.DriverError(
+                    reason='cannot make the FIFO %s: %s' % (path, error))
 
     def _make_instance_dir(self, directory):
         parent = os.path.dirname(directory)

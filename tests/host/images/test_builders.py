@@ -46,6 +46,26 @@ class TestBootSector(base.TestCase):
         self.assertEqual(code,
                          images.make_poweroff_sector(b'Z')[:len(code)])
 
+    def test_parallel_code_is_what_nasm_assembles(self):
+        if not shutil.which('nasm'):
+            self.skipTest('nasm is not installed')
+        body = '\n'.join(
+            'mov al, %d\nout dx, al\nmov dl, 0x7a\nmov al, 0x0d\n'
+            'out dx, al\nmov al, 0x0c\nout dx, al\nmov dl, 0x78' % b
+            for b in b'Hi!')
+        src = os.path.join(self.tmp, 'lpt.asm')
+        out = os.path.join(self.tmp, 'lpt.bin')
+        with open(src, 'w') as f:
+            f.write('bits 16\norg 0x7c00\nmov dx, 0x378\n%s\n'
+                    'cli\nhlt\njmp $-1\n' % body)
+        subprocess.run(['nasm', '-f', 'bin', '-o', out, src], check=True)
+        with open(out, 'rb') as f:
+            code = f.read()
+        self.assertEqual(code,
+                         images.make_parallel_sector(b'Hi!')[:len(code)])
+        self.assertRaises(ValueError, images.make_parallel_sector,
+                          b'x' * (images.MAX_PARALLEL_MARKER + 1))
+
     def test_qcow2_image(self):
         path = images.write_qcow2_image(os.path.join(self.tmp, 'd.qcow2'),
                                         b'Q')

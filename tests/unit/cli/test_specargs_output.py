@@ -140,6 +140,8 @@ metadata: {a: '1'}
             '--vcpus', '4', '--disk', 'blank,size_mb=8',
             '--cdrom', 'image=x.iso', '--nic', 'type=bridge,bridge=br0',
             '--serial', 'type=tcp,port=4555', '--metadata', 'b=2',
+            '--parallel', 'type=file',
+            '--parallel', 'type=udp,port=5000,bind_port=5001',
             '--metadata', 'a=3'))
         self.assertEqual({
             'uuid': '11111111-2222-4333-8444-666666666666',
@@ -149,6 +151,9 @@ metadata: {a: '1'}
                       {'source': {'image': 'x.iso'}, 'device': 'cdrom'}],
             'nics': [{'type': 'user'}, {'type': 'bridge', 'bridge': 'br0'}],
             'serial_ports': [{'type': 'tcp', 'port': 4555}],
+            'parallel_ports': [{'type': 'file'},
+                               {'type': 'udp', 'port': 5000,
+                                'bind_port': 5001}],
             'metadata': {'a': '3', 'b': '2'}}, spec)
 
     def test_null_lists_in_the_file_take_flags(self):
@@ -272,6 +277,15 @@ class TestOutput(base.TestCase):
             '|              | sda cdrom sata raw boot=1 snapshot      |',
             '+--------------+-----------------------------------------+'],
             lines)
+
+    def test_instance_with_parallel_ports(self):
+        text = output.render(dict(RECORD, parallel_ports=[
+            {'index': 0, 'type': 'udp', 'host': '127.0.0.1', 'port': 5000,
+             'path': None},
+            {'index': 1, 'type': 'pipe', 'host': None, 'port': None,
+             'path': '/i/u-1/parallel1'}]), 'instance', 'table')
+        self.assertIn('| parallel_ports | 0 udp 127.0.0.1:5000', text)
+        self.assertIn('|                | 1 pipe /i/u-1/parallel1', text)
 
     def test_instance_without_disks(self):
         text = output.render(dict(RECORD, disks=[]), 'instance', 'table')

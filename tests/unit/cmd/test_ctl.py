@@ -80,9 +80,9 @@ class TestBoot(CtlTestCase):
                       '--disk', 'image=cirros.qcow2,boot_index=1',
                       '--disk', 'blank,size_mb=8,bus=scsi',
                       '--cdrom', 'image=tools.iso', '--metadata', 'k=v')
-        self.assertIn('| uuid         | %s ' % uuid, out)
-        self.assertIn('| state        | running ', out)
-        self.assertIn('|              | sdb cdrom sata qcow2 ', out)
+        self.assertIn('| uuid           | %s ' % uuid, out)
+        self.assertIn('| state          | running ', out)
+        self.assertIn('|                | sdb cdrom sata qcow2 ', out)
         record = self.agent.store.get(uuid).to_dict()
         self.assertEqual(['vda', 'sda', 'sdb'],
                          [d['target'] for d in record['disks']])

@@ -54,7 +54,9 @@ class TestCreate(agentfixtures.ManagerTestCase):
         console = os.path.join(self.instance_dir(uuid), 'console.log')
         self.assertEqual([{'index': 0, 'type': 'file', 'path': console,
                            'log_file': console, 'host': None,
-                           'port': None}], record['serial_ports'])
+                           'port': None, 'bind_host': None,
+                           'bind_port': None}], record['serial_ports'])
+        self.assertEqual([], record['parallel_ports'])
         self.assertEqual(console, record['console_log'])
         self.assertTrue(os.path.isfile(console))
         self.assertEqual(record, self.call('get_instance', uuid=uuid))

@@ -30,7 +30,7 @@ DISK = {'target': 'vda', 'device': 'disk', 'bus': 'virtio',
 def record_dict(uuid=UUID1, created_at='2026-01-01T00:00:00Z', **fields):
     result = {'uuid': uuid, 'name': 'vm', 'host': 'test-host',
               'state': 'running', 'vcpus': 1, 'memory_mb': 128,
-              'disks': [DISK], 'serial_ports': [],
+              'disks': [DISK], 'serial_ports': [], 'parallel_ports': [],
               'console_log': None, 'created_at': created_at,
               'metadata': {'k': 'v'}, 'error': None}
     result.update(fields)
@@ -96,25 +96,36 @@ class TestSaveAndRead(StoreTestCase):
     def test_a_file_of_the_code_before_objects_loads(self):
         # instance.json as the agent wrote it when records were dicts
         os.makedirs(os.path.join(self.path, UUID1))
-        data = {'record': record_dict(serial_ports=[{
-                    'index': 0, 'type': 'file', 'path': '/i/console.log',
-                    'log_file': '/i/console.log', 'host': None,
-                    'port': None}]),
-                'spec': dict(spec(1).to_dict(), metadata={'k': 'v'}),
+        port = {'index': 0, 'type': 'file', 'path': '/i/console.log',
+                'log_file': '/i/console.log', 'host': None, 'port': None}
+        old_record = record_dict(serial_ports=[port])
+        # Before API 1.3: no parallel ports, no udp bind keys.
+        del old_record['parallel_ports']
+        old_spec = dict(spec(1).to_dict(), metadata={'k': 'v'})
+        del old_spec['parallel_ports']
+        old_spec['serial_ports'] = [
+            {key: value for key, value in p.items()
+             if key not in ('bind_host', 'bind_port')}
+            for p in old_spec['serial_ports']]
+        data = {'record': old_record, 'spec': old_spec,
                 'fingerprint': 'f', 'task': 'deleting'}
+        # What it says read back: the same, with the new keys "not used".
+        unbound = {'bind_host': None, 'bind_port': None}
+        upgraded = {
+            'record': record_dict(serial_ports=[dict(port, **unbound)]),
+            'spec': dict(spec(1).to_dict(), metadata={'k': 'v'}),
+            'fingerprint': 'f', 'task': 'deleting'}
         with open(os.path.join(self.path, UUID1, 'instance.json'),
                   'w') as f:
             json.dump(data, f, indent=1, sort_keys=True)
-        with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
-            before = f.read()
         self.assertEqual(1, self.store.load_all())
         stored = self.store.get_stored(UUID1)
         self.assertEqual('deleting', stored.task)
-        self.assertEqual(data, stored.to_dict())
+        self.assertEqual(upgraded, stored.to_dict())
         # Written again, it says the same (no longer indented).
         self.store.set_task(UUID1, 'deleting')
         with open(os.path.join(self.path, UUID1, 'instance.json')) as f:
-            self.assertEqual(json.loads(before), json.load(f))
+            self.assertEqual(upgraded, json.load(f))
 
     def test_the_stored_objects_are_immutable(self):
         self.store.save(record(), spec=spec(1))

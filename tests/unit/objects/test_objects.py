@@ -22,7 +22,12 @@ RECORD = {
     'serial_ports': [{'index': 0, 'type': 'file',
                       'path': DIR + '/console.log',
                       'log_file': DIR + '/console.log',
-                      'host': None, 'port': None}],
+                      'host': None, 'port': None,
+                      'bind_host': None, 'bind_port': None}],
+    'parallel_ports': [{'index': 0, 'type': 'pipe',
+                        'path': DIR + '/parallel0', 'log_file': None,
+                        'host': None, 'port': None,
+                        'bind_host': None, 'bind_port': None}],
     'console_log': DIR + '/console.log',
     'created_at': '2026-12-02T04:17:39.364558Z',
     'metadata': {}, 'error': None}
@@ -40,7 +45,10 @@ SPEC = {
     'disks': [DISK, dict(DISK, source={'blank': True}, target='vdb',
                          size_mb=1, boot_index=None, iotune=None)],
     'serial_ports': [{'type': 'tcp', 'log': True, 'host': '127.0.0.1',
-                      'port': 4000}],
+                      'port': 4000, 'bind_host': None, 'bind_port': None}],
+    'parallel_ports': [{'type': 'udp', 'log': False, 'host': '127.0.0.1',
+                        'port': 4001, 'bind_host': '127.0.0.1',
+                        'bind_port': None}],
     'nics': [{'type': 'user', 'network': None, 'bridge': None,
               'model': 'virtio', 'mac': None, 'boot_index': None}]}
 
@@ -61,7 +69,8 @@ class TestRoundTrips(base.TestCase):
 
     def test_building_record_carries_spec_ports(self):
         building = dict(RECORD, state='building', disks=[],
-                        console_log=None, serial_ports=SPEC['serial_ports'])
+                        console_log=None, serial_ports=SPEC['serial_ports'],
+                        parallel_ports=SPEC['parallel_ports'])
         obj = record.InstanceRecord.from_dict(building)
         self.assertIsInstance(obj.serial_ports[0], spec.SerialPortSpec)
         self.assertEqual(dumps(building), dumps(obj.to_dict()))

@@ -92,7 +92,8 @@ class TestCorpus(SchemaTestCase):
 
     def test_valid_corpus_covers_every_feature(self):
         found = {'bus': set(), 'cache': set(), 'aio': set(),
-                 'serial': set(), 'nic': set(), 'model': set(),
+                 'serial': set(), 'parallel': set(), 'nic': set(),
+                 'model': set(),
                  'video': set(), 'device': set()}
         flags = set()
         for entry in load('valid_specs.json'):
@@ -108,6 +109,8 @@ class TestCorpus(SchemaTestCase):
                         flags.add(key)
             found['serial'].update(p['type']
                                    for p in normalized['serial_ports'])
+            found['parallel'].update(p['type']
+                                     for p in normalized['parallel_ports'])
             found['nic'].update(n['type'] for n in normalized['nics'])
             found['model'].update(n['model'] for n in normalized['nics'])
             found['video'].add(normalized['video'])
@@ -120,6 +123,7 @@ class TestCorpus(SchemaTestCase):
                          found['aio'])
         self.assertEqual({'disk', 'cdrom'}, found['device'])
         self.assertEqual(set(instance.SERIAL_TYPES), found['serial'])
+        self.assertEqual(set(instance.PARALLEL_TYPES), found['parallel'])
         self.assertEqual(set(instance.NIC_TYPES), found['nic'])
         self.assertEqual(set(instance.NIC_MODELS), found['model'])
         self.assertEqual(set(instance.VIDEO_MODELS), found['video'])
@@ -141,7 +145,9 @@ class TestNormalize(SchemaTestCase):
                 'iothread': False, 'discard': 'ignore', 'iotune': None,
                 'snapshot': False, 'readonly': False, 'serial': None}],
             'serial_ports': [{'type': 'file', 'log': False, 'host': None,
-                              'port': None}],
+                              'port': None, 'bind_host': None,
+                              'bind_port': None}],
+            'parallel_ports': [],
             'nics': [],
         }, self.validate(spec()))
 
@@ -245,11 +251,12 @@ class TestNormalize(SchemaTestCase):
             {'type': 'pty'}, {'type': 'tcp', 'port': 4000},
             {'type': 'tcp', 'host': None, 'port': 4001}, {'type': 'null'},
         ]))['serial_ports']
+        unbound = {'bind_host': None, 'bind_port': None}
         self.assertEqual([
-            {'type': 'pty', 'log': False, 'host': None, 'port': None},
-            {'type': 'tcp', 'log': False, 'host': '127.0.0.1', 'port': 4000},
-            {'type': 'tcp', 'log': False, 'host': '127.0.0.1', 'port': 4001},
-            {'type': 'null', 'log': False, 'host': None, 'port': None},
+            dict(unbound, type='pty', log=False, host=None, port=None),
+            dict(unbound, type='tcp', log=False, host='127.0.0.1', port=4000),
+            dict(unbound, type='tcp', log=False, host='127.0.0.1', port=4001),
+            dict(unbound, type='null', log=False, host=None, port=None),
         ], ports)
 
     def test_no_serial_port_at_all(self):
@@ -257,7 +264,8 @@ class TestNormalize(SchemaTestCase):
                          self.validate(spec(serial_ports=[]))['serial_ports'])
 
     def test_unused_keys_with_unused_values_are_accepted(self):
-        port = {'type': 'file', 'log': False, 'host': None, 'port': None}
+        port = {'type': 'file', 'log': False, 'host': None, 'port': None,
+                'bind_host': None, 'bind_port': None}
         nic = {'type': 'user', 'network': None, 'bridge': None}
         normalized = self.validate(spec(serial_ports=[port], nics=[nic]))
         self.assertEqual([port], normalized['serial_ports'])
@@ -393,8 +401,78 @@ class TestRules(SchemaTestCase):
             {'type': 'tcp', 'host': '::', 'port': 4000},
             {'type': 'tcp', 'host': '127.0.0.2', 'port': 4000}]))
 
+    def test_udp_port_defaults(self):
+        ports = self.validate(spec(serial_ports=[
+            {'type': 'udp', 'port': 5000},
+            {'type': 'udp', 'host': '::1', 'port': 5001, 'bind_port': 6001},
+            {'type': 'udp', 'host': 'LocalHost', 'port': 5002,
+             'bind_host': '127.0.0.1', 'log': True}]))['serial_ports']
+        self.assertEqual([
+            {'type': 'udp', 'log': False, 'host': '127.0.0.1', 'port': 5000,
+             'bind_host': '127.0.0.1', 'bind_port': None},
+            {'type': 'udp', 'log': False, 'host': '::1', 'port': 5001,
+             'bind_host': '::1', 'bind_port': 6001},
+            {'type': 'udp', 'log': True, 'host': 'LocalHost', 'port': 5002,
+             'bind_host': '127.0.0.1', 'bind_port': None}], ports)
+
+    def test_udp_hosts_beyond_loopback_need_configuration(self):
+        request = spec(serial_ports=[
+            {'type': 'udp', 'host': '192.0.2.7', 'port': 514}])
+        error = self.assertInvalid('serial_ports[0].host', request)
+        self.assertIn('[serial] udp_allowed_hosts', str(error))
+        self.flags(udp_allowed_hosts=['192.0.2.7', 'Logs.example.org'],
+                   group='serial')
+        # Not loopback: the local end is the system's choice unless given.
+        self.assertEqual(
+            {'type': 'udp', 'log': False, 'host': '192.0.2.7', 'port': 514,
+             'bind_host': None, 'bind_port': None},
+            self.validate(request)['serial_ports'][0])
+        self.validate(spec(parallel_ports=[
+            {'type': 'udp', 'host': 'logs.EXAMPLE.org', 'port': 514,
+             'bind_host': '192.0.2.1', 'bind_port': 514}]))
+        # Loopback is allowed only by the default list.
+        self.assertInvalid('parallel_ports[0].host', spec(parallel_ports=[
+            {'type': 'udp', 'port': 514}]))
+        self.flags(udp_allowed_hosts=[], group='serial')
+        error = self.assertInvalid('serial_ports[0].host', request)
+        self.assertIn('<empty>', str(error))
+
+    def test_bound_ports_clash_within_their_protocol_only(self):
+        # tcp and udp ports may share a number; serial and parallel ports
+        # are checked together.
+        self.validate(spec(
+            serial_ports=[{'type': 'tcp', 'port': 4000},
+                          {'type': 'udp', 'port': 4000, 'bind_port': 4000}],
+            parallel_ports=[{'type': 'udp', 'port': 4000,
+                             'bind_host': '127.0.0.2', 'bind_port': 4000},
+                            {'type': 'udp', 'port': 4000}]))
+        error = self.assertInvalid('parallel_ports[0].port', spec(
+            serial_ports=[{'type': 'tcp', 'port': 4000}],
+            parallel_ports=[{'type': 'tcp', 'host': '0.0.0.0',
+                             'port': 4000}]))
+        self.assertIn('serial_ports[0]', str(error))
+        self.assertInvalid('parallel_ports[1].bind_port', spec(
+            parallel_ports=[
+                {'type': 'udp', 'host': '::1', 'port': 1, 'bind_host': '::',
+                 'bind_port': 4000},
+                {'type': 'udp', 'port': 2, 'bind_port': 4000}]))
+
+    def test_parallel_ports(self):
+        self.assertEqual([], self.validate(spec())['parallel_ports'])
+        ports = self.validate(spec(parallel_ports=[
+            {'type': 'file'}, {'type': 'pipe', 'log': True},
+            {'type': 'tcp', 'port': 4000}]))['parallel_ports']
+        unbound = {'bind_host': None, 'bind_port': None}
+        self.assertEqual([
+            dict(unbound, type='file', log=False, host=None, port=None),
+            dict(unbound, type='pipe', log=True, host=None, port=None),
+            dict(unbound, type='tcp', log=False, host='127.0.0.1',
+                 port=4000)], ports)
+        self.assertInvalid('parallel_ports', spec(
+            parallel_ports=[{'type': 'null'}] * 4))
+
     def test_log_is_allowed_only_where_it_means_something(self):
-        for kind in ('pty', 'unix'):
+        for kind in ('pty', 'unix', 'pipe'):
             self.validate(spec(serial_ports=[{'type': kind, 'log': True}]))
         for kind in ('file', 'null'):
             self.assertInvalid('serial_ports[0].log', spec(

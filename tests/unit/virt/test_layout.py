@@ -66,14 +66,24 @@ class TestFiles(base.TestCase):
             layout.disk_file('/d', 3, 'sdab'),
             layout.snapshot_file('/d', 'vdb'),
             layout.console_log('/d', 0), layout.console_log('/d', 3),
-            layout.serial_socket('/d', 2))]
+            layout.serial_socket('/d', 2),
+            layout.port_log('/d', layout.PARALLEL, 1),
+            layout.port_socket('/d', layout.PARALLEL, 2)) +
+            layout.pipe_fifos(layout.port_pipe('/d', layout.SERIAL, 1)) +
+            layout.pipe_fifos(layout.port_pipe('/d', layout.PARALLEL, 0))]
         self.assertEqual(['disk', 'disk.sdab', 'disk.vdb.snapshot',
-                          'console.log', 'console.3.log', 'serial2.sock'],
+                          'console.log', 'console.3.log', 'serial2.sock',
+                          'parallel1.log', 'parallel2.sock',
+                          'serial1.in', 'serial1.out',
+                          'parallel0.in', 'parallel0.out'],
                          names)
-        for name in names + ['console.log.0', 'console.1.log.2']:
+        for name in names + ['console.log.0', 'console.1.log.2',
+                             'parallel0.log.1']:
             self.assertTrue(layout.is_instance_file(name), name)
+        # A pipe port's base name is no file of its own.
         for name in ('instance.json', 'disk.vda.bak', 'disk.v', 'x',
-                     'console.log\n'):
+                     'console.log\n', 'serial0', 'parallel0',
+                     'parallel.log', 'serial0.log', 'serial0.in.x'):
             self.assertFalse(layout.is_instance_file(name), name)
 
 
@@ -106,5 +116,30 @@ class TestSerialFiles(base.TestCase):
                              self.files(kind, log=True))
 
     def test_a_null_port_has_no_file(self):
-        self.assertEqual({'path': None, 'log_file': None},
-                         self.files('null'))
+        for kind in ('null', 'udp'):
+            self.assertEqual({'path': None, 'log_file': None},
+                             self.files(kind))
+
+    def test_a_pipe_port_names_its_fifos_base(self):
+        self.assertEqual({'path': '/d/serial2', 'log_file': None},
+                         self.files('pipe', 2))
+        self.assertEqual({'path': '/d/serial2',
+                          'log_file': '/d/console.2.log'},
+                         self.files('pipe', 2, log=True))
+        self.assertEqual(('/d/serial2.in', '/d/serial2.out'),
+                         layout.pipe_fifos('/d/serial2'))
+
+    def test_parallel_ports_are_named_for_their_kind(self):
+        def files(kind, index, log=False):
+            return layout.port_files('/d', layout.PARALLEL, index,
+                                     spec_obj.SerialPortSpec(type=kind,
+                                                             log=log))
+        self.assertEqual({'path': '/d/parallel0.log',
+                          'log_file': '/d/parallel0.log'},
+                         files('file', 0))
+        self.assertEqual({'path': '/d/parallel1.sock',
+                          'log_file': '/d/parallel1.log'},
+                         files('unix', 1, log=True))
+        self.assertEqual({'path': '/d/parallel2', 'log_file': None},
+                         files('pipe', 2))
+        self.assertRaises(ValueError, layout.port_log, '/d', 'usb', 0)

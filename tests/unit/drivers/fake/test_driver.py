@@ -96,22 +96,48 @@ class TestSpawn(FakeDriverTestCase):
         placement = self.driver.spawn(self.spec(serial_ports=[
             {'type': 'pty', 'log': True}, {'type': 'unix'},
             {'type': 'tcp', 'port': 4000}, {'type': 'file'}]))
-        self.assertEqual(
-            [{'index': 0, 'type': 'pty', 'path': None,
-              'log_file': os.path.join(directory, 'console.log'),
-              'host': None, 'port': None},
-             {'index': 1, 'type': 'unix',
-              'path': os.path.join(directory, 'serial1.sock'),
-              'log_file': None, 'host': None, 'port': None},
-             {'index': 2, 'type': 'tcp', 'path': None, 'log_file': None,
-              'host': '127.0.0.1', 'port': 4000},
-             {'index': 3, 'type': 'file',
-              'path': os.path.join(directory, 'console.3.log'),
-              'log_file': os.path.join(directory, 'console.3.log'),
-              'host': None, 'port': None}],
+        unbound = {'bind_host': None, 'bind_port': None}
+        self.assertEqual([dict(port, **unbound) for port in [
+            {'index': 0, 'type': 'pty', 'path': None,
+             'log_file': os.path.join(directory, 'console.log'),
+             'host': None, 'port': None},
+            {'index': 1, 'type': 'unix',
+             'path': os.path.join(directory, 'serial1.sock'),
+             'log_file': None, 'host': None, 'port': None},
+            {'index': 2, 'type': 'tcp', 'path': None, 'log_file': None,
+             'host': '127.0.0.1', 'port': 4000},
+            {'index': 3, 'type': 'file',
+             'path': os.path.join(directory, 'console.3.log'),
+             'log_file': os.path.join(directory, 'console.3.log'),
+             'host': None, 'port': None}]],
             [port.to_dict() for port in placement.serial_ports])
         self.assertEqual(os.path.join(directory, 'console.log'),
                          placement.console_log)
+
+    def test_udp_pipe_and_parallel_ports(self):
+        directory = os.path.join(self.conf.instances_path, UUID)
+        placement = self.driver.spawn(self.spec(
+            serial_ports=[{'type': 'udp', 'port': 5000},
+                          {'type': 'pipe', 'log': True}],
+            parallel_ports=[{'type': 'file'}, {'type': 'pipe'}]))
+        unbound = {'host': None, 'port': None, 'bind_host': None,
+                   'bind_port': None}
+        self.assertEqual([
+            {'index': 0, 'type': 'udp', 'path': None, 'log_file': None,
+             'host': '127.0.0.1', 'port': 5000, 'bind_host': '127.0.0.1',
+             'bind_port': None},
+            dict(unbound, index=1, type='pipe',
+                 path=os.path.join(directory, 'serial1'),
+                 log_file=os.path.join(directory, 'console.1.log'))],
+            [port.to_dict() for port in placement.serial_ports])
+        self.assertEqual([
+            dict(unbound, index=0, type='file',
+                 path=os.path.join(directory, 'parallel0.log'),
+                 log_file=os.path.join(directory, 'parallel0.log')),
+            dict(unbound, index=1, type='pipe',
+                 path=os.path.join(directory, 'parallel1'), log_file=None)],
+            [port.to_dict() for port in placement.parallel_ports])
+        self.assertIsNone(placement.console_log)
 
     def test_cache_and_aio(self):
         disks = [{'source': {'blank': True}, 'size_mb': 1, 'cache': cache,

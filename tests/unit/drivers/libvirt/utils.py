@@ -37,8 +37,11 @@ def make_cdrom(**kw):
 
 def make_serial(kind='file', **kw):
     serial = {'type': kind, 'log': False, 'host': None, 'port': None}
-    if kind == 'tcp':
+    if kind in ('tcp', 'udp'):
         serial['host'] = '127.0.0.1'
+    if kind == 'udp':
+        # The schema's default beside a loopback remote.
+        serial['bind_host'] = kw.get('host', '127.0.0.1')
     serial.update(kw)
     return spec_obj.SerialPortSpec.from_dict(serial)
 
@@ -53,8 +56,9 @@ def make_nic(kind='user', **kw):
 def make_spec(**kw):
     """A normalized InstanceSpec with one virtio disk, with overrides.
 
-    ``disks``, ``serial_ports`` and ``nics`` are lists of the objects
-    the helpers above make; ``graphics`` and ``metadata`` dicts.
+    ``disks``, ``serial_ports``, ``parallel_ports`` and ``nics`` are
+    lists of the objects the helpers above make; ``graphics`` and
+    ``metadata`` dicts.
     """
     graphics = kw.pop('graphics', None)
     return spec_obj.InstanceSpec(**dict(
@@ -65,6 +69,7 @@ def make_spec(**kw):
          'metadata': spec_obj.pairs(kw.pop('metadata', {})),
          'disks': tuple(kw.pop('disks', [make_disk(boot_index=1)])),
          'serial_ports': tuple(kw.pop('serial_ports', [make_serial()])),
+         'parallel_ports': tuple(kw.pop('parallel_ports', [])),
          'nics': tuple(kw.pop('nics', []))}, **kw))
 
 

@@ -143,7 +143,24 @@ SAMPLES = {
         lambda: _chardev(device_config.Serial, 'tcp', source_mode='bind',
                          source_host='127.0.0.1', source_service='4555',
                          protocol='telnet', target_port=3),
-        lambda: _chardev(device_config.Serial, 'null', target_port=1)],
+        lambda: _chardev(device_config.Serial, 'null', target_port=1),
+        lambda: _chardev(device_config.Serial, 'udp',
+                         source_host='192.0.2.1', source_service='5000',
+                         bind_host='0.0.0.0', bind_service='5001',
+                         target_port=2),
+        lambda: _chardev(device_config.Serial, 'udp',
+                         source_host='127.0.0.1', source_service='5000',
+                         target_port=2),
+        lambda: _chardev(device_config.Serial, 'pipe',
+                         source_path='/i/serial3', log_file='/i/console.3.log',
+                         log_append=True, target_port=3)],
+    device_config.Parallel: [
+        lambda: _chardev(device_config.Parallel, 'file',
+                         source_path='/i/parallel0.log', source_append=True,
+                         target_port=0),
+        lambda: _chardev(device_config.Parallel, 'udp',
+                         source_host='127.0.0.1', source_service='5000',
+                         bind_host='127.0.0.1', target_port=1)],
     device_config.Console: [
         lambda: _chardev(device_config.Console, 'pty', target_type='serial',
                          target_port=0)],
@@ -207,7 +224,8 @@ class TestRoundTrip(base.TestCase):
     """format -> parse -> format gives the same text, for every class."""
 
     def test_every_class_has_samples(self):
-        # CharDevice is the base of Serial and Console, never rendered.
+        # CharDevice is the base of Serial, Parallel and Console, never
+        # rendered.
         self.assertEqual(_all_classes() - {device_config.CharDevice},
                          set(SAMPLES))
 
