@@ -6,6 +6,7 @@ call :func:`register_opts` on the ConfigOpts they use.
 
 from oslo_config import cfg
 
+from computeagent.conf import console
 from computeagent.conf import default
 from computeagent.conf import disk
 from computeagent.conf import fleet
@@ -16,7 +17,7 @@ from computeagent.conf import notifications
 CONF = cfg.CONF
 
 #: every option module, in the order the sample lists them
-MODULES = (default, disk, image, libvirt, notifications, fleet)
+MODULES = (default, disk, image, libvirt, notifications, fleet, console)
 
 
 def register_opts(conf):
