@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import ssl as ssl_mod
+import sys
 import termios
 import tty
 
@@ -127,17 +128,19 @@ async def _copy(websocket, stdin_fd, stdout_fd):
 
 async def _attach(url, stdin_fd, stdout_fd, ca_file, banner):
     websocket = await _connect(url, ca_file)
-    if banner:
-        banner()
     with raw_terminal(stdin_fd):
+        if banner:
+            # Once raw: what is typed after it reaches the guest, and is
+            # echoed by nothing else. Raw output needs its own CR.
+            sys.stderr.write(banner + '\r\n')
+            sys.stderr.flush()
         return await _copy(websocket, stdin_fd, stdout_fd)
 
 
 def attach(url, stdin_fd=0, stdout_fd=1, ca_file=None, banner=None):
     """Join the terminal to the console at ``url`` until it is left.
 
-    :param banner: called once connected, before raw mode (to say how
-        to leave)
+    :param banner: a line for stderr once attached (how to leave)
     :returns: None when left with the escape key, else a sentence
         saying why the session ended
     :raises: AttachError if the proxy refused or cannot be reached

@@ -171,11 +171,9 @@ def _interactive_console(session, args):
     if args.url:
         return grant, 'mapping'
 
-    def banner():
-        _note('Connected to serial port %d (%s) of %s; leave with %s.'
+    banner = ('Connected to serial port %d (%s) of %s; leave with %s.'
               % (grant['port'], grant['type'], args.uuid,
                  attach.ESCAPE_NAME))
-
     why = attach.attach(grant['url'], ca_file=args.ca_file, banner=banner)
     _note('\nLeft the console of %s%s.' % (
         args.uuid, '' if why is None else ': %s' % why))
