@@ -45,13 +45,13 @@ class ConsoleTestCase(lh.LibvirtTestCase):
         self.addDetailUniqueName('console-proxy.log', content.text_content(
             self.proxy.log_tail(200)))
 
-    def boot_echo_guest(self):
-        """A running echo guest; :returns: its uuid."""
+    def boot_echo_guest(self, kind='unix'):
+        """A running echo guest, port 0 of ``kind``; :returns: its uuid."""
         marker = lh.new_marker('ECHO')
         images.write_echo_image(self.image_path('echo.img'), marker)
         spec = self.spec([{'source': {'image': self.image_ref('echo.img')},
                            'boot_index': 1}],
-                         serial_ports=[{'type': 'unix', 'log': True}])
+                         serial_ports=[{'type': kind, 'log': True}])
         self.create(spec)
         # Port 0 logs: get_console_output reads what virtlogd records.
         lh.wait_for_console(self.agent, spec['uuid'], marker)
@@ -105,6 +105,17 @@ class TestSerialConsole(ConsoleTestCase):
             self.receive_until(ws, typed)
         # The guest's echo is what virtlogd records: typing lands in the
         # port's log as the guest prints it.
+        self.wait_in_log(uuid, typed)
+
+    def test_a_pty_port(self):
+        # The pty is QEMU's, named only in the live domain XML.
+        uuid = self.boot_echo_guest('pty')
+        answer = self.grant(uuid)
+        self.assertEqual('pty', answer['type'])
+        typed = lh.new_marker('pty')
+        with self.connect(answer['url']) as ws:
+            ws.send(typed)
+            self.receive_until(ws, typed)
         self.wait_in_log(uuid, typed)
 
     def test_wrong_and_reused_tokens_are_refused(self):
