@@ -9,6 +9,7 @@ token from get_serial_console connect to it with a websocket
 import asyncio
 import contextlib
 import io
+import logging as std_logging
 import signal
 import ssl
 import sys
@@ -86,6 +87,9 @@ def main(argv=None):
                  project='computeagent', prog=PROG,
                  version=version.version_string())
         logging.setup(conf, 'computeagent')
+        # websockets' debug log shows each request line, token and all:
+        # never that, even with --debug.
+        std_logging.getLogger('websockets').setLevel(std_logging.INFO)
         context = _ssl_context(conf)
     except SystemExit as done:
         if done.code == errors.USAGE:
