@@ -10,7 +10,9 @@ import termios
 import threading
 
 from computeagent.cli import attach
+from computeagent.cmd import consoleproxy
 from tests.unit.console import test_proxy
+from tests.unit import tlscerts
 
 
 class TestRawTerminal(test_proxy.base.TestCase):
@@ -109,3 +111,70 @@ class TestAttach(test_proxy.ProxyTestCase):
             'the console proxy refused: 403 console token refused: the '
             'token is unknown, or was used already', str(result['error']))
         self.assertEqual(self.before, termios.tcgetattr(self.slave))
+
+
+class TestTLS(test_proxy.ProxyTestCase):
+    """A proxy serving wss:// only (computeagent-console-proxy's context)."""
+
+    def _serve(self):
+        ca = tlscerts.CA(self.dir)
+        cert, key = ca.issue('localhost', hosts=('localhost', '127.0.0.1'))
+        self.flags(proxy_cert_file=cert, proxy_key_file=key,
+                   group='console')
+        context = consoleproxy._ssl_context(self.conf)
+        self._close_server()
+        self.server = self.events.run(self.proxy.serve('127.0.0.1', 0,
+                                                       ssl=context))
+        port = self.server.sockets[0].getsockname()[1]
+        return ca, 'wss://127.0.0.1:%d/' % port
+
+    def test_wss_with_the_ca(self):
+        ca, base_url = self._serve()
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        done = {}
+
+        def run():
+            done['why'] = attach.attach(base_url + '?token=' + self.token(),
+                                        slave, slave, ca_file=ca.cert)
+        before = termios.tcgetattr(slave)
+        thread = threading.Thread(target=run)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        # Typed before raw mode, it would be flushed by it.
+        test_proxy.lh_poll(lambda: termios.tcgetattr(slave) != before)
+        os.write(master, b'tls')
+        received = b''
+        while b'TLS' not in received:
+            received += os.read(master, 100)
+        os.write(master, attach.ESCAPE)
+        thread.join(10)
+        self.assertEqual({'why': None}, done)
+
+    def stdin(self):
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        self.addCleanup(os.close, write)
+        return read
+
+    def test_a_client_without_the_ca_cannot_attach(self):
+        _ca, base_url = self._serve()
+        error = self.assertRaises(
+            attach.AttachError, attach.attach,
+            base_url + '?token=' + self.token(), self.stdin(), 1)
+        self.assertIn('cannot reach the console proxy at %s' % base_url,
+                      str(error))
+        self.assertIn('CERTIFICATE_VERIFY_FAILED', str(error))
+
+    def test_plain_ws_is_not_served(self):
+        _ca, base_url = self._serve()
+        error = self.assertRaises(
+            attach.AttachError, attach.attach,
+            base_url.replace('wss:', 'ws:') + '?token=' + self.token(),
+            self.stdin(), 1)
+        self.assertIn('cannot reach the console proxy', str(error))
+
+    def test_a_certificate_without_its_key_is_a_usage_error(self):
+        self.flags(proxy_cert_file='/x/cert.pem', group='console')
+        self.assertRaises(ValueError, consoleproxy._ssl_context, self.conf)
