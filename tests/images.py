@@ -270,6 +270,98 @@ def write_ticking_counter_image(path, marker, size_mb=1):
     return path
 
 
+# The boot sector of make_echo_sector, in nasm syntax: it prints its
+# marker, then sends back every byte COM1 receives, as a serial console's
+# guest would echo what is typed. It polls the line status register
+# (0x3fd: bit 0 a byte received, bit 5 room to send) each time the BIOS
+# timer tick (18.2 Hz) wakes it from hlt, taking up to the 16 bytes the
+# receive FIFO holds, so an idle guest costs the host almost nothing. The
+# marker's bytes follow the code.
+ECHO_ASM = """bits 16
+org 0x7c00
+        cli
+        cld                     ; lodsb counts upwards
+        xor ax, ax
+        mov ds, ax
+        mov ss, ax
+        mov sp, 0x7c00          ; the stack grows below the code
+        sti                     ; the BIOS timer tick wakes hlt
+        mov dx, 0x3fa
+        mov al, 0x07
+        out dx, al              ; FCR: enable and clear the 16-byte FIFOs
+        mov si, marker
+puts:                           ; print from si up to a NUL
+        lodsb
+        test al, al
+        jz idle
+        call putc
+        jmp puts
+idle:
+        hlt                     ; until an interrupt (the 18.2 Hz tick)
+echo:
+        mov dx, 0x3fd
+        in al, dx
+        test al, 1              ; LSR bit 0: a byte was received
+        jz idle
+        mov dx, 0x3f8
+        in al, dx               ; take it from the receive buffer
+        call putc               ; and send it back
+        jmp echo
+putc:                           ; write al to COM1 once it takes a byte
+        mov ah, al
+        mov dx, 0x3fd
+busy:
+        in al, dx
+        test al, 0x20           ; LSR bit 5: transmit holding register empty
+        jz busy
+        mov dx, 0x3f8
+        mov al, ah
+        out dx, al
+        ret
+marker:
+"""
+# What nasm makes of ECHO_ASM (checked against nasm by
+# tests/functional/test_serial_console.py).
+_ECHO_CODE = bytes.fromhex(
+    'fafc31c08ed88ed0bc007cfbbafa03b007eebe427cac84c07405e81400ebf6f4'
+    'bafd03eca80174f7baf803ece80200ebef88c4bafd03eca82074fbbaf80388e0'
+    'eec3')
+
+
+def make_echo_sector(marker, disk_sectors=2048):
+    """A 512-byte MBR that prints ``marker`` and CR LF, then echoes COM1.
+
+    :data:`ECHO_ASM` is its code.
+
+    :param marker: bytes without NUL, CR or LF
+    :param disk_sectors: size of the disk the partition entry describes
+    :returns: 512 bytes ending in 55 AA with one partition entry
+    """
+    if not isinstance(marker, bytes):
+        raise TypeError('marker must be bytes')
+    if b'\0' in marker:
+        raise ValueError('the marker may not contain NUL')
+    code = _ECHO_CODE + marker + b'\r\n\0'
+    if len(code) > _PARTITION_TABLE:
+        raise ValueError('marker longer than %d bytes' % (
+            _PARTITION_TABLE - len(_ECHO_CODE) - 3))
+    return _sector(code, disk_sectors)
+
+
+def write_echo_image(path, marker, size_mb=1):
+    """Write a sparse raw disk that boots to an echo on COM1.
+
+    See :func:`make_echo_sector`.
+
+    :returns: ``path``
+    """
+    sector = make_echo_sector(marker, size_mb * MIB // SECTOR)
+    with open(path, 'wb') as f:
+        f.write(sector)
+        f.truncate(size_mb * MIB)
+    return path
+
+
 def write_qcow2_image(path, marker, size_mb=1):
     """Write a qcow2 disk (no backing file) that boots to ``marker``.
 

@@ -118,6 +118,12 @@ class ComputeEndpoint(object):
                 field='live', reason='only live migration is supported')
         return self.manager.migration.migrate(ctxt, uuid, dest_host)
 
+    # -- since 1.3: the interactive serial console ----------------------
+
+    @dispatch.api_method
+    def get_serial_console(self, ctxt, uuid, port=0):
+        return self.manager.consoles.get(ctxt, uuid, port)
+
     @dispatch.api_method
     def get_host_status(self, ctxt):
         return self.manager.host_status()

@@ -148,5 +148,16 @@ class ComputeAgentAPI(object):
             return client.cast(ctxt, 'migrate_instance', **kwargs)
         return client.call(ctxt, 'migrate_instance', **kwargs)
 
+    def get_serial_console(self, ctxt, uuid, port=0):
+        """A one-time token and URL for a serial console (API 1.3).
+
+        :returns: ``{"url", "token", "expires_at", "port", "type"}``
+        :raises: oslo_messaging.RPCVersionCapError if the agents are
+            capped below 1.3
+        """
+        client = self._client_at('1.3')
+        return client.call(ctxt or oslo_context.RequestContext(),
+                           'get_serial_console', uuid=uuid, port=port)
+
     def get_host_status(self, ctxt):
         return self._call(ctxt, 'get_host_status')

@@ -197,8 +197,27 @@ def make_parser():
         _subcommand(sub, name, text).add_argument(
             'uuid', help="the instance's uuid")
     console = _subcommand(sub, 'console',
-                          "show the guest's serial console output")
+                          "show the guest's serial console output; with "
+                          "--attach, type into it (an interactive "
+                          "console, through the node's console proxy)")
     console.add_argument('uuid', help="the instance's uuid")
+    interactive = console.add_mutually_exclusive_group()
+    interactive.add_argument(
+        '--attach', action='store_true',
+        help='join this terminal to the serial port (a pty, unix or tcp '
+             'port of a running or paused guest) in raw mode: every key '
+             'goes to the guest; Ctrl-] leaves')
+    interactive.add_argument(
+        '--url', action='store_true',
+        help="print the console proxy's URL and a one-time token for the "
+             'serial port, for another websocket client')
+    console.add_argument('--port', type=_whole(0), default=0,
+                         metavar='N',
+                         help='the serial port of --attach and --url '
+                              '(default: 0)')
+    console.add_argument('--ca-file', metavar='FILE',
+                         help='CA certificates to trust for a wss:// '
+                              'console proxy (default: the system\'s)')
     console.add_argument('--tail', type=_whole(0), dest='tail_lines',
                          metavar='LINES',
                          help='only the last LINES lines (default: all '

@@ -15,6 +15,7 @@ import oslo_messaging
 
 from computeagent.api import fleet
 from computeagent.api import tlscheck
+from computeagent.cli import attach
 from computeagent.cli import deadline
 from computeagent.cli import errors
 from computeagent.cli import output
@@ -163,6 +164,22 @@ def _reboot(session, args):
         what='the reboot of %s' % args.uuid), 'instance'
 
 
+def _interactive_console(session, args):
+    """console --url prints a token; console --attach uses it at once."""
+    grant = session.request('get_serial_console', args.uuid,
+                            port=args.port)
+    if args.url:
+        return grant, 'mapping'
+
+    banner = ('Connected to serial port %d (%s) of %s; leave with %s.'
+              % (grant['port'], grant['type'], args.uuid,
+                 attach.ESCAPE_NAME))
+    why = attach.attach(grant['url'], ca_file=args.ca_file, banner=banner)
+    _note('\nLeft the console of %s%s.' % (
+        args.uuid, '' if why is None else ': %s' % why))
+    return None, None
+
+
 def _run(session, args):
     """Do the command.
 
@@ -177,6 +194,8 @@ def _run(session, args):
         method, kind, _help = cli_parser.SIMPLE[cmd]
         what = None if cmd == 'show' else 'the %s of %s' % (cmd, args.uuid)
         return session.request(method, args.uuid, what=what), kind
+    if cmd == 'console' and (args.attach or args.url):
+        return _interactive_console(session, args)
     if cmd == 'console':
         return session.request('get_console_output', args.uuid,
                                args.tail_lines, args.max_bytes), 'console'
@@ -274,6 +293,8 @@ def _main(argv):
         return _fail('%s: %s' % (e.exc_type, e.value), errors.FAILURE)
     except deadline.DeadlinePassed as e:
         return _fail(_late(e, session), errors.FAILURE)
+    except attach.AttachError as e:
+        return _fail(str(e), errors.FAILURE)
     except OSError as e:
         if session is None or e.filename is not None:
             # A file named on the command line (--spec) or in the
@@ -292,8 +313,9 @@ def _main(argv):
     finally:
         if debug_handler is not None:
             logging.getLogger().removeHandler(debug_handler)
-    print(result if kind is None else output.render(result, kind,
-                                                    args.format))
+    if result is not None:
+        print(result if kind is None else output.render(result, kind,
+                                                        args.format))
     return 0
 
 

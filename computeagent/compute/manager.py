@@ -22,7 +22,9 @@ requests that only read. The parts:
   image-cache sweep;
 - ``migration`` (:mod:`computeagent.compute.migration`): both ends of
   live migrations; its ``peers`` (how to ask another host's agent) are
-  the service's to give.
+  the service's to give;
+- ``consoles`` (:mod:`computeagent.compute.consoles`): tokens of the
+  interactive serial console.
 
 The records are the store's (:mod:`computeagent.compute.store`);
 start-up recovery is :mod:`computeagent.compute.recovery`. All
@@ -33,6 +35,7 @@ nothing here knows of RPC.
 
 from computeagent.compute import builder
 from computeagent.compute import cache_sweep
+from computeagent.compute import consoles
 from computeagent.compute import disk_operations
 from computeagent.compute import lifecycle
 from computeagent.compute import locks as locks_mod
@@ -85,6 +88,7 @@ class ComputeManager(object):
             conf, driver, store, notifier, self.resources, self.runner,
             locks)
         self.reconciler.arriving = self.migration.incoming
+        self.consoles = consoles.SerialConsoles(conf, driver, self.runner)
 
     def get(self, uuid):
         """The record of one instance.

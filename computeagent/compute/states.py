@@ -41,4 +41,6 @@ ALLOWED = {
     # A guest that runs (or is paused) moves; a stopped one has nothing
     # to move but its record.
     'live_migrate': (RUNNING, PAUSED),
+    # Only a guest's QEMU has the chardev a console joins.
+    'get_serial_console': (RUNNING, PAUSED),
 }

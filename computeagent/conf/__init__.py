@@ -6,6 +6,7 @@ call :func:`register_opts` on the ConfigOpts they use.
 
 from oslo_config import cfg
 
+from computeagent.conf import console
 from computeagent.conf import default
 from computeagent.conf import disk
 from computeagent.conf import fleet
@@ -17,7 +18,8 @@ from computeagent.conf import serial
 CONF = cfg.CONF
 
 #: every option module, in the order the sample lists them
-MODULES = (default, disk, image, libvirt, serial, notifications, fleet)
+MODULES = (default, disk, image, libvirt, serial, notifications, fleet,
+           console)
 
 
 def register_opts(conf):

@@ -319,6 +319,22 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         raise exception.DriverError(
             reason='the %s driver cannot migrate guests' % self.name)
 
+    def get_serial_console(self, instance, port):
+        """Where a console joins serial port ``port`` of the running guest.
+
+        The caller has checked that the port exists, is a ``pty``,
+        ``unix`` or ``tcp`` port, and that the guest runs or is paused.
+        Not abstract: a driver without serial chardevs keeps this
+        default.
+
+        :param instance: the StoredInstance
+        :param port: the port's index
+        :returns: a :class:`computeagent.objects.console.ConsoleTarget`
+        :raises: DriverError if the hypervisor cannot tell
+        """
+        raise exception.DriverError(
+            reason='the %s driver has no serial consoles' % self.name)
+
     def disk_sizes_mb(self, spec):
         """The virtual size of disks whose size comes from their image.
 

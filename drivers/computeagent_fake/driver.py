@@ -27,6 +27,7 @@ import weakref
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent.objects import console as console_obj
 from computeagent.objects import record as record_obj
 from computeagent.virt import consolelog
 from computeagent.virt import diskmodes
@@ -276,6 +277,24 @@ class FakeDriver(driver.ComputeDriver):
     def resume(self, instance):
         self._set_state(instance, power.RUNNING, (power.SUSPENDED,),
                         'resume')
+
+    def get_serial_console(self, instance, port):
+        """The port's host end as the record names it.
+
+        A fake guest has no QEMU, so nothing listens there: the proxy's
+        connection fails as it would for a guest that just stopped.
+        """
+        with self._lock:
+            self._guest(instance.uuid)
+        serial = {p.index: p for p in instance.record.serial_ports}[port]
+        if serial.type == 'unix':
+            return console_obj.ConsoleTarget(kind='unix', path=serial.path)
+        if serial.type == 'tcp':
+            return console_obj.ConsoleTarget(kind='tcp', host=serial.host,
+                                             port=serial.port)
+        raise exception.DriverError(
+            reason='the fake driver makes no host pty (serial port %d)'
+            % port)
 
     def get_console_output(self, instance, tail_lines=None,
                            max_bytes=consolelog.DEFAULT_MAX_BYTES):

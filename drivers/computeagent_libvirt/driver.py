@@ -35,6 +35,7 @@ from computeagent.virt import layout
 from computeagent.virt import power
 from computeagent_libvirt import cache_ops
 from computeagent_libvirt import cacheinputs
+from computeagent_libvirt import console_ops
 from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt.design import guest as designer
 from computeagent_libvirt import disk_ops
@@ -339,6 +340,10 @@ class LibvirtDriver(virt_driver.ComputeDriver):
         if not path:
             return {'output': '', 'truncated': False, 'size': 0}
         return consolelog.read_tail(path, tail_lines, max_bytes)
+
+    @typed_errors
+    def get_serial_console(self, instance, port):
+        return console_ops.serial_console(self.host, instance.uuid, port)
 
     @typed_errors
     def get_host_resources(self):

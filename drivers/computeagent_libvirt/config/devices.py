@@ -8,7 +8,7 @@ no policy (see :mod:`computeagent_libvirt.config.base`).
 from computeagent_libvirt.config import base
 
 #: chardev types whose <source> has fields here; another's is kept whole
-_SOURCE_TYPES = ('file', 'unix', 'tcp', 'pipe')
+_SOURCE_TYPES = ('file', 'pty', 'unix', 'tcp', 'pipe')
 
 
 class CharDevice(base.ConfigObject):
@@ -17,7 +17,8 @@ class CharDevice(base.ConfigObject):
     Which fields are rendered follows ``type``:
 
     - ``file``: ``<source path=... append=...>``
-    - ``pty``: no source
+    - ``pty``: no source, but the live XML's ``<source path=...>`` (the
+      pty libvirt allocated) when ``source_path`` is set
     - ``unix``: ``<source mode=... path=...>``
     - ``tcp``: ``<source mode=... host=... service=...>`` and
       ``<protocol type=...>``
@@ -58,6 +59,8 @@ class CharDevice(base.ConfigObject):
         if self.type == 'file':
             base.sub_element(root, 'source', path=self.source_path,
                              append=base.on_off(self.source_append))
+        elif self.type == 'pty' and self.source_path is not None:
+            base.sub_element(root, 'source', path=self.source_path)
         elif self.type == 'unix':
             base.sub_element(root, 'source', mode=self.source_mode,
                              path=self.source_path)

@@ -367,3 +367,37 @@ class TestService(RpcTestCase):
         caller.join(agentfixtures.WAIT)
         self.assertFalse(stopper.is_alive() or caller.is_alive())
         self.assertEqual('running', result['state'])
+
+
+class TestSerialConsoleClient(RpcTestCase):
+    """get_serial_console over the wire, and its 1.3 gate."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_agent()
+
+    def api(self, version_cap=rpcapi.API_VERSION):
+        return rpcapi.ComputeAgentAPI(
+            rpcapi.get_transport(self.conf), 'test-host',
+            topic=self.conf.rpc_topic, version_cap=version_cap)
+
+    def test_the_client_and_a_plain_client_get_a_token(self):
+        uuid = self.api().create_instance(None, agentfixtures.make_spec(
+            serial_ports=[{'type': 'unix'}]))['uuid']
+        answer = self.api().get_serial_console(None, uuid)
+        self.assertEqual(0, answer['port'])
+        self.assertIn('?token=%s' % answer['token'], answer['url'])
+        transport, client = agentfixtures.plain_client(self.conf)
+        self.addCleanup(transport.cleanup)
+        plain = client.prepare(version='1.3').call(
+            {}, 'get_serial_console', uuid=uuid, port=0)
+        self.assertNotEqual(answer['token'], plain['token'])
+        error = self.assertRaises(
+            oslo_messaging.RemoteError, client.call, {},
+            'get_serial_console', uuid=uuid, port=1)
+        self.assertEqual('InvalidSpec', error.exc_type)
+
+    def test_gated_at_1_3(self):
+        self.assertRaises(oslo_messaging.RPCVersionCapError,
+                          self.api('1.2').get_serial_console, None,
+                          agentfixtures.new_uuid())

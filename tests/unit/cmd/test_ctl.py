@@ -207,6 +207,29 @@ class TestCommands(CtlTestCase):
         result = self.ok_json('console', uuid)
         self.assertEqual({'output', 'truncated', 'size'}, set(result))
 
+    def test_interactive_console_url_and_attach(self):
+        self.flags(proxy_base_url='ws://127.0.0.1:9/', group='console')
+        uuid = self.boot('--serial', 'type=unix')
+        answer = self.ok_json('console', uuid, '--url')
+        self.assertEqual({'url', 'token', 'expires_at', 'port', 'type'},
+                         set(answer))
+        self.assertEqual('ws://127.0.0.1:9/?token=%s' % answer['token'],
+                         answer['url'])
+        # Nothing listens there: one line, the terminal left alone.
+        code, out, err = self.ctl('console', uuid, '--attach')
+        self.assertEqual((1, ''), (code, out))
+        self.assertIn('error: cannot reach the console proxy at '
+                      'ws://127.0.0.1:9/', err)
+        code, _out, err = self.ctl('console', uuid, '--attach', '--port',
+                                   '1')
+        self.assertEqual(1, code)
+        self.assertIn('InvalidSpec: Invalid port: instance %s has no '
+                      'serial port 1' % uuid, err)
+
+    def test_attach_and_url_exclude_each_other(self):
+        self.assertRaises(SystemExit, self.ctl, 'console',
+                          agentfixtures.new_uuid(), '--attach', '--url')
+
     def test_disk_commands(self):
         uuid = self.boot('--cdrom', 'bus=ide')
         record = self.ok_json('attach-disk', uuid, 'blank,size_mb=8')

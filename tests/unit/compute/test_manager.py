@@ -393,7 +393,7 @@ class TestArguments(agentfixtures.ManagerTestCase):
              'unpause_instance', 'suspend_instance', 'resume_instance',
              'get_console_output', 'attach_disk', 'detach_disk',
              'change_media', 'commit_disk', 'migrate_instance',
-             'get_host_status']), exposed)
+             'get_host_status', 'get_serial_console']), exposed)
 
     def test_render_creates_nothing(self):
         spec = agentfixtures.make_spec()
