@@ -221,7 +221,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
                         for d in designer.describe_disks(guest)),
             serial_ports=designer.describe_serial_ports(guest),
             console_log=designer.console_log(guest),
-            nics=designer.describe_nics(guest))
+            nics=designer.describe_nics(guest, spec))
 
     def _remove(self, uuid, dom):
         """Undo a spawn: the domain this call defined, and every file."""
