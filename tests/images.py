@@ -206,6 +206,26 @@ def write_ticking_counter_image(path, marker, size_mb=1):
     return path
 
 
+#: a 1.44 MB floppy: 80 tracks, 2 heads, 18 sectors of 512 bytes
+FLOPPY_BYTES = 80 * 2 * 18 * SECTOR
+
+
+def write_floppy_image(path, marker):
+    """Write a 1.44 MB raw floppy image that boots to ``marker``.
+
+    SeaBIOS loads a floppy's first sector and jumps to it if it ends in
+    55 AA, as a disk's; a floppy needs no partition table, but the
+    sector keeps its one entry so that the image inspector takes the
+    image as a safe raw one.
+
+    :returns: ``path``
+    """
+    with open(path, 'wb') as f:
+        f.write(make_boot_sector(marker, FLOPPY_BYTES // SECTOR))
+        f.truncate(FLOPPY_BYTES)
+    return path
+
+
 def write_qcow2_image(path, marker, size_mb=1):
     """Write a qcow2 disk (no backing file) that boots to ``marker``.
 
