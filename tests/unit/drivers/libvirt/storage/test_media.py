@@ -12,6 +12,7 @@ import subprocess
 import fixtures
 
 from computeagent import exception
+from computeagent_libvirt import cache_ops
 from computeagent_libvirt.storage import instance as storage_mod
 from tests import base
 from tests.unit.drivers.libvirt import utils
@@ -108,3 +109,11 @@ class TestFloppy(base.TestCase):
         self.assertEqual(
             ('qemu-img', 'create', '-q', '-f', 'raw', planned.path,
              '1474560'), tuple(self.run.call_args.args[0]))
+
+    def test_a_blank_floppy_claims_its_medium(self):
+        spec = utils.make_spec(disks=[
+            utils.make_disk(format='raw', source={'blank': True}, size_mb=1),
+            utils.make_floppy(source={'blank': True})])
+        sizes = cache_ops.CacheOps(self.conf, None,
+                                   self.storage).disk_sizes_mb(spec)
+        self.assertEqual({'fda': 2}, sizes)
