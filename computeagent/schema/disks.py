@@ -39,7 +39,7 @@ TARGET_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'ide': 'hd',
 IDE_TARGETS = ('hda', 'hdb', 'hdc', 'hdd')
 # The PC's floppy controller takes two drives: fda and fdb.
 FLOPPY_TARGETS = ('fda', 'fdb')
-# The buses with a fixed set of targets, and how many they have.
+# The buses with a fixed set of targets, and those targets.
 FIXED_TARGETS = {'ide': IDE_TARGETS, 'fdc': FLOPPY_TARGETS}
 # What a floppy cannot have, with the value meaning "not used": its size
 # is its medium's (a blank one is 1.44 MB), and QEMU's floppy device has
