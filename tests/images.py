@@ -359,6 +359,25 @@ def write_echo_image(path, marker, size_mb=1):
     with open(path, 'wb') as f:
         f.write(sector)
         f.truncate(size_mb * MIB)
+
+
+#: a 1.44 MB floppy: 80 tracks, 2 heads, 18 sectors of 512 bytes
+FLOPPY_BYTES = 80 * 2 * 18 * SECTOR
+
+
+def write_floppy_image(path, marker):
+    """Write a 1.44 MB raw floppy image that boots to ``marker``.
+
+    SeaBIOS loads a floppy's first sector and jumps to it if it ends in
+    55 AA, as a disk's; a floppy needs no partition table, but the
+    sector keeps its one entry so that the image inspector takes the
+    image as a safe raw one.
+
+    :returns: ``path``
+    """
+    with open(path, 'wb') as f:
+        f.write(make_boot_sector(marker, FLOPPY_BYTES // SECTOR))
+        f.truncate(FLOPPY_BYTES)
     return path
 
 

@@ -154,8 +154,14 @@ def make_parser():
                            'boot_index, cache, aio, iothread, discard, '
                            'snapshot, readonly, serial, iotune.KEY')
     boot.add_argument('--cdrom', action='append', metavar='KEY=VALUE,...',
-                      help='a cdrom: image=NAME (an empty drive '
-                           'without), bus, boot_index')
+                      help='a cdrom: image=NAME or host_device=PATH (a '
+                           'host drive [disk] host_cdrom_devices lists; '
+                           'an empty drive without either), bus, '
+                           'boot_index')
+    boot.add_argument('--floppy', action='append', metavar='KEY=VALUE,...',
+                      help='a floppy (after the disks and cdroms): '
+                           'image=NAME (a blank 1.44 MB one without), '
+                           'readonly, boot_index')
     boot.add_argument('--serial', action='append', metavar='KEY=VALUE,...',
                       help='a serial port, port 0 first: type=file|pty|'
                            'unix|tcp|udp|pipe|null, log, host, port, '
@@ -176,6 +182,10 @@ def make_parser():
                       help='VNC graphics listening on ADDRESS')
     boot.add_argument('--boot-menu', action='store_true',
                       help="show the firmware's boot menu")
+    boot.add_argument('--boot-order', dest='boot_order', metavar='LETTERS',
+                      help="QEMU's -boot order: c (disk), d (cdrom), a "
+                           "(floppy), n (network), e.g. dc; instead of "
+                           "any boot_index")
     boot.add_argument('--metadata', action='append', metavar='KEY=VALUE',
                       help='stored with the instance and shown by show')
     boot.add_argument('--wait', action='store_true',

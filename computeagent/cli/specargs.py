@@ -58,14 +58,20 @@ def parse_pairs(text):
 
 
 def disk_from_pairs(text, device='disk'):
-    """A disk spec from ``image=NAME`` or ``blank`` plus disk keys."""
+    """A disk spec from its source and its disk keys.
+
+    The source is ``image=NAME``, ``blank`` or (a cdrom's)
+    ``host_device=PATH``; a cdrom or floppy without one is blank.
+    """
     pairs = parse_pairs(text)
     disk = {}
     if 'image' in pairs:
         disk['source'] = {'image': pairs.pop('image')}
+    elif 'host_device' in pairs:
+        disk['source'] = {'host_device': pairs.pop('host_device')}
     elif pairs.pop('blank', False):
         disk['source'] = {'blank': True}
-    elif device == 'cdrom':
+    elif device in ('cdrom', 'floppy'):
         disk['source'] = {'blank': True}
     else:
         raise SpecArgError('a disk needs image=NAME or blank')
@@ -108,8 +114,12 @@ def spec_from_args(args):
             spec[key] = value
     if args.boot_menu:
         spec['boot_menu'] = True
+    if args.boot_order is not None:
+        spec['boot_order'] = args.boot_order
     disks = [disk_from_pairs(d) for d in args.disk or ()]
     disks += [disk_from_pairs(d, device='cdrom') for d in args.cdrom or ()]
+    disks += [disk_from_pairs(d, device='floppy')
+              for d in args.floppy or ()]
     if disks:
         _extend(spec, 'disks', list, disks)
     if args.serial:

@@ -128,7 +128,15 @@ class DiskOperations(object):
                 raise exception.DriverError(reason=HELD_TARGET % {
                     'uuid': instance.uuid, 'target': disk['target']})
             new = instance_schema.validate_disk(disk, spec.disks, self.conf,
-                                                nics=spec.nics)
+                                                nics=spec.nics,
+                                                boot_order=spec.boot_order)
+            state = instance.record.state
+            if new.is_floppy and state != 'shutoff':
+                # QEMU's floppy controller has no hot-plug: a floppy
+                # drive is added to the definition of a stopped guest.
+                raise exception.InvalidState(
+                    action='attach a floppy to', uuid=instance.uuid,
+                    state=state)
             # Claimed as a create's disks are, before anything is made;
             # the spec that names it is stored within the claim, so no
             # create or attach admitted meanwhile takes the same space.
@@ -206,6 +214,14 @@ class DiskOperations(object):
             if record.disk(target).device != 'cdrom':
                 raise exception.InvalidSpec(
                     field='target', reason='%s is not a cdrom' % target)
+            host_device = instance.spec.disk(target)[1].source.host_device
+            if host_device is not None:
+                # Its medium is whatever is in the host's drive; the agent
+                # neither ejects nor replaces what is in the host's drive.
+                raise exception.InvalidSpec(
+                    field='target', reason='%s is the host cdrom drive %s, '
+                    'whose medium is changed in the host\'s drive'
+                    % (target, host_device))
             disk_record = self.driver.change_media(instance, target, image)
             spec = instance.spec
             source = spec_obj.DiskSource(image=image)

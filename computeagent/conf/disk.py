@@ -21,6 +21,14 @@ opts = [
                      'default here, "none" is used when the instances '
                      'path supports O_DIRECT and "writethrough" where it '
                      'does not (tmpfs).'),
+    cfg.ListOpt('host_cdrom_devices',
+                default=[],
+                help='Host cdrom drives (absolute paths of block devices, '
+                     'e.g. /dev/sr0) that a cdrom disk spec may name as '
+                     'its source {"host_device": path}, as QEMU\'s '
+                     '"-cdrom /dev/cdrom". Empty: none may be used. A '
+                     'guest using one reads the host\'s drive directly; '
+                     'the agent never copies, caches or removes it.'),
     cfg.IntOpt('qemu_img_cpu_seconds',
                default=30, min=1,
                help='CPU time limit of one qemu-img process, so a '

@@ -43,25 +43,35 @@ def fields_dict(obj):
 
 @dataclasses.dataclass(frozen=True)
 class DiskSource(object):
-    """A disk's ``source``: an image reference, or blank (``image`` None).
+    """A disk's ``source``: an image, a host's cdrom drive, or blank.
 
-    :ivar image: the image reference, or None for a blank disk (or an
-        empty cdrom)
+    :ivar image: the image reference, or None
+    :ivar host_device: the path of a host's cdrom drive (a block device,
+        since 1.3), or None
     """
 
     image: typing.Optional[str] = None
+    host_device: typing.Optional[str] = None
 
     @property
     def blank(self):
-        return self.image is None
+        """Neither an image nor a host device: a blank disk, empty cdrom."""
+        return self.image is None and self.host_device is None
 
     def to_dict(self):
-        """:returns: ``{"image": ref}`` or ``{"blank": true}``"""
+        """The source on the wire.
+
+        :returns: ``{"image": ref}``, ``{"host_device": path}`` or
+            ``{"blank": true}``
+        """
+        if self.host_device is not None:
+            return {'host_device': self.host_device}
         return {'blank': True} if self.blank else {'image': self.image}
 
     @classmethod
     def from_dict(cls, data):
-        return cls(image=data.get('image'))
+        return cls(image=data.get('image'),
+                   host_device=data.get('host_device'))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +103,10 @@ class DiskSpec(object):
     @property
     def is_cdrom(self):
         return self.device == 'cdrom'
+
+    @property
+    def is_floppy(self):
+        return self.device == 'floppy'
 
     @property
     def image(self):
@@ -206,7 +220,10 @@ class InstanceSpec(object):
     ``disks``, ``serial_ports``, ``parallel_ports`` and ``nics`` are
     tuples of :class:`DiskSpec`, :class:`SerialPortSpec` (for both kinds
     of port) and :class:`NicSpec`;
-    ``metadata`` is a tuple of (key, value) pairs in the request's order.
+    ``metadata`` is a tuple of (key, value) pairs in the request's order;
+    ``boot_order`` is None or the letters of
+    :mod:`computeagent.schema.bootorder`, as given (the boot indexes they
+    stand for are worked out where the guest is designed).
     """
 
     uuid: str
@@ -215,6 +232,7 @@ class InstanceSpec(object):
     vcpus: int = 1
     memory_mb: int = 128
     boot_menu: bool = False
+    boot_order: typing.Optional[str] = None
     video: str = 'none'
     graphics: typing.Optional[GraphicsSpec] = None
     metadata: tuple = ()
@@ -237,6 +255,7 @@ class InstanceSpec(object):
             'vcpus': self.vcpus,
             'memory_mb': self.memory_mb,
             'boot_menu': self.boot_menu,
+            'boot_order': self.boot_order,
             'video': self.video,
             'graphics': (self.graphics.to_dict()
                          if self.graphics is not None else None),

@@ -9,6 +9,7 @@ targets.
 """
 
 import dataclasses
+import os
 import re
 
 from computeagent import exception
@@ -18,8 +19,8 @@ from computeagent.virt import diskmodes
 DISK_KEYS = ('source', 'device', 'bus', 'target', 'format', 'size_mb',
              'boot_index', 'cache', 'aio', 'iothread', 'discard', 'iotune',
              'snapshot', 'readonly', 'serial')
-DEVICES = ('disk', 'cdrom')
-BUSES = ('virtio', 'scsi', 'sata', 'ide')
+DEVICES = ('disk', 'cdrom', 'floppy')
+BUSES = ('virtio', 'scsi', 'sata', 'ide', 'fdc')
 FORMATS = ('qcow2', 'raw')
 CACHE_MODES = diskmodes.CACHE_MODES
 AIO_MODES = diskmodes.AIO_MODES
@@ -29,12 +30,23 @@ MAX_IOTUNE = 10 ** 15
 MAX_SIZE_MB = 16 * 1024 * 1024  # 16 TiB
 MAX_BOOT_INDEX = 65535
 MAX_IMAGE_REF = 255
+MAX_DEVICE_PATH = 255
 
 # sata and scsi disks share the sd namespace, as in libvirt.
-TARGET_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'ide': 'hd'}
+TARGET_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'ide': 'hd',
+                   'fdc': 'fd'}
 # The PC's two IDE channels take two devices each: hda to hdd.
 IDE_TARGETS = ('hda', 'hdb', 'hdc', 'hdd')
-_TARGET_RE = re.compile(r'(vd|sd|hd)[a-z]{1,2}')
+# The PC's floppy controller takes two drives: fda and fdb.
+FLOPPY_TARGETS = ('fda', 'fdb')
+# The buses with a fixed set of targets, and those targets.
+FIXED_TARGETS = {'ide': IDE_TARGETS, 'fdc': FLOPPY_TARGETS}
+# What a floppy cannot have, with the value meaning "not used": its size
+# is its medium's (a blank one is 1.44 MB), and QEMU's floppy device has
+# no serial property and no data-plane, and is not given an overlay.
+FLOPPY_UNUSED = {'size_mb': None, 'snapshot': False, 'iothread': False,
+                 'serial': None}
+_TARGET_RE = re.compile(r'(vd|sd|hd)[a-z]{1,2}|fd[ab]')
 _SERIAL_RE = re.compile(r'[A-Za-z0-9_-]{1,20}')
 
 
@@ -158,6 +170,21 @@ def validate_target(value, field):
     return value
 
 
+def default_bus(device):
+    """The bus of a disk spec that names none."""
+    return {'cdrom': 'sata', 'floppy': 'fdc'}.get(device, 'virtio')
+
+
+def default_format(device, conf):
+    """The format of a disk spec that names none.
+
+    A floppy is always raw: QEMU's floppy drive guesses the medium's
+    geometry from the image's size, so the image must be the medium
+    itself, not an overlay.
+    """
+    return 'raw' if device == 'floppy' else conf.disk.default_format
+
+
 def validate_image_ref(value, field, allow_none=False):
     if value is None and allow_none:
         return None
@@ -165,15 +192,40 @@ def validate_image_ref(value, field, allow_none=False):
 
 
 def _source(value, field):
-    mapping(value, field, ('image', 'blank'))
+    mapping(value, field, ('image', 'blank', 'host_device'))
     if len(value) != 1:
-        fail(field, 'must have exactly one of "image" and "blank"')
+        fail(field, 'must have exactly one of "image", "blank" and '
+             '"host_device"')
     if 'blank' in value:
         if value['blank'] is not True:
             fail(field + '.blank', 'must be true')
         return spec_obj.DiskSource()
+    if 'host_device' in value:
+        return spec_obj.DiskSource(host_device=string(
+            value['host_device'], field + '.host_device', MAX_DEVICE_PATH))
     return spec_obj.DiskSource(
         image=validate_image_ref(value['image'], field + '.image'))
+
+
+def _check_host_device(disk, field, conf):
+    """A host device source: a cdrom's, and one ``[disk]`` lets guests use.
+
+    Whether the path is a block device is seen where it is opened (the
+    driver's storage); the schema knows only the request and the
+    configuration.
+    """
+    path = disk.source.host_device
+    field += '.source.host_device'
+    if not disk.is_cdrom:
+        fail(field, 'only a cdrom can use a host device, not a %s'
+             % disk.device)
+    if not os.path.isabs(path) or os.path.normpath(path) != path:
+        fail(field, 'must be an absolute, normalized path, not %s'
+             % short(path))
+    if path not in conf.disk.host_cdrom_devices:
+        fail(field, '%s is not one of the host cdrom drives that '
+             '[disk] host_cdrom_devices allows (%s)'
+             % (path, ', '.join(conf.disk.host_cdrom_devices) or 'none'))
 
 
 def _iotune(value, field):
@@ -205,14 +257,13 @@ def validate_one(disk, field, conf):
     source = _source(disk['source'], field + '.source')
     device = default(disk, 'device', field, 'disk', choice, DEVICES)
     cdrom = device == 'cdrom'
-    bus = default(disk, 'bus', field, 'sata' if cdrom else 'virtio',
-                  choice, BUSES)
+    bus = default(disk, 'bus', field, default_bus(device), choice, BUSES)
     result = spec_obj.DiskSpec(
         source=source,
         device=device,
         bus=bus,
         target=optional(disk, 'target', field, validate_target),
-        format=default(disk, 'format', field, conf.disk.default_format,
+        format=default(disk, 'format', field, default_format(device, conf),
                        choice, FORMATS),
         size_mb=optional(disk, 'size_mb', field, integer, 1, MAX_SIZE_MB),
         boot_index=optional(disk, 'boot_index', field, boot_index),
@@ -227,11 +278,30 @@ def validate_one(disk, field, conf):
         serial=optional(disk, 'serial', field, _serial),
     )
     _check_consistency(result, field)
+    if source.host_device is not None:
+        _check_host_device(result, field, conf)
     return result
+
+
+def _check_floppy(disk, field):
+    """What QEMU's floppy drive (isa-fdc) and libvirt cannot do."""
+    if disk.bus != 'fdc':
+        fail(field + '.bus', 'a floppy is on the fdc bus, not %s' % disk.bus)
+    if disk.format != 'raw':
+        fail(field + '.format', 'a floppy is raw (the drive takes its '
+             'geometry from the image\'s size), not %s' % disk.format)
+    for key, unused in FLOPPY_UNUSED.items():
+        if getattr(disk, key) != unused:
+            fail(join(field, key), 'is not allowed for a floppy')
 
 
 def _check_consistency(disk, field):
     bus = disk.bus
+    if disk.is_floppy:
+        _check_floppy(disk, field)
+    elif bus == 'fdc':
+        fail(field + '.bus', 'fdc takes only floppies, not a %s'
+             % disk.device)
     if disk.is_cdrom:
         if bus == 'virtio':
             fail(field + '.bus', 'a cdrom cannot be on the virtio bus '
@@ -242,7 +312,9 @@ def _check_consistency(disk, field):
                 fail(join(field, key), 'is not allowed for a cdrom')
         if not disk.readonly:
             fail(field + '.readonly', 'a cdrom is always read-only')
-    elif disk.source.blank and disk.size_mb is None:
+    elif (disk.source.blank and disk.size_mb is None
+            and not disk.is_floppy):
+        # A blank floppy is the 1.44 MB medium.
         fail(field + '.size_mb', 'is required for a blank disk')
     if disk.iothread and bus != 'virtio':
         fail(field + '.iothread', 'needs the virtio bus, not %s' % bus)
@@ -268,8 +340,8 @@ def _suffix(index):
 
 
 def _free_target(bus, used):
-    if bus == 'ide':
-        candidates = IDE_TARGETS
+    if bus in FIXED_TARGETS:
+        candidates = FIXED_TARGETS[bus]
     else:
         # Two letters at most: a to z, then aa to zz.
         candidates = (TARGET_PREFIXES[bus] + _suffix(i)
@@ -306,8 +378,10 @@ def assign_targets(disks, fields, used):
         if disk.target is None:
             target = _free_target(disk.bus, used)
             if target is None:
-                fail(field + '.bus', 'no %s target is left (ide has only '
-                     'hda to hdd)' % disk.bus)
+                names = FIXED_TARGETS[disk.bus]
+                fail(field + '.bus', 'no %s target is left (%s has only '
+                     '%s to %s)' % (disk.bus, disk.bus, names[0],
+                                    names[-1]))
             disk = dataclasses.replace(disk, target=target)
             used[target] = field
         named.append(disk)

@@ -25,13 +25,15 @@ import json
 import re
 
 from computeagent.objects import spec as spec_obj
+from computeagent.schema import bootorder
 from computeagent.schema import disks as fields
 from computeagent.virt import consolelog
 from computeagent.virt import layout
 from computeagent.virt import macs
 
 SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
-             'serial_ports', 'parallel_ports', 'video', 'graphics', 'nics',
+             'boot_order', 'serial_ports', 'parallel_ports', 'video',
+             'graphics', 'nics',
              'metadata')
 VIDEO_MODELS = ('none', 'vga', 'cirrus', 'virtio')
 SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'udp', 'pipe', 'null')
@@ -107,9 +109,12 @@ def validate_spec(spec, conf):
                                0, MAX_NICS)
     nics = [_nic(nic, 'nics[%d]' % i) for i, nic in enumerate(nic_specs)]
     _check_macs(nics)
-    fields.check_boot_indexes(
-        [('disks[%d]' % i, disk) for i, disk in enumerate(disks)] +
-        [('nics[%d]' % i, nic) for i, nic in enumerate(nics)], {})
+    devices = ([('disks[%d]' % i, disk) for i, disk in enumerate(disks)] +
+               [('nics[%d]' % i, nic) for i, nic in enumerate(nics)])
+    fields.check_boot_indexes(devices, {})
+    boot_order = fields.optional(spec, 'boot_order', '',
+                                 bootorder.validate_letters)
+    bootorder.check_not_mixed(boot_order, devices)
     return spec_obj.InstanceSpec(
         uuid=uuid,
         name=name,
@@ -120,6 +125,7 @@ def validate_spec(spec, conf):
                                  MAX_MEMORY_MB),
         boot_menu=fields.default(spec, 'boot_menu', '', False,
                                  fields.boolean),
+        boot_order=boot_order,
         video=fields.default(spec, 'video', '', 'none', fields.choice,
                              VIDEO_MODELS),
         graphics=fields.optional(spec, 'graphics', '', _graphics),
@@ -131,7 +137,8 @@ def validate_spec(spec, conf):
     )
 
 
-def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
+def validate_disk(disk, existing_disks, conf, field='disk', nics=(),
+                  boot_order=None):
     """Validate a disk for attach_disk and assign its target.
 
     :param disk: the request's disk spec
@@ -140,6 +147,8 @@ def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
     :param field: the path naming ``disk`` in errors
     :param nics: the instance's NicSpecs, whose boot indexes the disk may
         not reuse either
+    :param boot_order: the instance's letter boot order, or None; with
+        one, the disk may not have a boot index of its own
     :returns: a DiskSpec, its target free on the instance
     :raises: InvalidSpec naming the offending field, or ``field`` itself
         when the instance already has ``[disk] max_disks`` disks
@@ -158,6 +167,8 @@ def validate_disk(disk, existing_disks, conf, field='disk', nics=()):
             if device.boot_index is not None:
                 taken[device.boot_index] = '%s %s' % (kind, name)
     fields.check_boot_indexes([(field, new)], taken)
+    bootorder.check_not_mixed(boot_order, [(field, new)],
+                              field="the instance's boot_order")
     return new
 
 

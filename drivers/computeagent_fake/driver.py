@@ -29,6 +29,7 @@ from oslo_log import log as logging
 from computeagent import exception
 from computeagent.objects import console as console_obj
 from computeagent.objects import record as record_obj
+from computeagent.virt import bootorder
 from computeagent.virt import consolelog
 from computeagent.virt import diskmodes
 from computeagent.virt import diskspace
@@ -110,18 +111,20 @@ class FakeDriver(driver.ComputeDriver):
 
     @staticmethod
     def _disk_path(directory, index, disk):
+        if disk.source.host_device is not None:
+            return disk.source.host_device  # the host's drive itself
         if disk.is_cdrom:
             return None
         return layout.disk_file(directory, index, disk.target)
 
-    def _disk_record(self, directory, index, disk):
+    def _disk_record(self, directory, index, disk, boot_index):
         path = self._disk_path(directory, index, disk)
         if disk.is_cdrom and disk.image is not None:
             path = 'fake://image/%s' % disk.image
         cache = disk.cache or diskmodes.default_cache(FAKE_DIRECT_IO)
         return record_obj.DiskRecord(
             target=disk.target, device=disk.device, bus=disk.bus, path=path,
-            format=disk.format, boot_index=disk.boot_index, cache=cache,
+            format=disk.format, boot_index=boot_index, cache=cache,
             aio=disk.aio or diskmodes.default_aio(cache,
                                                   native=FAKE_NATIVE_AIO),
             snapshot=disk.snapshot)
@@ -144,8 +147,12 @@ class FakeDriver(driver.ComputeDriver):
         uuid = spec.uuid
         directory = self._instance_dir(uuid)
         os.makedirs(directory, exist_ok=True)
-        disks = [self._disk_record(directory, index, disk)
-                 for index, disk in enumerate(spec.disks)]
+        # As the libvirt driver does: letters become per-device indexes.
+        boot_indexes = bootorder.boot_indexes(spec.boot_order, spec.disks,
+                                              spec.nics)
+        disks = [self._disk_record(directory, index, disk, boot_index)
+                 for index, (disk, boot_index) in enumerate(
+                     zip(spec.disks, boot_indexes.disks))]
         taken = {nic.mac for nic in spec.nics if nic.mac}
         nics = []
         for nic in spec.nics:
@@ -306,7 +313,13 @@ class FakeDriver(driver.ComputeDriver):
         directory = self._instance_dir(instance.uuid)
         with self._lock:
             guest = self._guest(instance.uuid)
-            new = self._disk_record(directory, len(guest['disks']), disk)
+            if disk.is_floppy and guest['state'] != power.SHUTOFF:
+                # QEMU's floppy controller has no hot-plug either.
+                raise exception.InvalidState(
+                    action='attach a floppy to', uuid=instance.uuid,
+                    state=guest['state'])
+            new = self._disk_record(directory, len(guest['disks']), disk,
+                                    disk.boot_index)
             guest['disks'].append(new)
         return new
 

@@ -10,6 +10,7 @@ from oslo_utils import units
 
 from computeagent import exception
 from computeagent_libvirt import domain
+from computeagent_libvirt.storage import instance as storage_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class CacheOps(object):
         """
         sizes = {}
         for disk in spec.disks:
+            if disk.is_floppy and disk.source.blank:
+                sizes[disk.target] = -(-storage_mod.BLANK_FLOPPY_BYTES //
+                                       units.Mi)
+                continue
             if disk.is_cdrom or disk.image is None:
                 continue
             try:

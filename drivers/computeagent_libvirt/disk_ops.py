@@ -155,6 +155,11 @@ class DiskOps(object):
         uuid = instance.uuid
         dom = self._domain(instance)
         live = dom.is_active()
+        if live and disk.is_floppy:
+            # QEMU's floppy controller has no hot-plug (the manager
+            # refuses it first, from the record's state).
+            raise exception.InvalidState(
+                action='attach a floppy to', uuid=uuid, state='running')
         if live and dom.guest().disk(disk.target) is not None:
             # libvirt would refuse with "target duplicated"; say why.
             raise exception.DriverError(

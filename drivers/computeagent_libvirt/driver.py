@@ -226,7 +226,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
             serial_ports=designer.describe_serial_ports(guest),
             parallel_ports=designer.describe_parallel_ports(guest),
             console_log=designer.console_log(guest),
-            nics=designer.describe_nics(guest))
+            nics=designer.describe_nics(guest, spec))
 
     def _remove(self, uuid, dom):
         """Undo a spawn: the domain this call defined, and every file."""

@@ -334,6 +334,11 @@ class LibvirtTestCase(base.FunctionalTestCase):
         write_counter_image(self.image_path(name))
         return self.image_ref(name)
 
+    def floppy_image(self, name, marker):
+        """A bootable 1.44 MB floppy image of this test; its reference."""
+        images.write_floppy_image(self.image_path(name), marker)
+        return self.image_ref(name)
+
     def iso_image(self, name, marker):
         """A bootable ISO of this test; its reference."""
         images.make_iso(self.image_path(name), marker)

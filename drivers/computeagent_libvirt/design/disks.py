@@ -125,10 +125,11 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
         without a path for a disk)
     """
     bus = disk.bus
-    if bus == 'ide' and 'q35' in (machine_type or ''):
+    if bus in ('ide', 'fdc') and 'q35' in (machine_type or ''):
         raise exception.InvalidSpec(
             field='disks[%d].bus' % index,
-            reason='machine type %s has no IDE bus' % machine_type)
+            reason='machine type %s has no %s bus'
+                   % (machine_type, bus.upper()))
 
     conf = disk_config.Disk()
     conf.source_type = plan.source_type
@@ -155,7 +156,8 @@ def design_disk(index, disk, plan, cachemodes, direct_io, machine_type):
     return conf
 
 
-def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
+def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type,
+                 boot_indexes):
     """Build every disk, the controllers they need and their IOThreads.
 
     IOThreads are numbered 1, 2, ... in disk order, one per virtio disk
@@ -163,6 +165,9 @@ def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
 
     :param spec: the InstanceSpec
     :param disk_plan: dict of target to storage.instance.PlannedDisk
+    :param boot_indexes: each disk's boot index, in spec order (the
+        disks' own, or those of the spec's letter boot_order:
+        :func:`computeagent.virt.bootorder.boot_indexes`)
     :returns: (disks, controllers, iothread_count)
     :raises: InvalidSpec, DriverError (a disk missing from the plan)
     """
@@ -176,6 +181,7 @@ def design_disks(spec, disk_plan, cachemodes, direct_io, machine_type):
                        disk.target)
         conf = design_disk(index, disk, plan, cachemodes, direct_io,
                            machine_type)
+        conf.boot_order = boot_indexes[index]
         if disk.iothread:
             iothreads += 1
             conf.driver_iothread = iothreads

@@ -16,10 +16,11 @@ Nothing here talks to libvirt; the driver defines the result through
 :mod:`computeagent_libvirt.host`.
 """
 
+import dataclasses
 import os
 
 from computeagent.objects import record as record_obj
-from computeagent.objects import spec as spec_obj
+from computeagent.virt import bootorder
 from computeagent.virt import layout
 from computeagent.virt import macs
 from computeagent_libvirt.config import devices as device_config
@@ -39,17 +40,18 @@ def domain_name(uuid):
     return 'instance-%s' % uuid
 
 
-def design_nics(spec, rand_bytes=os.urandom):
+def design_nics(spec, boot_indexes, rand_bytes=os.urandom):
     """The <interface> devices, with a MAC assigned where the spec has none.
 
     The spec's MACs are lower case and unique, and a network or bridge
     nic names its network or bridge (the schema sees to it).
 
+    :param boot_indexes: the nics' boot indexes, in spec order
     :returns: list of device_config.Interface
     """
     taken = {nic.mac for nic in spec.nics if nic.mac is not None}
     interfaces = []
-    for nic in spec.nics:
+    for nic, boot_index in zip(spec.nics, boot_indexes):
         iface = device_config.Interface()
         iface.type = nic.type
         if nic.type == 'network':
@@ -62,7 +64,7 @@ def design_nics(spec, rand_bytes=os.urandom):
             iface.mac = macs.generate(taken, rand_bytes)
             taken.add(iface.mac)
         iface.model = nic.model
-        iface.boot_order = nic.boot_index
+        iface.boot_order = boot_index
         interfaces.append(iface)
     return interfaces
 
@@ -111,11 +113,16 @@ def design_guest(spec, disk_plan, conf, host_caps=None, direct_io=None,
         guest.os_bootmenu = True
     guest.emulator = conf.libvirt.emulator
 
+    # The letters of a boot_order become per-device boot indexes; without
+    # letters each device keeps its own boot_index.
+    boot_indexes = bootorder.boot_indexes(spec.boot_order, spec.disks,
+                                          spec.nics)
     disks, controllers, guest.iothreads = disk_design.design_disks(
-        spec, disk_plan, cachemodes, direct_io, machine_type)
+        spec, disk_plan, cachemodes, direct_io, machine_type,
+        boot_indexes.disks)
     for device in disks + controllers:
         guest.add_device(device)
-    for device in design_nics(spec, rand_bytes):
+    for device in design_nics(spec, boot_indexes.nics, rand_bytes):
         guest.add_device(device)
     instance_dir = layout.instance_dir(conf.instances_path, spec.uuid)
     for device in (chardev_design.design_serials(spec, instance_dir) +
@@ -159,15 +166,18 @@ def describe_disks(guest):
     return [describe_disk(d) for d in _devices(guest, disk_config.Disk)]
 
 
-def describe_nics(guest):
-    """The nics as designed, with their MACs, in spec order.
+def describe_nics(guest, spec):
+    """The spec's nics with the MACs the design gave them, in spec order.
 
+    Only the MAC is read back: a boot index that a letter boot_order
+    gave a nic is the guest's, not the spec's (which keeps its letters).
+
+    :param spec: the InstanceSpec ``guest`` was designed from
     :returns: tuple of NicSpec
     """
-    return tuple(spec_obj.NicSpec(type=i.type, network=i.source_network,
-                                  bridge=i.source_bridge, model=i.model,
-                                  mac=i.mac, boot_index=i.boot_order)
-                 for i in _devices(guest, device_config.Interface))
+    interfaces = _devices(guest, device_config.Interface)
+    return tuple(dataclasses.replace(nic, mac=iface.mac)
+                 for nic, iface in zip(spec.nics, interfaces))
 
 
 def _describe_ports(guest, cls):

@@ -14,7 +14,11 @@ A disk from an image is a qcow2 overlay on the cached base (``-b base
 and may not shrink it. A blank disk is an empty qcow2 or raw file of
 ``size_mb``. A cdrom uses the cached base itself, read-only, whatever the
 spec's ``format`` says (the base's own format is what QEMU must open it
-as); a blank cdrom is an empty drive with no file. A ``snapshot`` disk is
+as); a blank cdrom is an empty drive with no file. A cdrom whose source
+is a host device uses that block device itself: nothing is made, cached
+or ever removed for it, and it must be a block device when planned. A
+floppy is a raw copy of its image (the schema sees to raw), and a blank
+floppy a 1.44 MB raw medium. A ``snapshot`` disk is
 created as usual and then gets a temporary qcow2 overlay on top, which is
 what the guest writes to: the driver drops it at stop and recreates it at
 start (:meth:`InstanceStorage.discard_snapshot_overlay`,
@@ -49,6 +53,10 @@ DIR_MODE = 0o755
 # The guest's console bytes are the agent's (root's) until libvirt hands
 # the FIFOs to the QEMU user while the guest runs.
 FIFO_MODE = 0o600
+
+#: a blank floppy: the 1.44 MB medium (80 tracks, 2 heads, 18 sectors),
+#: the size QEMU's floppy drive takes for that geometry
+BLANK_FLOPPY_BYTES = 80 * 2 * 18 * 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +153,13 @@ class InstanceStorage:
         """(the PlannedDisk, its size in bytes or None) of one disk."""
         target = disk.target
         key = image.key if image else None
+        host_device = disk.source.host_device
+        if host_device is not None:
+            _check_block_device(host_device,
+                                'disks[%d].source.host_device' % index)
+            return PlannedDisk(target=target, device=disk.device,
+                               path=host_device, format='raw',
+                               source_type='block'), None
         if disk.is_cdrom:
             return PlannedDisk(target=target, device=disk.device,
                                path=image.path if image else None,
@@ -389,10 +404,27 @@ class InstanceStorage:
         LOG.info('Removed instance directory %s', directory)
 
 
+def _check_block_device(path, field):
+    """Refuse a host device that is not there or not a block device.
+
+    :raises: InvalidSpec naming ``field``
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise exception.InvalidSpec(
+            field=field, reason='cannot use %s: %s' % (path, error.strerror))
+    if not stat.S_ISBLK(mode):
+        raise exception.InvalidSpec(
+            field=field, reason='%s is not a block device' % path)
+
+
 def _size_bytes(disk, index, image):
     """The disk's size in bytes, or None for the image's own size."""
     size_mb = disk.size_mb
     field = 'disks[%d].size_mb' % index
+    if disk.is_floppy and image is None:
+        return BLANK_FLOPPY_BYTES
     if size_mb is None:
         if image is None:
             raise exception.InvalidSpec(

@@ -85,6 +85,23 @@ class TestDiskFromPairs(base.TestCase):
                          specargs.disk_from_pairs('bus=ide',
                                                   device='cdrom'))
 
+    def test_media_of_1_3(self):
+        self.assertEqual(
+            {'source': {'host_device': '/dev/sr0'}, 'device': 'cdrom'},
+            specargs.disk_from_pairs('host_device=/dev/sr0',
+                                     device='cdrom'))
+        self.assertEqual({'source': {'blank': True}, 'device': 'floppy'},
+                         specargs.disk_from_pairs('', device='floppy'))
+        spec = specargs.spec_from_args(boot_args(
+            '--disk', 'image=a', '--floppy', 'image=dos.img',
+            '--cdrom', 'image=x.iso', '--boot-order', 'adc'))
+        self.assertEqual('adc', spec['boot_order'])
+        self.assertEqual(
+            [{'source': {'image': 'a'}},
+             {'source': {'image': 'x.iso'}, 'device': 'cdrom'},
+             {'source': {'image': 'dos.img'}, 'device': 'floppy'}],
+            spec['disks'])
+
     def test_a_disk_needs_a_source(self):
         for text in ('size_mb=8', 'blank=false,size_mb=8', ''):
             error = self.assertRaises(specargs.SpecArgError,

@@ -39,7 +39,7 @@ DISK = {'source': {'image': 'cirros.qcow2'}, 'device': 'disk',
         'snapshot': False, 'readonly': False, 'serial': None}
 SPEC = {
     'uuid': UUID, 'name': 'web-1', 'vcpus': 1, 'memory_mb': 256,
-    'boot_menu': False, 'video': 'none',
+    'boot_menu': False, 'boot_order': None, 'video': 'none',
     'graphics': {'type': 'vnc', 'listen': '127.0.0.1'},
     'metadata': {'b': '1', 'a': '2'},
     'disks': [DISK, dict(DISK, source={'blank': True}, target='vdb',

@@ -116,12 +116,13 @@ class TestCorpus(SchemaTestCase):
             found['video'].add(normalized['video'])
             if normalized['graphics']:
                 flags.add('graphics')
-        self.assertEqual({'virtio', 'scsi', 'sata', 'ide'}, found['bus'])
+        self.assertEqual({'virtio', 'scsi', 'sata', 'ide', 'fdc'},
+                         found['bus'])
         self.assertEqual({None, 'none', 'writethrough', 'writeback',
                           'directsync', 'unsafe'}, found['cache'])
         self.assertEqual({None, 'native', 'threads', 'io_uring'},
                          found['aio'])
-        self.assertEqual({'disk', 'cdrom'}, found['device'])
+        self.assertEqual({'disk', 'cdrom', 'floppy'}, found['device'])
         self.assertEqual(set(instance.SERIAL_TYPES), found['serial'])
         self.assertEqual(set(instance.PARALLEL_TYPES), found['parallel'])
         self.assertEqual(set(instance.NIC_TYPES), found['nic'])
@@ -136,8 +137,8 @@ class TestNormalize(SchemaTestCase):
     def test_minimal_spec_gets_every_default(self):
         self.assertEqual({
             'uuid': UUID, 'name': UUID, 'vcpus': 1, 'memory_mb': 128,
-            'boot_menu': False, 'video': 'none', 'graphics': None,
-            'metadata': {},
+            'boot_menu': False, 'boot_order': None, 'video': 'none',
+            'graphics': None, 'metadata': {},
             'disks': [{
                 'source': {'image': IMG}, 'device': 'disk', 'bus': 'virtio',
                 'target': 'vda', 'format': 'qcow2', 'size_mb': None,

@@ -35,6 +35,13 @@ def make_cdrom(**kw):
     return make_disk(**values)
 
 
+def make_floppy(**kw):
+    values = {'device': 'floppy', 'bus': 'fdc', 'target': 'fda',
+              'format': 'raw'}
+    values.update(kw)
+    return make_disk(**values)
+
+
 def make_serial(kind='file', **kw):
     serial = {'type': kind, 'log': False, 'host': None, 'port': None}
     if kind in ('tcp', 'udp'):
@@ -84,7 +91,10 @@ def plan_for(spec, base='/srv/instances'):
         name = 'disk' if index == 0 else 'disk.%s' % disk.target
         path = '%s/%s/%s' % (base, spec.uuid, name)
         backing = []
-        if disk.source.blank and disk.is_cdrom:
+        source_type = 'file'
+        if disk.source.host_device is not None:
+            path, fmt, source_type = disk.source.host_device, 'raw', 'block'
+        elif disk.source.blank and disk.is_cdrom:
             path, fmt = None, 'raw'
         elif disk.format == 'qcow2':
             fmt = 'qcow2'
@@ -93,7 +103,8 @@ def plan_for(spec, base='/srv/instances'):
             fmt = 'raw'
         plan[disk.target] = storage_mod.PlannedDisk(
             target=disk.target, device=disk.device, path=path,
-            format=fmt, backing=backing, snapshot=disk.snapshot)
+            format=fmt, backing=backing, snapshot=disk.snapshot,
+            source_type=source_type)
     return plan
 
 

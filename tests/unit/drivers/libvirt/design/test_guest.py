@@ -151,7 +151,7 @@ class TestNics(designer_base.DesignerTestCase):
             self.assertTrue(MAC_RE.match(mac), mac)
         self.assertEqual(2, len(set(macs)))
         self.assertEqual(macs, [n.mac for n in
-                                designer.describe_nics(guest)])
+                                designer.describe_nics(guest, spec)])
 
     def test_mac_given_is_kept(self):
         spec = utils.make_spec(nics=[
@@ -187,4 +187,4 @@ class TestNics(designer_base.DesignerTestCase):
             [{'type': 'bridge', 'network': None, 'bridge': 'br0',
               'model': 'virtio', 'mac': '52:54:00:00:00:09',
               'boot_index': 3}],
-            [nic.to_dict() for nic in designer.describe_nics(guest)])
+            [nic.to_dict() for nic in designer.describe_nics(guest, spec)])
