@@ -12,8 +12,9 @@ orders. The new order is stored first, in the same write as the task
 is cleared once the definition has it. A driver that refuses gets the
 old order stored back (and the task cleared) in one write. An agent
 that died between the two finds the task at its next start and writes
-the stored order into the definition (:func:`finish`), which is
-idempotent: the record stays what the hypervisor has.
+the stored order into the definition (:func:`finish`, which is
+idempotent), and so does every reconciliation pass while the task is
+there: the record stays what the hypervisor has.
 """
 
 import dataclasses
@@ -122,12 +123,13 @@ def _recorded(record, spec):
 def finish(driver, store, stored):
     """Write a stored boot order the definition may lack into it.
 
-    Start-up recovery calls it, under the instance's lock, for an
-    instance whose set_boot_order the agent died in.
+    The reconciler calls it, under the instance's lock, for an instance
+    whose set_boot_order the agent died in (at start-up recovery, and
+    in each pass while the task is left).
 
     :param stored: the StoredInstance, its task SETTING_BOOT_ORDER
     :returns: whether the definition has the stored order now (else the
-        task stays, for the next start)
+        task stays, for the next pass)
     """
     try:
         driver.set_boot_order(stored)

@@ -138,7 +138,7 @@ class _Recovery(object):
             LOG.warning('Instance %s: a set_boot_order was interrupted; '
                         'writing the stored order into its definition',
                         record.uuid)
-            finished = boot_order.finish(self.driver, self.store, stored)
+            finished = self.reconciler.finish_boot_order(record.uuid)
             self.done['boot order %s' % ('finished' if finished
                                          else 'not finished')] += 1
             stored = self.store.get_stored(record.uuid)

@@ -62,8 +62,8 @@ class BootOps(object):
         xml = dom.xml(inactive=True)
         orders = spec_orders(instance.spec)
         domain.define(self.host, bootorder.with_boot_orders(xml, orders))
-        LOG.info('Instance %(uuid)s boots next in the order %(order)s',
-                 {'uuid': instance.uuid, 'order': ', '.join(
-                     name for (_kind, name), order in sorted(
-                         ((k, o) for k, o in orders.items()
-                          if o is not None), key=lambda item: item[1]))})
+        booting = sorted((order, name) for (_kind, name), order
+                         in orders.items() if order is not None)
+        LOG.info('Instance %(uuid)s boots next from %(devices)s',
+                 {'uuid': instance.uuid,
+                  'devices': ', '.join(name for _order, name in booting)})
