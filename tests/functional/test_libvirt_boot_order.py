@@ -9,6 +9,7 @@ instance.json must tell exactly.
 
 import json
 import os
+import signal
 
 from tests.functional import libvirt_helpers as lh
 
@@ -122,3 +123,30 @@ class TestSetBootOrder(lh.LibvirtTestCase):
         self.assertEqual(before, lh.virsh('dumpxml', '--inactive', uuid))
         self.assertRecordIsTheDefinition(
             uuid, self.agent.call('get_instance', uuid=uuid))
+
+    @lh.own_agent
+    def test_an_agent_killed_before_the_definition_changed(self):
+        # The agent stores the new order, with its mark, before it asks
+        # libvirt; killed in between, it leaves exactly this.
+        uuid, a, b = self._two_disks()
+        self.agent.stop(signal.SIGKILL)
+        path = os.path.join(self.instance_dir(uuid), 'instance.json')
+        with open(path) as f:
+            stored = json.load(f)
+        order = {'vda': 2, 'vdb': 1}
+        for disks in (stored['record']['disks'], stored['spec']['disks']):
+            for disk in disks:
+                disk['boot_index'] = order[disk['target']]
+        stored['task'] = 'setting_boot_order'
+        with open(path, 'w') as f:
+            json.dump(stored, f)
+        self.assertEqual({'vda': 1, 'vdb': 2},
+                         self._orders(lh.dumpxml(uuid, inactive=True)))
+
+        self.agent.start()
+        record = self.agent.call('get_instance', uuid=uuid)
+        self.assertEqual([2, 1], [d['boot_index'] for d in record['disks']])
+        self.assertRecordIsTheDefinition(uuid, record)
+        self.agent.call('reboot_instance', uuid=uuid, hard=True)
+        output = lh.wait_for_console(self.agent, uuid, b)
+        self.assertEqual(1, output.count(a.decode()))
