@@ -112,6 +112,11 @@ class TestSetBootOrder(lh.LibvirtTestCase):
             'start_instance', uuid=uuid)['state'])
         output = lh.wait_for_console(self.agent, uuid, b)
         self.assertEqual(1, output.count(a.decode()))
+        # The definition written again is still the agent's own: the
+        # delete takes it.
+        self.assertEqual({'uuid': uuid, 'deleted': True},
+                         self.agent.call('delete_instance', uuid=uuid))
+        self.assertNotIn(uuid, lh.domain_uuids())
 
     def test_a_refused_order_changes_nothing(self):
         uuid, _a, _b = self._two_disks()
