@@ -107,9 +107,18 @@ class ComputeEndpoint(object):
         return self.manager.disks.change_media(ctxt, uuid, target, image)
 
     @dispatch.api_method
-    def commit_disk(self, ctxt, uuid, target):
-        target = instance.validate_target(target)
+    def commit_disk(self, ctxt, uuid, target=None):
+        # No target (since 1.3): every snapshot disk, the monitor's
+        # "commit all".
+        if target is not None:
+            target = instance.validate_target(target)
         return self.manager.disks.commit(ctxt, uuid, target)
+
+    @dispatch.api_method
+    def set_boot_order(self, ctxt, uuid, boot_order):
+        # Since 1.3. The list is checked against the instance's devices,
+        # inside the operation.
+        return self.manager.boot_order.set(ctxt, uuid, boot_order)
 
     @dispatch.api_method
     def migrate_instance(self, ctxt, uuid, dest_host, live=True):

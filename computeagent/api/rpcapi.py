@@ -120,8 +120,16 @@ class ComputeAgentAPI(object):
         return self._call(ctxt, 'change_media', uuid=uuid, target=target,
                           image=image)
 
-    def commit_disk(self, ctxt, uuid, target):
-        return self._call(ctxt, 'commit_disk', uuid=uuid, target=target)
+    def commit_disk(self, ctxt, uuid, target=None):
+        """Commit the snapshot disk ``target``, or every one (API 1.3).
+
+        :raises: oslo_messaging.RPCVersionCapError without ``target`` if
+            the agents are capped below 1.3 (a 1.0 agent needs a target)
+        """
+        if target is not None:
+            return self._call(ctxt, 'commit_disk', uuid=uuid, target=target)
+        return self._client_at('1.3').call(
+            ctxt or oslo_context.RequestContext(), 'commit_disk', uuid=uuid)
 
     def _client_at(self, version):
         """The client prepared for ``version``, if the agents serve it.
@@ -147,6 +155,17 @@ class ComputeAgentAPI(object):
         if cast:
             return client.cast(ctxt, 'migrate_instance', **kwargs)
         return client.call(ctxt, 'migrate_instance', **kwargs)
+
+    def set_boot_order(self, ctxt, uuid, boot_order):
+        """The order of the guest's next boot (API 1.3).
+
+        :param boot_order: a list of disk targets and nic MACs
+        :raises: oslo_messaging.RPCVersionCapError if the agents are
+            capped below 1.3
+        """
+        return self._client_at('1.3').call(
+            ctxt or oslo_context.RequestContext(), 'set_boot_order',
+            uuid=uuid, boot_order=boot_order)
 
     def get_serial_console(self, ctxt, uuid, port=0):
         """A one-time token and URL for a serial console (API 1.3).

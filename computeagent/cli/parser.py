@@ -282,7 +282,17 @@ def make_parser():
     commit = _subcommand(sub, 'commit-disk', "merge a snapshot disk's "
                          "changes into its file")
     commit.add_argument('uuid', help="the instance's uuid")
-    commit.add_argument('target', help="the snapshot disk's target")
+    commit.add_argument('target', nargs='?',
+                        help="the snapshot disk's target; omitted: every "
+                             "snapshot disk of the instance (API 1.3)")
+    boot_order = _subcommand(
+        sub, 'set-boot-order', "set the order of the guest's next boot "
+                               "(API 1.3)")
+    boot_order.add_argument('uuid', help="the instance's uuid")
+    boot_order.add_argument('devices', nargs='+', metavar='DEVICE',
+                            help='disk targets (vdb) and nic MAC addresses, '
+                                 'first to boot first; the others do not '
+                                 'boot')
     _subcommand(sub, 'host-status', "show the compute node's resources")
     return parser
 

@@ -221,6 +221,10 @@ def _run(session, args):
         return session.request(
             'commit_disk', args.uuid, args.target,
             what='the commit of %s' % args.uuid), 'instance'
+    if cmd == 'set-boot-order':
+        return session.request(
+            'set_boot_order', args.uuid, args.devices,
+            what='the boot order of %s' % args.uuid), 'instance'
     if cmd == 'migrate':
         return session.request(
             'migrate_instance', args.uuid, args.dest_host,

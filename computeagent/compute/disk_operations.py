@@ -39,6 +39,8 @@ HELD_TARGET = ('the guest of %(uuid)s has not released the disk detached '
                'from %(target)s earlier: the target is taken until that '
                'detach finishes; choose another target, or retry once the '
                'guest released it or stopped')
+COMMIT_FAILED = ('the commit of %(target)s failed (%(error)s); the snapshot '
+                 'disks committed before it stay committed: %(committed)s')
 
 
 def _without(instance, target):
@@ -234,13 +236,35 @@ class DiskOperations(object):
         return self.runner.run(ctxt, uuid, 'change_media', 'change_media',
                                change, notify=False)
 
-    def commit(self, ctxt, uuid, target):
-        """commit_disk of the snapshot disk ``target``."""
+    def commit(self, ctxt, uuid, target=None):
+        """commit_disk of the snapshot disk ``target``, or of every one.
+
+        With no ``target`` (the monitor's ``commit all``) each snapshot
+        disk is committed in turn, in disk order; an instance without one
+        has nothing to commit, which is no error. A commit that fails
+        stops there: the disks committed before it stay committed, the
+        error names the disk it failed on.
+
+        :raises: InvalidSpec if ``target`` is not a snapshot disk;
+            DriverError naming the disk whose commit failed
+        """
         def commit(instance):
-            if not instance.record.disk(target).snapshot:
-                raise exception.InvalidSpec(
-                    field='target', reason='%s is not a snapshot disk'
-                    % target)
-            self.driver.commit_disk(instance, target)
+            if target is not None:
+                if not instance.record.disk(target).snapshot:
+                    raise exception.InvalidSpec(
+                        field='target', reason='%s is not a snapshot disk'
+                        % target)
+                self.driver.commit_disk(instance, target)
+                return
+            committed = []
+            for disk in instance.record.snapshot_disks():
+                try:
+                    self.driver.commit_disk(instance, disk.target)
+                except exception.ComputeAgentException as error:
+                    raise exception.DriverError(reason=COMMIT_FAILED % {
+                        'target': disk.target,
+                        'error': error.kwargs.get('reason', error),
+                        'committed': ', '.join(committed) or 'none'})
+                committed.append(disk.target)
         return self.runner.run(ctxt, uuid, 'commit_disk', 'commit_disk',
                                commit, notify=False)

@@ -13,6 +13,8 @@ requests that only read. The parts:
   power operations;
 - ``disks`` (:mod:`computeagent.compute.disk_operations`): the disk
   operations;
+- ``boot_order`` (:mod:`computeagent.compute.boot_order`): the order of
+  the guest's next boot;
 - ``power_sync`` (:mod:`computeagent.compute.power_sync`): power events
   and the sync of power states;
 - ``reconciler`` (:mod:`computeagent.compute.reconciler`): periodic and
@@ -33,6 +35,7 @@ with these parts is :class:`computeagent.api.endpoint.ComputeEndpoint`;
 nothing here knows of RPC.
 """
 
+from computeagent.compute import boot_order
 from computeagent.compute import builder
 from computeagent.compute import cache_sweep
 from computeagent.compute import consoles
@@ -83,6 +86,7 @@ class ComputeManager(object):
         self.lifecycle = lifecycle.Lifecycle(driver, store, self.runner)
         self.disks = disk_operations.DiskOperations(
             conf, driver, store, self.resources, self.runner)
+        self.boot_order = boot_order.BootOrder(driver, store, self.runner)
         self.cache_sweep = cache_sweep.ImageCacheSweep(driver, store, locks)
         self.migration = migration.LiveMigration(
             conf, driver, store, notifier, self.resources, self.runner,

@@ -16,7 +16,8 @@ Until then the record stays, in ``error`` with the reason, so get and
 list tell the truth. A reconciliation pass (:meth:`Reconciler.reconcile`)
 drives everything toward that state, whatever happened before:
 
-1. finishes every task;
+1. finishes every task (also a boot order stored but perhaps not yet
+   in the guest's definition: :mod:`computeagent.compute.boot_order`);
 2. aligns every other record with the hypervisor (the power sync of
    :mod:`computeagent.compute.power_sync`);
 3. removes what no record names: a guest the driver made (it carries the
@@ -40,6 +41,7 @@ import threading
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import boot_order
 from computeagent.compute import migration
 from computeagent.compute import states
 from computeagent.compute import store as store_mod
@@ -134,6 +136,9 @@ class Reconciler(object):
                 self.finish_task(uuid)
             elif stored is not None and stored.migrating_to is not None:
                 self.settle_migration(uuid)
+            elif (stored is not None
+                  and stored.task == boot_order.SETTING_BOOT_ORDER):
+                self.finish_boot_order(uuid)
         self.power_sync.sync_power_states(powers)
         self.remove_orphans()
 
@@ -155,6 +160,20 @@ class Reconciler(object):
                         'to %(dest)s is settled: %(outcome)s',
                         {'uuid': uuid, 'dest': stored.migrating_to,
                          'outcome': outcome})
+
+    def finish_boot_order(self, uuid):
+        """Write a stored boot order the definition may lack into it.
+
+        A set_boot_order under way holds the lock and clears its mark:
+        this waits for it, after which there is nothing left to do.
+
+        :returns: whether the record and the definition agree now
+        """
+        with self.locks.lock(uuid):
+            stored = self.store.get_stored(uuid)
+            if stored is None or stored.task != boot_order.SETTING_BOOT_ORDER:
+                return True
+            return boot_order.finish(self.driver, self.store, stored)
 
     def finish_task(self, uuid):
         """Finish the removal task of ``uuid``, under its lock.

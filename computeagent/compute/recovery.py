@@ -10,7 +10,10 @@ loss); every point is made recoverable: the builder
 ``running`` only once the guest runs, and a delete
 (:mod:`computeagent.compute.lifecycle`) marks the record ``task:
 deleting`` (kept in the store, never in the public record) before it
-removes anything.
+removes anything. A set_boot_order
+(:mod:`computeagent.compute.boot_order`) stores the new order with the
+task ``setting_boot_order`` before the driver writes it into the
+guest's definition; recovery writes the stored order there again.
 
 Records:
 
@@ -59,6 +62,7 @@ import collections
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
+from computeagent.compute import boot_order
 from computeagent.compute import migration
 from computeagent.compute import reconciler as reconciler_mod
 from computeagent.compute import states
@@ -129,6 +133,14 @@ class _Recovery(object):
             self.done['migration %s' % outcome] += 1
             if outcome == 'migrated':
                 return
+            stored = self.store.get_stored(record.uuid)
+        if stored.task == boot_order.SETTING_BOOT_ORDER:
+            LOG.warning('Instance %s: a set_boot_order was interrupted; '
+                        'writing the stored order into its definition',
+                        record.uuid)
+            finished = self.reconciler.finish_boot_order(record.uuid)
+            self.done['boot order %s' % ('finished' if finished
+                                         else 'not finished')] += 1
             stored = self.store.get_stored(record.uuid)
         if stored.task in reconciler_mod.REMOVAL_TASKS:
             LOG.warning('Instance %(uuid)s: a %(what)s was interrupted; '

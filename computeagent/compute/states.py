@@ -38,6 +38,10 @@ ALLOWED = {
     # The temporary overlay of a snapshot disk only exists while the
     # guest runs; once stopped its changes are gone.
     'commit_disk': (RUNNING, PAUSED),
+    # The persistent definition changes, whatever the guest does; a
+    # suspended guest's saved state and an error's unknown one are left
+    # alone.
+    'set_boot_order': (RUNNING, PAUSED, SHUTOFF, CRASHED),
     # A guest that runs (or is paused) moves; a stopped one has nothing
     # to move but its record.
     'live_migrate': (RUNNING, PAUSED),

@@ -35,6 +35,8 @@ from computeagent.virt import layout
 LOG = logging.getLogger(__name__)
 
 RECORD_FILE = 'instance.json'
+#: :meth:`InstanceStore.update`'s default ``task``: the stored one stays
+KEEP_TASK = object()
 TEMP_PREFIX = '.instance.'
 
 
@@ -167,12 +169,15 @@ class InstanceStore(object):
                 self._stored[uuid] = stored
         return record
 
-    def update(self, uuid, spec=None, detaching=None, **fields):
+    def update(self, uuid, spec=None, detaching=None, task=KEEP_TASK,
+               **fields):
         """Change some fields of a record (and the spec) and write it.
 
         :param spec: the new InstanceSpec, or None to keep it
         :param detaching: the new targets of unfinished detaches (a
             tuple), or None to keep them
+        :param task: the new task (None: no task), written in the same
+            write as the fields; by default the stored one is kept
         :param fields: InstanceRecord fields and their new values
         :returns: the InstanceRecord as written
         :raises: InstanceNotFound
@@ -184,6 +189,8 @@ class InstanceStore(object):
                 changes['spec'] = spec
             if detaching is not None:
                 changes['detaching'] = tuple(detaching)
+            if task is not KEEP_TASK:
+                changes['task'] = task
             return dataclasses.replace(stored, **changes)
         return self._change(uuid, change).record
 

@@ -266,6 +266,21 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """Merge a snapshot disk's temporary overlay into its disk file."""
 
     @abc.abstractmethod
+    def set_boot_order(self, instance):
+        """Make the guest's next boot follow the spec's boot order.
+
+        The persistent definition takes the ``boot_index`` of every disk
+        and nic of ``instance.spec`` (None: not bootable), all at once;
+        the running guest keeps the order it booted with until it next
+        starts from its definition. Idempotent: asked again with the
+        same spec, it changes nothing.
+
+        :param instance: the StoredInstance with the new order in its
+            spec (and its record's disks)
+        :raises: DriverError if the hypervisor refused (nothing changed)
+        """
+
+    @abc.abstractmethod
     def get_host_resources(self):
         """What the host has, for get_host_status and admission.
 

@@ -53,6 +53,18 @@ FAKE_NATIVE_AIO = False
 _HYPERVISORS = weakref.WeakValueDictionary()
 
 
+def boot_order(spec):
+    """The bootable devices of a spec, first to boot first.
+
+    :returns: a list of disk targets and nic MACs
+    """
+    devices = [(d.boot_index, d.target) for d in spec.disks
+               if d.boot_index is not None]
+    devices += [(n.boot_index, n.mac) for n in spec.nics
+                if n.boot_index is not None]
+    return [name for _index, name in sorted(devices)]
+
+
 class FakeDriver(driver.ComputeDriver):
     """A hypervisor that lives in a dict."""
 
@@ -359,6 +371,21 @@ class FakeDriver(driver.ComputeDriver):
     def commit_disk(self, instance, target):
         with self._lock:
             self._guest(instance.uuid)
+
+    def set_boot_order(self, instance):
+        with self._lock:
+            guest = self._guest(instance.uuid)
+            # What its next boot would use, as a definition keeps it.
+            guest['boot_order'] = boot_order(instance.spec)
+
+    def boot_order(self, uuid):
+        """For tests: the devices the guest's next boot tries, in order.
+
+        :returns: a list of disk targets and nic MACs; None if
+            set_boot_order was never asked
+        """
+        with self._lock:
+            return self._guest(uuid).get('boot_order')
 
     def get_host_resources(self):
         resources = {'hypervisor': 'fake',

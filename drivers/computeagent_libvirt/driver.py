@@ -33,6 +33,7 @@ from computeagent.virt import diskspace
 from computeagent.virt import driver as virt_driver
 from computeagent.virt import layout
 from computeagent.virt import power
+from computeagent_libvirt import boot_ops
 from computeagent_libvirt import cache_ops
 from computeagent_libvirt import cacheinputs
 from computeagent_libvirt import console_ops
@@ -80,7 +81,8 @@ class LibvirtDriver(virt_driver.ComputeDriver):
     Made of parts, each given what it uses: ``power`` (a
     power_ops.PowerOps), ``disks`` (a disk_ops.DiskOps) and ``images`` (a
     cache_ops.CacheOps) do the operations on a guest's power, on its
-    disks and on the image cache, which the driver hands on.
+    disks and on the image cache, ``boot`` (a boot_ops.BootOps) sets its
+    boot order; the driver hands them on.
     """
 
     name = 'libvirt'
@@ -111,6 +113,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
                                       self.waiter, self.cache_inputs)
         self.images = cache_ops.CacheOps(conf, self.host, self.storage)
         self.migration = migration_ops.MigrationOps(conf, self.host)
+        self.boot = boot_ops.BootOps(self.host)
 
     # -- set-up --------------------------------------------------------
 
@@ -404,3 +407,7 @@ class LibvirtDriver(virt_driver.ComputeDriver):
     @typed_errors
     def commit_disk(self, instance, target):
         return self.disks.commit_disk(instance, target)
+
+    @typed_errors
+    def set_boot_order(self, instance):
+        return self.boot.set_boot_order(instance)

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from computeagent import exception
 from computeagent.virt import power
+from computeagent_libvirt import boot_ops
 from computeagent_libvirt.design import chardevs as chardev_design
 from computeagent_libvirt import disk_ops
 from computeagent_libvirt import domain
@@ -77,7 +78,10 @@ class PowerOps(object):
         ``[libvirt] soft_reboot_timeout`` seconds for a reboot event (or a
         new domain id); a guest that ignores ACPI is then reset. Hard: a
         reset of a running or paused guest (resumed after), a fresh start
-        of a stopped one (a managed save image is discarded).
+        of a stopped one (a managed save image is discarded). A running
+        guest whose definition boots in another order than it did
+        (set_boot_order) is forced off and started again instead of
+        reset, so the new order applies.
         """
         dom = self._domain(instance)
         if not hard and dom.power_state() == power.RUNNING:
@@ -105,6 +109,18 @@ class PowerOps(object):
         return done and dom.is_active()
 
     def _hard_reboot(self, instance, dom):
+        if dom.is_active() and boot_ops.next_boot_differs(dom):
+            # A reset keeps the QEMU process and the boot order it was
+            # started with; set_boot_order's order is for the next boot,
+            # as the monitor's boot_set is for the next reset. The
+            # process is started again from the definition, the snapshot
+            # overlays kept, as a reset keeps them.
+            LOG.info('Instance %s boots in another order now: starting '
+                     'its guest again rather than resetting it',
+                     instance.uuid)
+            dom.destroy()
+            dom.start()
+            return
         if dom.is_active():
             paused = dom.power_state() == power.PAUSED
             dom.reset()

@@ -46,14 +46,14 @@ class TestSnapshotDisks(lh.LibvirtTestCase):
         return uuid, disk_file, base, overlay
 
     @staticmethod
-    def _live_source(uuid):
-        return lh.find_disk(lh.dumpxml(uuid), 'vda').find('source').get(
+    def _live_source(uuid, target='vda'):
+        return lh.find_disk(lh.dumpxml(uuid), target).find('source').get(
             'file')
 
-    def _write(self, uuid, pattern, offset):
-        lh.guest_io(uuid, 'vda', 'write -P %s %d 512' % (pattern, offset))
-        lh.guest_io(uuid, 'vda', 'flush')
-        lh.guest_io(uuid, 'vda', 'read -P %s %d 512' % (pattern, offset))
+    def _write(self, uuid, pattern, offset, target='vda'):
+        lh.guest_io(uuid, target, 'write -P %s %d 512' % (pattern, offset))
+        lh.guest_io(uuid, target, 'flush')
+        lh.guest_io(uuid, target, 'read -P %s %d 512' % (pattern, offset))
 
     def _file_has(self, path, pattern, offset):
         """Whether 512 bytes of ``pattern`` are at ``offset`` of a file.
@@ -128,3 +128,56 @@ class TestSnapshotDisks(lh.LibvirtTestCase):
         self.assertRemoteError('InvalidState', self.agent.call,
                                'commit_disk', uuid=uuid, target='vda')
         self.assertEqual(sha, lh.sha256(disk_file))
+
+    def test_commit_all_commits_every_snapshot_disk(self):
+        # commit_disk without a target (API 1.3): the monitor's "commit
+        # all". vdc is no snapshot disk: its writes are on its file at once.
+        marker = lh.new_marker('COMMIT-ALL')
+        spec = self.spec([
+            {'source': {'image': self.raw_image('boot.img', marker)},
+             'boot_index': 1, 'snapshot': True},
+            {'source': {'blank': True}, 'size_mb': 1, 'snapshot': True},
+            {'source': {'blank': True}, 'size_mb': 1}])
+        self.create(spec)
+        uuid = spec['uuid']
+        lh.wait_for_console(self.agent, uuid, marker)
+        files = {target: os.path.join(self.instance_dir(uuid), name)
+                 for target, name in (('vda', 'disk'), ('vdb', 'disk.vdb'))}
+        overlays = {t: self._live_source(uuid, t) for t in files}
+        base = lh.qemu_img_info(files['vda'], chain=True)[1]['filename']
+        base_sha = lh.sha256(base)
+        self._write(uuid, '0xab', OFFSET, 'vda')
+        self._write(uuid, '0xcd', OFFSET, 'vdb')
+        for target, pattern in (('vda', '0xab'), ('vdb', '0xcd')):
+            self.assertFalse(self._file_has(files[target], pattern, OFFSET))
+
+        client = self.agent.client.prepare(version='1.3')
+        record = client.call({}, 'commit_disk', uuid=uuid)
+        self.assertEqual('running', record['state'])
+        self.assertEqual([True, True, False],
+                         [d['snapshot'] for d in record['disks']])
+        for target, pattern in (('vda', '0xab'), ('vdb', '0xcd')):
+            self.assertTrue(self._file_has(files[target], pattern, OFFSET),
+                            target)
+            # Later writes are temporary again: a fresh overlay each.
+            self.assertEqual(overlays[target],
+                             self._live_source(uuid, target))
+        self.assertEqual(base_sha, lh.sha256(base))
+
+        # What was committed outlives the guest's run.
+        self.stop(uuid)
+        self.agent.call('start_instance', uuid=uuid)
+        lh.guest_io(uuid, 'vda', 'read -P 0xab %d 512' % OFFSET)
+        lh.guest_io(uuid, 'vdb', 'read -P 0xcd %d 512' % OFFSET)
+
+    def test_commit_all_without_snapshot_disks_does_nothing(self):
+        marker = lh.new_marker('COMMIT-NONE')
+        spec = self.spec([{'source': {'image': self.raw_image(
+            'plain.img', marker)}, 'boot_index': 1}])
+        record = self.create(spec)
+        lh.wait_for_console(self.agent, spec['uuid'], marker)
+        disk_sha = lh.sha256(record['disks'][0]['path'])
+        client = self.agent.client.prepare(version='1.3')
+        self.assertEqual(self.agent.call('get_instance', uuid=spec['uuid']),
+                         client.call({}, 'commit_disk', uuid=spec['uuid']))
+        self.assertEqual(disk_sha, lh.sha256(record['disks'][0]['path']))

@@ -77,7 +77,8 @@ class TestFuzzedArguments(test_rpcapi.PlainClientTestCase):
                               spec=agentfixtures.make_spec())['uuid']
         self.valid = {'uuid': self.uuid, 'target': 'vda',
                       'spec': agentfixtures.make_spec(),
-                      'disk': test_rpcapi.BLANK, 'dest_host': 'other-host'}
+                      'disk': test_rpcapi.BLANK, 'dest_host': 'other-host',
+                      'boot_order': ['vda']}
 
     def assertOnlyInputErrors(self, method, kwargs):
         # Called as the server's dispatcher calls (the wire adds only JSON,

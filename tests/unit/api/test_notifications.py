@@ -203,6 +203,7 @@ class TestInstanceNotifications(NotificationsTestCase):
         # change_media and commit_disk are not among docs/api.md's actions.
         self.call('change_media', uuid=uuid, target='sda', image='x.iso')
         self.call('commit_disk', uuid=uuid, target='vda')
+        self.call('commit_disk', uuid=uuid)
         self.assertEqual(['instance.attach_disk.start',
                           'instance.attach_disk.end',
                           'instance.detach_disk.start',

@@ -401,3 +401,65 @@ class TestSerialConsoleClient(RpcTestCase):
         self.assertRaises(oslo_messaging.RPCVersionCapError,
                           self.api('1.2').get_serial_console, None,
                           agentfixtures.new_uuid())
+
+
+class TestBootOrderAndCommitAll(RpcTestCase):
+    """API 1.3: set_boot_order and commit_disk without a target."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_agent()
+        self.transport = rpcapi.get_transport(self.conf)
+        self.addCleanup(self.transport.cleanup)
+        self.ctxt = agentfixtures.context()
+        spec = agentfixtures.make_spec(disks=[
+            {'source': {'image': 'a'}, 'snapshot': True, 'boot_index': 1},
+            {'source': {'blank': True}, 'size_mb': 8, 'snapshot': True}])
+        self.uuid = spec['uuid']
+        self.api().create_instance(self.ctxt, spec)
+
+    def api(self, version_cap=rpcapi.API_VERSION):
+        return rpcapi.ComputeAgentAPI(
+            self.transport, 'test-host', topic=self.conf.rpc_topic,
+            timeout=agentfixtures.CALL_TIMEOUT, version_cap=version_cap)
+
+    def test_at_1_3(self):
+        api = self.api()
+        record = api.set_boot_order(self.ctxt, self.uuid, ['vdb', 'vda'])
+        self.assertEqual([2, 1], [d['boot_index'] for d in record['disks']])
+        commits = self.useFixture(fixtures.MockPatchObject(
+            self.agent.driver, 'commit_disk',
+            wraps=self.agent.driver.commit_disk)).mock
+        self.assertEqual('running',
+                         api.commit_disk(self.ctxt, self.uuid)['state'])
+        self.assertEqual(['vda', 'vdb'],
+                         [c[0][1] for c in commits.call_args_list])
+        error = self.assertRaises(exception.InvalidSpec, api.set_boot_order,
+                                  self.ctxt, self.uuid, ['vdc'])
+        self.assertEqual('boot_order[0]', error.field)
+
+    def test_capped_below_1_3(self):
+        api = self.api(version_cap='1.2')
+        self.assertRaises(oslo_messaging.RPCVersionCapError,
+                          api.set_boot_order, self.ctxt, self.uuid, ['vdb'])
+        self.assertRaises(oslo_messaging.RPCVersionCapError,
+                          api.commit_disk, self.ctxt, self.uuid)
+        # With a target, commit_disk is 1.0's.
+        self.assertEqual('running', api.commit_disk(self.ctxt, self.uuid,
+                                                    'vdb')['state'])
+
+    def test_a_plain_client(self):
+        transport, client = agentfixtures.plain_client(self.conf)
+        self.addCleanup(transport.cleanup)
+        client = client.prepare(version='1.3')
+        record = client.call({}, 'set_boot_order', uuid=self.uuid,
+                             boot_order=['vdb'])
+        self.assertEqual([None, 1],
+                         [d['boot_index'] for d in record['disks']])
+        self.notifications.wait_for('instance.set_boot_order.end')
+        self.assertEqual(record, client.call({}, 'commit_disk',
+                                             uuid=self.uuid))
+        error = self.assertRaises(oslo_messaging.RemoteError, client.call,
+                                  {}, 'set_boot_order', uuid=self.uuid,
+                                  boot_order='cdn')
+        self.assertEqual('InvalidSpec', error.exc_type)

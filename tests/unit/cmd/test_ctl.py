@@ -249,6 +249,14 @@ class TestCommands(CtlTestCase):
         error = self.failed(1, 'commit-disk', uuid, 'vda')
         self.assertEqual('error: InvalidSpec: Invalid target: vda is not a '
                          'snapshot disk', error)
+        # No target: every snapshot disk, of which it has none.
+        self.assertEqual(uuid, self.ok_json('commit-disk', uuid)['uuid'])
+        record = self.ok_json('set-boot-order', uuid, 'sda', 'vda')
+        self.assertEqual([2, None, 1], [d['boot_index']
+                                        for d in record['disks']])
+        error = self.failed(1, 'set-boot-order', uuid, 'vdz')
+        self.assertIn('Invalid boot_order[0]: instance %s has no disk or '
+                      'nic vdz' % uuid, error)
 
     def test_host_status_and_delete(self):
         uuid = self.boot()

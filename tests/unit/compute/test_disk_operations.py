@@ -384,6 +384,72 @@ class TestCommitDisk(DiskTestCase):
                           uuid=uuid, target='vdb')
 
 
+class TestCommitAll(DiskTestCase):
+    """commit_disk without a target: every snapshot disk (since 1.3)."""
+
+    def setUp(self):
+        super().setUp()
+        self.commit = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'commit_disk',
+            wraps=self.driver.commit_disk)).mock
+
+    def committed(self):
+        return [c[0][1] for c in self.commit.call_args_list]
+
+    def test_every_snapshot_disk_in_disk_order(self):
+        uuid = self.create(disks=[
+            {'source': {'image': 'a'}, 'snapshot': True},
+            {'source': {'blank': True}, 'size_mb': 8},
+            {'source': {'blank': True}, 'size_mb': 8, 'snapshot': True,
+             'bus': 'scsi'},
+            {'source': {'blank': True}, 'size_mb': 8, 'snapshot': True}
+        ])['uuid']
+        record = self.call('commit_disk', uuid=uuid)
+        self.assertEqual(['vda', 'sda', 'vdc'], self.committed())
+        self.assertEqual(record, self.call('get_instance', uuid=uuid))
+        self.call('commit_disk', uuid=uuid, target=None)
+        self.assertEqual(6, self.commit.call_count)
+
+    def test_no_snapshot_disk_is_nothing_to_do(self):
+        uuid = self.create()['uuid']
+        self.assertEqual('running',
+                         self.call('commit_disk', uuid=uuid)['state'])
+        self.assertEqual([], self.committed())
+
+    def test_states(self):
+        uuid = self.create()['uuid']
+        self.call('stop_instance', uuid=uuid, timeout=0)
+        self.assertRaises(exception.InvalidState, self.call, 'commit_disk',
+                          uuid=uuid)
+
+    def test_a_failure_names_the_disk_and_stops(self):
+        uuid = self.create(disks=[
+            {'source': {'image': 'a'}, 'snapshot': True},
+            {'source': {'blank': True}, 'size_mb': 8, 'snapshot': True},
+            {'source': {'blank': True}, 'size_mb': 8, 'snapshot': True}
+        ])['uuid']
+        before = self.call('get_instance', uuid=uuid)
+
+        def commit(instance, target):
+            if target == 'vdb':
+                raise exception.DriverError(reason='the job failed')
+        self.commit.side_effect = commit
+        error = self.assertRaises(exception.DriverError, self.call,
+                                  'commit_disk', uuid=uuid)
+        self.assertEqual(['vda', 'vdb'], self.committed())
+        self.assertEqual(
+            'The hypervisor refused: the commit of vdb failed (the job '
+            'failed); the snapshot disks committed before it stay '
+            'committed: vda', str(error))
+        self.assertEqual(before, self.call('get_instance', uuid=uuid))
+        self.commit.side_effect = exception.DriverError(reason='down')
+        error = self.assertRaises(exception.DriverError, self.call,
+                                  'commit_disk', uuid=uuid)
+        self.assertIn('the commit of vda failed (down); the snapshot disks '
+                      'committed before it stay committed: none',
+                      str(error))
+
+
 class TestConsoleOutput(agentfixtures.ManagerTestCase):
 
     def test_output_of_a_booted_guest(self):

@@ -352,7 +352,9 @@ class TestArguments(agentfixtures.ManagerTestCase):
                                    'size_mb': 1}}),
                                ('detach_disk', {'target': 'vdb'}),
                                ('change_media', {'target': 'sda'}),
-                               ('commit_disk', {'target': 'vda'})):
+                               ('commit_disk', {'target': 'vda'}),
+                               ('commit_disk', {}),
+                               ('set_boot_order', {'boot_order': ['vda']})):
             self.assertRaises(exception.InstanceNotFound, self.call,
                               method, uuid=uuid, **kwargs)
 
@@ -393,7 +395,8 @@ class TestArguments(agentfixtures.ManagerTestCase):
              'unpause_instance', 'suspend_instance', 'resume_instance',
              'get_console_output', 'attach_disk', 'detach_disk',
              'change_media', 'commit_disk', 'migrate_instance',
-             'get_host_status', 'get_serial_console']), exposed)
+             'get_host_status', 'get_serial_console',
+             'set_boot_order']), exposed)
 
     def test_render_creates_nothing(self):
         spec = agentfixtures.make_spec()

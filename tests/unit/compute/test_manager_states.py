@@ -33,6 +33,8 @@ OPERATIONS = {
     'change_media': ('change_media', {'target': 'sda', 'image': 'x.iso'},
                      None),
     'commit_disk': ('commit_disk', {'target': 'vda'}, None),
+    'set_boot_order': ('set_boot_order', {'boot_order': ['vdb', 'vda']},
+                       None),
 }
 
 

@@ -373,6 +373,7 @@ class TestTypedErrors(base.TestCase):
         'detach_disk': (INSTANCE, 'vdb'),
         'change_media': (INSTANCE, 'sda', 'cd.iso'),
         'commit_disk': (INSTANCE, 'vda'),
+        'set_boot_order': (INSTANCE,),
         'get_host_resources': (),
         'cleanup_image_cache': ([INSTANCE.record],),
         'disk_sizes_mb': (utils.make_spec(),),
@@ -400,7 +401,7 @@ class TestTypedErrors(base.TestCase):
                 self.conf, directory.DirectoryImageSource(self.conf))
             for part in ('host', 'node', 'storage', 'cache_inputs',
                          'power', 'disks', 'images', 'waiter',
-                         'migration'):
+                         'migration', 'boot'):
                 setattr(fresh, part, Broken(part))
             error = self.assertRaises(exception.DriverError,
                                       getattr(fresh, name), *args)

@@ -6,6 +6,7 @@ graceful shutdown always succeeds. What a real guest does is for the
 functional tests.
 """
 
+import dataclasses
 import os
 
 import fixtures
@@ -13,6 +14,7 @@ import libvirt
 
 from computeagent import exception
 from computeagent.virt import power
+from computeagent_libvirt.config import bootorder
 from computeagent_libvirt import domain
 from tests.host.drivers.libvirt import driver_base
 from tests.unit.drivers.libvirt import utils
@@ -217,3 +219,43 @@ class TestSnapshotOverlays(PowerTestCase):
         self.driver.pause(self.record)
         self.driver.unpause(self.record)
         self.assertTrue(os.path.isfile(self.overlay))
+
+
+class TestHardRebootAfterSetBootOrder(PowerTestCase):
+    """A hard reboot applies an order set_boot_order gave the definition.
+
+    A reset would keep the QEMU process and the order it booted with (the
+    functional tests show it on a real guest); the driver starts the
+    guest again from its definition instead, and only then.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.record = self.spawn(self.spec(disks=[
+            utils.make_disk(source={'image': 'boot.raw'}, boot_index=1),
+            utils.make_disk(source={'image': 'data.qcow2'}, target='vdb',
+                            boot_index=2)]))
+
+    def live_orders(self):
+        return bootorder.boot_orders(self.lookup().XMLDesc(0))
+
+    def test_the_guest_is_started_again_in_the_new_order(self):
+        spec = self.record.spec
+        spec = dataclasses.replace(spec, disks=tuple(
+            dataclasses.replace(d, boot_index={'vda': 2, 'vdb': 1}[d.target])
+            for d in spec.disks))
+        self.driver.set_boot_order(dataclasses.replace(self.record,
+                                                       spec=spec))
+        self.assertEqual({('disk', 'vda'): 1, ('disk', 'vdb'): 2},
+                         self.live_orders())
+        old_id = self.lookup().ID()
+        self.driver.reboot(self.record, hard=True)
+        self.assertEqual({('disk', 'vda'): 2, ('disk', 'vdb'): 1},
+                         self.live_orders())
+        self.assertNotEqual(old_id, self.lookup().ID())
+        self.assertEqual(power.RUNNING, self.state(self.record))
+
+    def test_otherwise_a_reset(self):
+        old_id = self.lookup().ID()
+        self.driver.reboot(self.record, hard=True)
+        self.assertEqual(old_id, self.lookup().ID())

@@ -4,6 +4,7 @@ The fake stands in for a hypervisor in every service-layer test, so it
 must refuse what a hypervisor refuses.
 """
 
+import dataclasses
 import os
 
 from computeagent import exception
@@ -210,6 +211,7 @@ class TestPower(FakeDriverTestCase):
         record = stored()
         for call in (self.driver.pause, self.driver.power_on,
                      lambda r: self.driver.commit_disk(r, 'vda'),
+                     self.driver.set_boot_order,
                      lambda r: self.driver.detach_disk(r, 'vda'),
                      lambda r: self.driver.attach_disk(r, {})):
             error = self.assertRaises(exception.DriverError, call, record)
@@ -236,6 +238,16 @@ class TestDisks(FakeDriverTestCase):
         self.assertRaises(exception.DriverError, self.driver.change_media,
                           record, 'vdb', 'x.iso')
         self.driver.commit_disk(record, 'vda')
+
+    def test_boot_order(self):
+        record = self.spawn()
+        self.assertIsNone(self.driver.boot_order(UUID))
+        spec = record.spec
+        spec = dataclasses.replace(spec, disks=tuple(
+            dataclasses.replace(d, boot_index=(2, 1, None)[i])
+            for i, d in enumerate(spec.disks)))
+        self.driver.set_boot_order(dataclasses.replace(record, spec=spec))
+        self.assertEqual(['vdb', 'vda'], self.driver.boot_order(UUID))
 
     def test_a_guest_that_holds_a_detached_disk(self):
         record = self.spawn()
