@@ -22,6 +22,8 @@ import dataclasses
 from oslo_log import log as logging
 
 from computeagent import exception
+from computeagent.schema import bootorder as schema_bootorder
+from computeagent.virt import bootorder
 
 LOG = logging.getLogger(__name__)
 
@@ -32,18 +34,21 @@ FIELD = 'boot_order'
 
 
 def _by_letters(spec, letters):
-    """The spec ordered by a letter boot order (``"cdn"``).
+    """``spec`` booting by a letter boot order (``"cdn"``).
 
-    The hook for the letter form of the spec key ``boot_order``: once
-    :mod:`computeagent.schema` has its translation of letters into
-    per-device ``boot_index`` values, it is called here on ``spec`` and
-    its spec returned. Until then the letter form is refused.
+    The spec keeps the letters as a create's spec does, and no device
+    has a ``boot_index`` of its own (the two forms do not mix); what the
+    letters stand for is :func:`computeagent.virt.bootorder.boot_indexes`.
 
     :raises: InvalidSpec naming ``boot_order``
     """
-    raise exception.InvalidSpec(
-        field=FIELD, reason='must be a list of disk targets and nic MAC '
-        'addresses; the letter form (%r) is not accepted yet' % letters)
+    letters = schema_bootorder.validate_letters(letters, FIELD)
+    return dataclasses.replace(
+        spec, boot_order=letters,
+        disks=tuple(dataclasses.replace(d, boot_index=None)
+                    for d in spec.disks),
+        nics=tuple(dataclasses.replace(n, boot_index=None)
+                   for n in spec.nics))
 
 
 def _device_of(spec, detaching, index, entry):
@@ -80,7 +85,8 @@ def ordered_spec(spec, boot_order, detaching=()):
 
     :param spec: the instance's InstanceSpec
     :param boot_order: the request's argument: a list of disk targets
-        (``vdb``, ``sda``) and nic MAC addresses, first to boot first
+        (``vdb``, ``sda``) and nic MAC addresses, first to boot first;
+        or a string of boot letters (``"dc"``, the spec key's form)
     :param detaching: targets whose detach is not finished (the
         definition no longer has them)
     :returns: a new InstanceSpec
@@ -105,7 +111,7 @@ def ordered_spec(spec, boot_order, detaching=()):
                 reason='%s is listed twice' % entry)
         indexes[device] = index + 1
     return dataclasses.replace(
-        spec,
+        spec, boot_order=None,
         disks=tuple(dataclasses.replace(
             d, boot_index=indexes.get(('disk', d.target)))
             for d in spec.disks),
@@ -114,8 +120,9 @@ def ordered_spec(spec, boot_order, detaching=()):
 
 
 def _recorded(record, spec):
-    """The record's disks with the boot indexes of ``spec``."""
-    index = {d.target: d.boot_index for d in spec.disks}
+    """The record's disks with the boot indexes ``spec`` gives them."""
+    indexes = bootorder.boot_indexes(spec.boot_order, spec.disks, spec.nics)
+    index = dict(zip((d.target for d in spec.disks), indexes.disks))
     return tuple(dataclasses.replace(d, boot_index=index.get(d.target))
                  for d in record.disks)
 

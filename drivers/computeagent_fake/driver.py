@@ -58,10 +58,13 @@ def boot_order(spec):
 
     :returns: a list of disk targets and nic MACs
     """
-    devices = [(d.boot_index, d.target) for d in spec.disks
-               if d.boot_index is not None]
-    devices += [(n.boot_index, n.mac) for n in spec.nics
-                if n.boot_index is not None]
+    indexes = bootorder.boot_indexes(spec.boot_order, spec.disks,
+                                     spec.nics)
+    devices = [(index, d.target) for d, index in zip(spec.disks,
+                                                     indexes.disks)
+               if index is not None]
+    devices += [(index, n.mac) for n, index in zip(spec.nics, indexes.nics)
+                if index is not None]
     return [name for _index, name in sorted(devices)]
 
 

@@ -12,6 +12,8 @@ definition boots otherwise).
 
 from oslo_log import log as logging
 
+from computeagent.virt import bootorder as virt_bootorder
+
 from computeagent_libvirt.config import bootorder
 from computeagent_libvirt import domain
 
@@ -24,8 +26,12 @@ def spec_orders(spec):
     :returns: dict of ('disk', target) and ('nic', mac) to the order or
         None, as :func:`bootorder.with_boot_orders` takes it
     """
-    orders = {(bootorder.DISK, d.target): d.boot_index for d in spec.disks}
-    orders.update(((bootorder.NIC, n.mac), n.boot_index) for n in spec.nics
+    indexes = virt_bootorder.boot_indexes(spec.boot_order, spec.disks,
+                                          spec.nics)
+    orders = {(bootorder.DISK, d.target): index
+              for d, index in zip(spec.disks, indexes.disks)}
+    orders.update(((bootorder.NIC, n.mac), index)
+                  for n, index in zip(spec.nics, indexes.nics)
                   if n.mac is not None)
     return orders
 

@@ -461,5 +461,5 @@ class TestBootOrderAndCommitAll(RpcTestCase):
                                              uuid=self.uuid))
         error = self.assertRaises(oslo_messaging.RemoteError, client.call,
                                   {}, 'set_boot_order', uuid=self.uuid,
-                                  boot_order='cdn')
+                                  boot_order='cxn')
         self.assertEqual('InvalidSpec', error.exc_type)

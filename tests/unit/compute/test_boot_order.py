@@ -84,12 +84,36 @@ class TestSetBootOrder(BootOrderTestCase):
         self.assertEqual(8, len(self.notifications.payloads(
             'instance.set_boot_order.error')))
 
-    def test_the_letter_form_is_not_accepted_yet(self):
-        error = self.assertRaises(exception.InvalidSpec, self.call,
-                                  'set_boot_order', uuid=self.uuid,
-                                  boot_order='cdn')
-        self.assertEqual('boot_order', error.field)
-        self.assertIn('letter form', str(error))
+    def test_letters_boot_each_kind_in_turn_as_a_spec_would(self):
+        record = self.call('set_boot_order', uuid=self.uuid,
+                           boot_order='nd')
+        self.assertEqual({'vda': None, 'vdb': None, 'sda': 2},
+                         {d['target']: d['boot_index']
+                          for d in record['disks']})
+        self.assertEqual([MAC, 'sda'], self.driver.boot_order(self.uuid))
+        stored = self.store.get_stored(self.uuid)
+        # Stored as a create with these letters would store it.
+        self.assertEqual('nd', stored.spec.boot_order)
+        self.assertEqual([None] * 4,
+                         [d.boot_index for d in stored.spec.disks] +
+                         [n.boot_index for n in stored.spec.nics])
+        # A list afterwards leaves the letters.
+        self.call('set_boot_order', uuid=self.uuid, boot_order=['vdb'])
+        stored = self.store.get_stored(self.uuid)
+        self.assertIsNone(stored.spec.boot_order)
+        self.assertEqual({'vda': None, 'vdb': 1, 'sda': None, MAC: None},
+                         self.indexes())
+
+    def test_bad_letters(self):
+        for letters, reason in (('cx', 'none of the letters'),
+                                ('cc', 'more than once'),
+                                ('', '1 to 4 characters')):
+            error = self.assertRaises(exception.InvalidSpec, self.call,
+                                      'set_boot_order', uuid=self.uuid,
+                                      boot_order=letters)
+            self.assertEqual('boot_order', error.field)
+            self.assertIn(reason, str(error))
+        self.assertIsNone(self.driver.boot_order(self.uuid))
 
     def test_a_disk_being_detached_cannot_boot(self):
         self.driver.hold_detached_disks(self.uuid)

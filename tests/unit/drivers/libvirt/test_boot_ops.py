@@ -72,6 +72,13 @@ class TestBootOps(base.TestCase):
                           ('disk', 'sda'): None, ('nic', MAC): None},
                          bootorder.boot_orders(self.xml()))
 
+    def test_a_letter_order_gives_each_kind_its_turn(self):
+        letters = dataclasses.replace(ordered(self.spec), boot_order='dc')
+        self.ops.set_boot_order(instance(letters))
+        self.assertEqual({('disk', 'vda'): 2, ('disk', 'vdb'): 3,
+                          ('disk', 'sda'): 1, ('nic', MAC): None},
+                         bootorder.boot_orders(self.xml()))
+
     def test_unlisted_devices_lose_their_order(self):
         self.ops.set_boot_order(instance(ordered(self.spec, sda=1, nic=2)))
         self.assertEqual({('disk', 'vda'): None, ('disk', 'vdb'): None,
