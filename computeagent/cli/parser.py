@@ -292,7 +292,9 @@ def make_parser():
     boot_order.add_argument('devices', nargs='+', metavar='DEVICE',
                             help='disk targets (vdb) and nic MAC addresses, '
                                  'first to boot first; the others do not '
-                                 'boot')
+                                 'boot. Or one word of boot letters, as '
+                                 '-boot order= takes them (dc: cdrom, then '
+                                 'disk; c d n a)')
     _subcommand(sub, 'host-status', "show the compute node's resources")
     return parser
 

@@ -26,6 +26,17 @@ from computeagent import exception
 from computeagent.fleet import vhosts
 
 
+def _boot_order(devices):
+    """set-boot-order's words as the RPC's ``boot_order``.
+
+    One word of boot letters only (``dc``) is the letter form: no disk
+    target (vd*, sd*, hd*, fd*) or MAC address is made of them alone.
+    """
+    if len(devices) == 1 and set(devices[0]) <= set('cdna'):
+        return devices[0]
+    return devices
+
+
 def _note(text):
     """Say on stderr what the command is waiting for, before it waits."""
     print(text, file=sys.stderr, flush=True)
@@ -223,7 +234,7 @@ def _run(session, args):
             what='the commit of %s' % args.uuid), 'instance'
     if cmd == 'set-boot-order':
         return session.request(
-            'set_boot_order', args.uuid, args.devices,
+            'set_boot_order', args.uuid, _boot_order(args.devices),
             what='the boot order of %s' % args.uuid), 'instance'
     if cmd == 'migrate':
         return session.request(

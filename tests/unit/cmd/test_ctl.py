@@ -257,6 +257,10 @@ class TestCommands(CtlTestCase):
         error = self.failed(1, 'set-boot-order', uuid, 'vdz')
         self.assertIn('Invalid boot_order[0]: instance %s has no disk or '
                       'nic vdz' % uuid, error)
+        # One word of boot letters: cdroms first, then disks.
+        record = self.ok_json('set-boot-order', uuid, 'dc')
+        self.assertEqual([3, 1, 2], [d['boot_index']
+                                     for d in record['disks']])
 
     def test_host_status_and_delete(self):
         uuid = self.boot()
