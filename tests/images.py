@@ -72,6 +72,33 @@ def _sector(code, disk_sectors):
     return bytes(sector)
 
 
+def _code_then_line(code, marker):
+    """Code that prints the NUL-ended line after it: ``marker``, CR LF.
+
+    :raises: TypeError, ValueError for a marker that does not fit
+    """
+    if not isinstance(marker, bytes):
+        raise TypeError('marker must be bytes')
+    if b'\0' in marker:
+        raise ValueError('the marker may not contain NUL')
+    code = code + marker + b'\r\n\0'
+    if len(code) > _PARTITION_TABLE:
+        raise ValueError('marker longer than %d bytes'
+                         % (_PARTITION_TABLE - len(code) + len(marker)))
+    return code
+
+
+def _write_image(path, sector, size):
+    """Write a sparse raw image of ``size`` bytes starting with ``sector``.
+
+    :returns: ``path``
+    """
+    with open(path, 'wb') as f:
+        f.write(sector)
+        f.truncate(size)
+    return path
+
+
 def make_boot_sector(marker, disk_sectors=2048):
     """A 512-byte MBR that prints ``marker`` to COM1 and halts.
 
@@ -102,10 +129,7 @@ def write_raw_image(path, marker, size_mb=1, poweroff=False):
         sector = make_poweroff_sector(marker, sectors)
     else:
         sector = make_boot_sector(marker, sectors)
-    with open(path, 'wb') as f:
-        f.write(sector)
-        f.truncate(size_mb * MIB)
-    return path
+    return _write_image(path, sector, size_mb * MIB)
 
 
 # The boot sector of make_parallel_sector. QEMU's parallel port (in
@@ -164,11 +188,8 @@ def write_parallel_image(path, marker, size_mb=1):
 
     :returns: ``path``
     """
-    sector = make_parallel_sector(marker, size_mb * MIB // SECTOR)
-    with open(path, 'wb') as f:
-        f.write(sector)
-        f.truncate(size_mb * MIB)
-    return path
+    return _write_image(path, make_parallel_sector(
+        marker, size_mb * MIB // SECTOR), size_mb * MIB)
 
 
 # The boot sector of make_ticking_counter_sector, in nasm syntax. Paced
@@ -245,15 +266,8 @@ def make_ticking_counter_sector(marker, disk_sectors=2048):
     :param disk_sectors: size of the disk the partition entry describes
     :returns: 512 bytes ending in 55 AA with one partition entry
     """
-    if not isinstance(marker, bytes):
-        raise TypeError('marker must be bytes')
-    if b'\0' in marker:
-        raise ValueError('the marker may not contain NUL')
-    code = _TICKING_COUNTER_CODE + marker + b'\r\n\0'
-    if len(code) > _PARTITION_TABLE:
-        raise ValueError('marker longer than %d bytes' % (
-            _PARTITION_TABLE - len(_TICKING_COUNTER_CODE) - 3))
-    return _sector(code, disk_sectors)
+    return _sector(_code_then_line(_TICKING_COUNTER_CODE, marker),
+                   disk_sectors)
 
 
 def write_ticking_counter_image(path, marker, size_mb=1):
@@ -263,11 +277,8 @@ def write_ticking_counter_image(path, marker, size_mb=1):
 
     :returns: ``path``
     """
-    sector = make_ticking_counter_sector(marker, size_mb * MIB // SECTOR)
-    with open(path, 'wb') as f:
-        f.write(sector)
-        f.truncate(size_mb * MIB)
-    return path
+    return _write_image(path, make_ticking_counter_sector(
+        marker, size_mb * MIB // SECTOR), size_mb * MIB)
 
 
 # The boot sector of make_echo_sector, in nasm syntax: it prints its
@@ -337,15 +348,7 @@ def make_echo_sector(marker, disk_sectors=2048):
     :param disk_sectors: size of the disk the partition entry describes
     :returns: 512 bytes ending in 55 AA with one partition entry
     """
-    if not isinstance(marker, bytes):
-        raise TypeError('marker must be bytes')
-    if b'\0' in marker:
-        raise ValueError('the marker may not contain NUL')
-    code = _ECHO_CODE + marker + b'\r\n\0'
-    if len(code) > _PARTITION_TABLE:
-        raise ValueError('marker longer than %d bytes' % (
-            _PARTITION_TABLE - len(_ECHO_CODE) - 3))
-    return _sector(code, disk_sectors)
+    return _sector(_code_then_line(_ECHO_CODE, marker), disk_sectors)
 
 
 def write_echo_image(path, marker, size_mb=1):
@@ -355,10 +358,8 @@ def write_echo_image(path, marker, size_mb=1):
 
     :returns: ``path``
     """
-    sector = make_echo_sector(marker, size_mb * MIB // SECTOR)
-    with open(path, 'wb') as f:
-        f.write(sector)
-        f.truncate(size_mb * MIB)
+    return _write_image(path, make_echo_sector(
+        marker, size_mb * MIB // SECTOR), size_mb * MIB)
 
 
 #: a 1.44 MB floppy: 80 tracks, 2 heads, 18 sectors of 512 bytes
@@ -375,10 +376,8 @@ def write_floppy_image(path, marker):
 
     :returns: ``path``
     """
-    with open(path, 'wb') as f:
-        f.write(make_boot_sector(marker, FLOPPY_BYTES // SECTOR))
-        f.truncate(FLOPPY_BYTES)
-    return path
+    return _write_image(path, make_boot_sector(
+        marker, FLOPPY_BYTES // SECTOR), FLOPPY_BYTES)
 
 
 def write_qcow2_image(path, marker, size_mb=1):
