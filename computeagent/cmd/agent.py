@@ -1,7 +1,5 @@
 """``computeagent``: run the agent on a compute node."""
 
-import contextlib
-import io
 import os
 import signal
 import sys
@@ -12,18 +10,19 @@ from oslo_log import log as logging
 
 from computeagent.api import tlscheck
 from computeagent.cli import errors
-from computeagent import conf as agent_conf
+from computeagent.cmd import options
 from computeagent import exception
 from computeagent import service
-from computeagent import version
 
 LOG = logging.getLogger(__name__)
+
+#: the console script's name, as its errors name it
+PROG = 'computeagent'
 
 
 def _fail(message, code):
     """End with one line on stderr (and in the log, once it is set up)."""
-    print('computeagent: error: %s' % message, file=sys.stderr)
-    return code
+    return options.fail(PROG, message, code)
 
 
 def _check_values(conf):
@@ -90,26 +89,12 @@ def main(argv=None):
         refused or could not be reached, TLS with it failed, the
         hypervisor failed), 2 a usage or configuration error
     """
-    conf = agent_conf.CONF
-    agent_conf.register_opts(conf)
-    logging.register_options(conf)
-    usage = io.StringIO()
     try:
-        # argparse (inside oslo.config) writes the whole usage before its
-        # one line of error: only that line is wanted.
-        with contextlib.redirect_stderr(usage):
-            conf(sys.argv[1:] if argv is None else argv,
-                 project='computeagent', version=version.version_string())
+        conf = options.parse(argv, PROG)
         _check_values(conf)
         logging.setup(conf, 'computeagent')
-    except SystemExit as done:
-        if done.code == errors.USAGE:
-            lines = usage.getvalue().strip().splitlines() or ['usage']
-            return _fail('%s (see computeagent --help)'
-                         % lines[-1].replace('computeagent: error: ', ''),
-                         errors.USAGE)
-        sys.stderr.write(usage.getvalue())
-        raise
+    except options.UsageError as error:
+        return _fail(str(error), errors.USAGE)
     except cfg.Error as error:
         return _fail(errors.describe(error)[0], errors.USAGE)
 

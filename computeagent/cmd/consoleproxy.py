@@ -7,8 +7,6 @@ token from get_serial_console connect to it with a websocket
 """
 
 import asyncio
-import contextlib
-import io
 import logging as std_logging
 import signal
 import ssl
@@ -18,18 +16,16 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from computeagent.cli import errors
-from computeagent import conf as agent_conf
+from computeagent.cmd import options
 from computeagent.console import proxy as proxy_mod
 from computeagent.console import tokens
-from computeagent import version
 
 LOG = logging.getLogger(__name__)
 PROG = 'computeagent-console-proxy'
 
 
 def _fail(message, code):
-    print('%s: error: %s' % (PROG, message), file=sys.stderr)
-    return code
+    return options.fail(PROG, message, code)
 
 
 def _ssl_context(conf):
@@ -77,26 +73,15 @@ def main(argv=None):
     :returns: the exit status: 0 stopped, 1 failed at run time (the
         address is taken, ...), 2 a usage or configuration error
     """
-    conf = agent_conf.CONF
-    agent_conf.register_opts(conf)
-    logging.register_options(conf)
-    usage = io.StringIO()
     try:
-        with contextlib.redirect_stderr(usage):
-            conf(sys.argv[1:] if argv is None else argv,
-                 project='computeagent', prog=PROG,
-                 version=version.version_string())
+        conf = options.parse(argv, PROG)
         logging.setup(conf, 'computeagent')
         # websockets' debug log shows each request line, token and all:
         # never that, even with --debug.
         std_logging.getLogger('websockets').setLevel(std_logging.INFO)
         context = _ssl_context(conf)
-    except SystemExit as done:
-        if done.code == errors.USAGE:
-            lines = usage.getvalue().strip().splitlines() or ['usage']
-            return _fail(lines[-1], errors.USAGE)
-        sys.stderr.write(usage.getvalue())
-        raise
+    except options.UsageError as error:
+        return _fail(str(error), errors.USAGE)
     except (cfg.Error, ValueError, OSError, ssl.SSLError) as error:
         return _fail(str(error), errors.USAGE)
     try:
