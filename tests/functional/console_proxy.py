@@ -81,8 +81,4 @@ class ConsoleProxyFixture(fixtures.Fixture):
                 self.process.wait()
 
     def log_tail(self, lines=60):
-        try:
-            with open(self.log_file, errors='replace') as f:
-                return ''.join(f.readlines()[-lines:])
-        except OSError:
-            return '(no log)'
+        return ft_fixtures.file_tail(self.log_file, lines)

@@ -127,6 +127,15 @@ def _vhost_usable():
         conn.collect()
 
 
+def file_tail(path, lines=60):
+    """The last ``lines`` lines of a log file, or ``(no log)``."""
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return '(no log)'
+
+
 def console_script(name):
     """The installed console script next to this interpreter."""
     candidate = os.path.join(os.path.dirname(sys.executable), name)
@@ -520,11 +529,7 @@ class AgentFixture(fixtures.Fixture):
                 virsh('undefine', '--managed-save', uuid, check=False)
 
     def log_tail(self, lines=60):
-        try:
-            with open(self.log_file, errors='replace') as f:
-                return ''.join(f.readlines()[-lines:])
-        except OSError:
-            return '(no log)'
+        return file_tail(self.log_file, lines)
 
     def log_text(self):
         with open(self.log_file, errors='replace') as f:
