@@ -124,7 +124,7 @@ class TestSetBootOrder(lh.LibvirtTestCase):
         self.assertRemoteError('InvalidSpec', self.set_boot_order, uuid,
                                ['vdb', 'vdb'])
         self.assertRemoteError('InvalidSpec', self.set_boot_order, uuid,
-                               'cd')
+                               'cdc')
         self.assertEqual(before, lh.virsh('dumpxml', '--inactive', uuid))
         self.assertRecordIsTheDefinition(
             uuid, self.agent.call('get_instance', uuid=uuid))

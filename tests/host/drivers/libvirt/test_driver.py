@@ -374,6 +374,7 @@ class TestTypedErrors(base.TestCase):
         'change_media': (INSTANCE, 'sda', 'cd.iso'),
         'commit_disk': (INSTANCE, 'vda'),
         'set_boot_order': (INSTANCE,),
+        'get_serial_console': (INSTANCE, 0),
         'get_host_resources': (),
         'cleanup_image_cache': ([INSTANCE.record],),
         'disk_sizes_mb': (utils.make_spec(),),
