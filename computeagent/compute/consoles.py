@@ -16,7 +16,7 @@ from computeagent.console import tokens as tokens_mod
 from computeagent import exception
 from computeagent.objects import console
 from computeagent.schema import disks as fields
-from computeagent.schema import instance
+from computeagent.schema import ports
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class SerialConsoles(object):
             that is not interactive), InstanceNotFound, InvalidState,
             DriverError
         """
-        port = fields.integer(port, 'port', 0, instance.MAX_SERIAL_PORTS - 1)
+        port = fields.integer(port, 'port', 0, ports.MAX_SERIAL_PORTS - 1)
         answer = {}
 
         def issue(stored):

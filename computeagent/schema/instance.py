@@ -16,7 +16,8 @@ meaning "not used" (null, or false for ``log``), so a normalized spec is
 itself a valid request and normalizes to itself.
 
 Disk rules, target assignment and the field checkers live in
-:mod:`computeagent.schema.disks`.
+:mod:`computeagent.schema.disks`; serial and parallel ports in
+:mod:`computeagent.schema.ports`.
 """
 
 import hashlib
@@ -27,6 +28,7 @@ import re
 from computeagent.objects import spec as spec_obj
 from computeagent.schema import bootorder
 from computeagent.schema import disks as fields
+from computeagent.schema import ports
 from computeagent.virt import consolelog
 from computeagent.virt import layout
 from computeagent.virt import macs
@@ -36,18 +38,12 @@ SPEC_KEYS = ('uuid', 'name', 'vcpus', 'memory_mb', 'disks', 'boot_menu',
              'graphics', 'nics',
              'metadata')
 VIDEO_MODELS = ('none', 'vga', 'cirrus', 'virtio')
-SERIAL_TYPES = ('file', 'pty', 'unix', 'tcp', 'udp', 'pipe', 'null')
-#: parallel ports take the serial ports' backends (libvirt allows them all)
-PARALLEL_TYPES = SERIAL_TYPES
 NIC_TYPES = ('user', 'network', 'bridge')
 NIC_MODELS = ('virtio', 'e1000', 'rtl8139')
 
 MAX_VCPUS = 255
 MIN_MEMORY_MB = 16
 MAX_MEMORY_MB = 16 * 1024 * 1024  # 16 TiB
-MAX_SERIAL_PORTS = 4
-# The ISA parallel ports QEMU's pc machines have: LPT1 to LPT3.
-MAX_PARALLEL_PORTS = 3
 # More nics than this cannot fit the machine's PCI slots beside the disks.
 MAX_NICS = 16
 MAX_METADATA_ITEMS = 128
@@ -57,20 +53,7 @@ MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 DEFAULT_CONSOLE_BYTES = consolelog.DEFAULT_MAX_BYTES
 MAX_STOP_TIMEOUT = 3600
 
-# The keys each serial (and parallel) type takes besides ``type``, and
-# the value of each extra key that means "not used" (accepted on any
-# type).
-_SERIAL_EXTRAS = {'file': (), 'null': (), 'pty': ('log',),
-                  'unix': ('log',), 'pipe': ('log',),
-                  'tcp': ('host', 'port', 'log'),
-                  'udp': ('host', 'port', 'bind_host', 'bind_port', 'log')}
-_SERIAL_UNUSED = {'log': False, 'host': None, 'port': None,
-                  'bind_host': None, 'bind_port': None}
-# The host names that always mean this host's loopback.
-_LOOPBACK_NAMES = ('localhost',)
-_WILDCARDS = ('0.0.0.0', '::')
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.-]{1,15}')
-_LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 _COMPUTE_HOST_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
 
 
@@ -92,15 +75,16 @@ def validate_spec(spec, conf):
          for i, disk in enumerate(disk_specs)],
         ['disks[%d]' % i for i in range(len(disk_specs))], {})
     serial_specs = fields.default(spec, 'serial_ports', '', [{'type': 'file'}],
-                                  fields.sequence, 0, MAX_SERIAL_PORTS)
-    serial_ports = [_serial_port(port, 'serial_ports[%d]' % i, conf)
+                                  fields.sequence, 0, ports.MAX_SERIAL_PORTS)
+    serial_ports = [ports.serial_port(port, 'serial_ports[%d]' % i, conf)
                     for i, port in enumerate(serial_specs)]
     parallel_specs = fields.default(spec, 'parallel_ports', '', [],
-                                    fields.sequence, 0, MAX_PARALLEL_PORTS)
-    parallel_ports = [_serial_port(port, 'parallel_ports[%d]' % i, conf,
-                                   PARALLEL_TYPES)
+                                    fields.sequence, 0,
+                                    ports.MAX_PARALLEL_PORTS)
+    parallel_ports = [ports.serial_port(port, 'parallel_ports[%d]' % i,
+                                        conf, ports.PARALLEL_TYPES)
                       for i, port in enumerate(parallel_specs)]
-    _check_bound_ports(
+    ports.check_bound_ports(
         [('serial_ports[%d]' % i, port)
          for i, port in enumerate(serial_ports)] +
         [('parallel_ports[%d]' % i, port)
@@ -285,21 +269,6 @@ def _ip_address(value, field):
     return value
 
 
-def _host(value, field):
-    fields.string(value, field, 253)
-    try:
-        ipaddress.ip_address(value)
-        return value
-    except ValueError:
-        pass
-    labels = value.split('.')
-    # An all-numeric last label would be a mistyped address, not a name.
-    if (not all(_LABEL_RE.fullmatch(label) for label in labels) or
-            labels[-1].isdigit()):
-        fields.fail(field, 'is neither an IP address nor a host name')
-    return value
-
-
 def _graphics(value, field):
     fields.mapping(value, field, ('type', 'listen'), ('type',))
     fields.choice(value['type'], field + '.type', ('vnc',))
@@ -325,99 +294,6 @@ def _metadata(value, field):
                                            MAX_METADATA_VALUE))
         result[key] = item
     return spec_obj.pairs(result)
-
-
-def _serial_port(port, field, conf, types=SERIAL_TYPES):
-    """A serial or parallel port spec, normalized.
-
-    :param field: the port's path in errors (``parallel_ports[1]``)
-    :param conf: the ConfigOpts to read ``[serial] udp_allowed_hosts``
-    :param types: the port types allowed here
-    :returns: a SerialPortSpec
-    """
-    fields.mapping(port, field, ('type',) + tuple(_SERIAL_UNUSED),
-                   ('type',))
-    kind = fields.choice(port['type'], field + '.type', types)
-    extras = _SERIAL_EXTRAS[kind]
-    for key, unused in _SERIAL_UNUSED.items():
-        if key in port and key not in extras and port[key] is not unused:
-            fields.fail('%s.%s' % (field, key),
-                        'is not used by a %s port' % kind)
-    result = {'type': kind}
-    if 'log' in extras:
-        result['log'] = fields.default(port, 'log', field, False,
-                                       fields.boolean)
-    if kind in ('tcp', 'udp'):
-        result['host'] = (fields.optional(port, 'host', field, _host) or
-                          '127.0.0.1')
-        if port.get('port') is None:
-            fields.fail(field + '.port', 'is required for a %s port' % kind)
-        result['port'] = fields.integer(port['port'], field + '.port',
-                                        1, 65535)
-    if kind == 'udp':
-        _check_udp_host(result['host'], field + '.host', conf)
-        # Where the guest's input is received. Beside a loopback remote
-        # the default is the remote's own address, so no port opens
-        # beyond this host unless asked for (and the address family is
-        # the remote's); otherwise the system's choice, the wildcard
-        # address of the remote's family.
-        result['bind_host'] = fields.optional(port, 'bind_host', field,
-                                              _host)
-        if result['bind_host'] is None and _is_loopback(result['host']):
-            result['bind_host'] = result['host']
-        result['bind_port'] = fields.optional(
-            port, 'bind_port', field,
-            lambda value, where: fields.integer(value, where, 1, 65535))
-    return spec_obj.SerialPortSpec(**result)
-
-
-def _is_loopback(host):
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_udp_host(host, field, conf):
-    allowed = [h.strip().lower() for h in conf.serial.udp_allowed_hosts]
-    if host.lower() not in allowed:
-        fields.fail(field, '%s is not a host udp ports may send to '
-                    '([serial] udp_allowed_hosts = %s)'
-                    % (host, ', '.join(conf.serial.udp_allowed_hosts)
-                       or '<empty>'))
-
-
-def _check_bound_ports(ports):
-    """No two ports listen on one address and port of one protocol.
-
-    tcp ports listen on ``host``:``port``, udp ports receive on
-    ``bind_host``:``bind_port`` when a bind port is given (the system
-    picks a free one otherwise); a wildcard address (or a udp port's
-    unset ``bind_host``) clashes with every address.
-
-    :param ports: (field, SerialPortSpec) of every serial and parallel
-        port
-    :raises: InvalidSpec naming the later port's port field
-    """
-    bound = []
-    for field, port in ports:
-        if port.type == 'tcp':
-            host, number, where = port.host, port.port, field + '.port'
-        elif port.type == 'udp' and port.bind_port is not None:
-            host, number = port.bind_host or '0.0.0.0', port.bind_port
-            where = field + '.bind_port'
-        else:
-            continue
-        key = host.lower()
-        for protocol, other_key, other_number, other_field in bound:
-            if (protocol == port.type and other_number == number and (
-                    key == other_key or key in _WILDCARDS or
-                    other_key in _WILDCARDS)):
-                fields.fail(where, '%s %s:%d is already used by %s'
-                            % (protocol, host, number, other_field))
-        bound.append((port.type, key, number, field))
 
 
 def _network_name(value, field):

@@ -7,6 +7,7 @@ import os
 from computeagent import exception
 from computeagent.objects import spec as spec_obj
 from computeagent.schema import instance
+from computeagent.schema import ports
 from tests import base
 
 CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -123,8 +124,8 @@ class TestCorpus(SchemaTestCase):
         self.assertEqual({None, 'native', 'threads', 'io_uring'},
                          found['aio'])
         self.assertEqual({'disk', 'cdrom', 'floppy'}, found['device'])
-        self.assertEqual(set(instance.SERIAL_TYPES), found['serial'])
-        self.assertEqual(set(instance.PARALLEL_TYPES), found['parallel'])
+        self.assertEqual(set(ports.SERIAL_TYPES), found['serial'])
+        self.assertEqual(set(ports.PARALLEL_TYPES), found['parallel'])
         self.assertEqual(set(instance.NIC_TYPES), found['nic'])
         self.assertEqual(set(instance.NIC_MODELS), found['model'])
         self.assertEqual(set(instance.VIDEO_MODELS), found['video'])
