@@ -11,6 +11,7 @@ is why the proxy itself refuses a second session on a port.
 
 import asyncio
 import os
+import termios
 import tty
 
 from computeagent.objects import console
@@ -21,8 +22,10 @@ async def _open_pty(path):
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
         # Bytes pass unaltered: no echo, no line editing, no CR/LF
-        # translation by the pty's line discipline on our side.
-        tty.setraw(fd)
+        # translation by the pty's line discipline on our side. At once
+        # (TCSANOW), not tty's default TCSAFLUSH, which would discard
+        # what the guest printed just before the console joined.
+        tty.setraw(fd, termios.TCSANOW)
         write_fd = os.dup(fd)
     except BaseException:
         os.close(fd)
