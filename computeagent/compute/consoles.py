@@ -80,18 +80,18 @@ class SerialConsoles(object):
 
         :raises: InvalidSpec naming ``port``
         """
-        ports = {p.index: p for p in record.serial_ports}
-        if port not in ports:
+        by_index = {p.index: p for p in record.serial_ports}
+        if port not in by_index:
             raise exception.InvalidSpec(
                 field='port', reason='instance %s has no serial port %d '
-                '(it has %d)' % (record.uuid, port, len(ports)))
-        kind = ports[port].type
+                '(it has %d)' % (record.uuid, port, len(by_index)))
+        kind = by_index[port].type
         if kind not in console.INTERACTIVE_TYPES:
             raise exception.InvalidSpec(
                 field='port', reason='serial port %d is of type %s, which '
                 'a console cannot join (only %s ports can)'
                 % (port, kind, ', '.join(console.INTERACTIVE_TYPES)))
-        return ports[port]
+        return by_index[port]
 
     def _url(self, token):
         base = self.conf.console.proxy_base_url

@@ -100,10 +100,8 @@ class TokenStore(object):
         try:
             with open(path) as f:
                 return console.ConsoleGrant.from_dict(json.load(f))
-        except FileNotFoundError:
-            raise TokenRefused('the token is unknown, or was used already')
-        except (ValueError, TypeError, KeyError):
-            # Not one of ours (durable writes are whole): refuse it.
+        except (FileNotFoundError, ValueError, TypeError, KeyError):
+            # Gone, or not one of ours (durable writes are whole).
             raise TokenRefused('the token is unknown, or was used already')
 
     def peek(self, token):
@@ -137,9 +135,7 @@ class TokenStore(object):
 
     def _remove(self, path):
         """Unlink a token's file durably; False if it was gone."""
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
+        if not self._unlink(path):
             return False
         # A claim must not come back after a power loss.
         durable.fsync_dir(self.directory)
